@@ -1,0 +1,119 @@
+import { GraphQLError } from 'graphql';
+import {
+  ZStackAbortedError,
+  ZStackApiError,
+  ZStackError,
+  ZStackHttpError,
+  ZStackJobExpiredError,
+  ZStackJobPendingError,
+  ZStackUnavailableError,
+} from './zstack/errors.js';
+import type { ApiErrorCode } from './zstack/types.js';
+
+/** Every `extensions.code` the gateway itself produces. */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  JOB_PENDING: 'JOB_PENDING',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** ZStack ErrorCode.code → GraphQL code; anything not listed is UPSTREAM_ERROR. */
+const zstackCodes: Record<string, ErrorCode> = {
+  'ID.1000': ErrorCode.UNAUTHENTICATED,
+  'ID.1001': ErrorCode.UNAUTHENTICATED,
+  'ID.1002': ErrorCode.FORBIDDEN,
+  'ID.1003': ErrorCode.FORBIDDEN,
+  'SYS.1003': ErrorCode.NOT_FOUND,
+  'SYS.1007': ErrorCode.BAD_USER_INPUT,
+  'SYS.1001': ErrorCode.UPSTREAM_TIMEOUT,
+};
+
+/** A deliberate error for input the gateway refuses before any upstream call. */
+export function badInput(message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: field ? { code: ErrorCode.BAD_USER_INPUT, field } : { code: ErrorCode.BAD_USER_INPUT },
+  });
+}
+
+export function unauthenticated(
+  message = 'This operation needs a ZStack session: send Authorization: OAuth <session uuid>.',
+) {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+}
+
+/** Keeps only ErrorCode's documented fields, recursively, so nothing unexpected rides along. */
+function cleanErrorCode(e: ApiErrorCode): Record<string, unknown> {
+  const out: Record<string, unknown> = { code: e.code };
+  for (const key of ['description', 'details', 'elaboration', 'location', 'cost', 'opaque'] as const) {
+    if (e[key] !== undefined && e[key] !== null) out[key] = e[key];
+  }
+  if (e.cause) out.cause = cleanErrorCode(e.cause);
+  if (Array.isArray(e.causes)) out.causes = e.causes.map(cleanErrorCode);
+  return out;
+}
+
+function upstreamExtensions(err: ZStackError): Record<string, unknown> {
+  if (err instanceof ZStackApiError) {
+    return {
+      code: zstackCodes[err.errorCode.code] ?? ErrorCode.UPSTREAM_ERROR,
+      zstack: cleanErrorCode(err.errorCode),
+    };
+  }
+  if (err instanceof ZStackJobPendingError) return { code: ErrorCode.JOB_PENDING };
+  if (err instanceof ZStackJobExpiredError)
+    return { code: ErrorCode.UPSTREAM_ERROR, mayHaveBeenApplied: true };
+  if (err instanceof ZStackHttpError) return { code: ErrorCode.UPSTREAM_ERROR, httpStatus: err.status };
+  if (err instanceof ZStackUnavailableError) {
+    return err.mayHaveApplied
+      ? { code: ErrorCode.UPSTREAM_UNAVAILABLE, mayHaveBeenApplied: true }
+      : { code: ErrorCode.UPSTREAM_UNAVAILABLE };
+  }
+  if (err instanceof ZStackAbortedError) return { code: ErrorCode.UPSTREAM_UNAVAILABLE };
+  return { code: ErrorCode.UPSTREAM_ERROR };
+}
+
+function upstreamMessage(err: ZStackError): string {
+  if (err instanceof ZStackUnavailableError && err.mayHaveApplied) {
+    return `${err.message}. The request may have reached ZStack and been applied; check before retrying.`;
+  }
+  return err.message;
+}
+
+/**
+ * The one place errors become what callers see (yoga's maskError): upstream errors get their code,
+ * deliberate GraphQLErrors pass through, anything else is masked.
+ */
+export function maskError(error: unknown): Error {
+  if (!(error instanceof GraphQLError)) return masked();
+  const original = error.originalError;
+  if (original instanceof ZStackError) {
+    const extensions = upstreamExtensions(original);
+    if (original.jobUuid) extensions.jobUuid = original.jobUuid;
+    return new GraphQLError(upstreamMessage(original), {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions,
+    });
+  }
+  if (!original || original instanceof GraphQLError) return error;
+  return masked(error);
+}
+
+function masked(error?: GraphQLError): GraphQLError {
+  return new GraphQLError('Unexpected error.', {
+    nodes: error?.nodes,
+    source: error?.source,
+    positions: error?.positions,
+    path: error?.path,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  });
+}

@@ -1,0 +1,38 @@
+import { GraphQLError, Kind } from 'graphql';
+import { JSONResolver } from 'graphql-scalars';
+import { builder } from './builder.js';
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseInstant(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_INSTANT.test(value)) {
+    throw new GraphQLError(
+      'DateTime must be an ISO-8601 instant with a zone, e.g. 2017-06-07T13:20:28.000Z',
+      {
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
+    );
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new GraphQLError(`Not a valid DateTime: ${value}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return date;
+}
+
+builder.scalarType('DateTime', {
+  description:
+    'An instant as ISO-8601 in UTC with milliseconds, e.g. 2017-06-07T13:20:28.000Z. ZStack sends zone-less Java ' +
+    "date strings; the gateway reads them in the management node's time zone.",
+  serialize: (value) => {
+    if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new Error('DateTime: not a Date');
+    return value.toISOString();
+  },
+  parseValue: parseInstant,
+  parseLiteral: (ast) => parseInstant(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+builder.addScalarType('JSON', JSONResolver, {
+  description:
+    'Free-form JSON exactly as ZStack holds it (objects, lists, numbers; whole numbers that ZStack renders as 1.0 arrive as 1).',
+});

@@ -1,0 +1,143 @@
+import { authed } from '../context.js';
+import { badInput } from '../errors.js';
+import {
+  logInByAccount,
+  logInByUser,
+  logInIAM2VirtualId,
+  logOut,
+  validateSession,
+} from '../zstack/sessions.js';
+import type { ApiSession } from '../zstack/types.js';
+import { builder } from './builder.js';
+import { resolveDate } from './ticket.js';
+
+export const Session = builder.objectRef<ApiSession>('Session').implement({
+  description:
+    'A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request.',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', {
+      description: 'The session uuid: the token to send in the Authorization header.',
+    }),
+    accountUuid: t.string({
+      description: 'The account the session belongs to.',
+      nullable: true,
+      resolve: (s) => s.accountUuid ?? null,
+    }),
+    userUuid: t.string({
+      description: 'The user (or, for an account login, the account itself) the session belongs to.',
+      nullable: true,
+      resolve: (s) => s.userUuid ?? null,
+    }),
+    expiredDate: t.field({
+      type: 'DateTime',
+      description: 'When the session expires unless used again (every call slides it forward).',
+      nullable: true,
+      resolve: (s, _a, ctx) => resolveDate(s.expiredDate, ctx),
+    }),
+    createDate: t.field({
+      type: 'DateTime',
+      description: 'When the session was created.',
+      nullable: true,
+      resolve: (s, _a, ctx) => resolveDate(s.createDate, ctx),
+    }),
+  }),
+});
+
+const LogInKind = builder.enumType('LogInKind', {
+  description: 'Which ZStack login API to use.',
+  values: {
+    ACCOUNT: { description: 'LogInByAccount: accountName and password.' },
+    USER: { description: 'LogInByUser: accountName, userName and password.' },
+    IAM2_VIRTUAL_ID: { description: 'LoginIAM2VirtualID: virtualIdName and password.' },
+  } as const,
+});
+
+const LogInInput = builder.inputType('LogInInput', {
+  description:
+    'Credentials for logIn. The password travels in plain text (use TLS); the gateway sends ZStack its SHA-512 hex.',
+  fields: (t) => ({
+    kind: t.field({
+      type: LogInKind,
+      required: true,
+      defaultValue: 'ACCOUNT',
+      description: 'Which login API to use.',
+    }),
+    accountName: t.string({ description: 'The account name (ACCOUNT and USER).' }),
+    userName: t.string({ description: 'The user name inside the account (USER).' }),
+    virtualIdName: t.string({ description: 'The IAM2 virtual ID name (IAM2_VIRTUAL_ID).' }),
+    password: t.string({ required: true, description: 'The plain-text password.' }),
+  }),
+});
+
+const LogInPayload = builder.objectRef<{ session: ApiSession }>('LogInPayload').implement({
+  description: 'Result of logIn.',
+  fields: (t) => ({
+    session: t.field({ type: Session, description: 'The new session.', resolve: (p) => p.session }),
+  }),
+});
+
+const LogOutPayload = builder.objectRef<{ loggedOut: boolean }>('LogOutPayload').implement({
+  description: 'Result of logOut.',
+  fields: (t) => ({
+    loggedOut: t.boolean({
+      description: 'True once ZStack has ended the session.',
+      resolve: (p) => p.loggedOut,
+    }),
+  }),
+});
+
+function required(value: string | null | undefined, field: string, kind: string): string {
+  if (!value) throw badInput(`${field} is required for a ${kind} login.`, field);
+  return value;
+}
+
+builder.mutationField('logIn', (t) =>
+  t.field({
+    type: LogInPayload,
+    description: 'Log in to ZStack by account, user or IAM2 virtual ID and get a session. Needs no session.',
+    args: { input: t.arg({ type: LogInInput, required: true, description: 'The credentials.' }) },
+    resolve: async (_root, { input }, ctx) => {
+      const opts = { signal: ctx.signal };
+      let session: ApiSession;
+      if (input.kind === 'USER') {
+        const accountName = required(input.accountName, 'accountName', 'USER');
+        const userName = required(input.userName, 'userName', 'USER');
+        session = await logInByUser(ctx.client, { accountName, userName, password: input.password }, opts);
+      } else if (input.kind === 'IAM2_VIRTUAL_ID') {
+        const name = required(input.virtualIdName, 'virtualIdName', 'IAM2_VIRTUAL_ID');
+        session = await logInIAM2VirtualId(ctx.client, { name, password: input.password }, opts);
+      } else {
+        const accountName = required(input.accountName, 'accountName', 'ACCOUNT');
+        session = await logInByAccount(ctx.client, { accountName, password: input.password }, opts);
+      }
+      await ctx.timeZone.ensure(session.uuid);
+      return { session };
+    },
+  }),
+);
+
+builder.mutationField('logOut', (t) =>
+  t.field({
+    type: LogOutPayload,
+    description: "Log out the caller's session (ZStack LogOut).",
+    resolve: async (_root, _args, ctx) => {
+      const { session, signal } = authed(ctx);
+      await logOut(ctx.client, session, { signal });
+      return { loggedOut: true };
+    },
+  }),
+);
+
+builder.queryField('session', (t) =>
+  t.field({
+    type: Session,
+    nullable: true,
+    description:
+      "The caller's session if ZStack says it is valid (ValidateSession), else null. Only uuid is known this way; the other fields are null.",
+    resolve: async (_root, _args, ctx) => {
+      if (!ctx.session) return null;
+      const valid = await validateSession(ctx.client, ctx.session, { signal: ctx.signal });
+      return valid ? { uuid: ctx.session } : null;
+    },
+  }),
+);

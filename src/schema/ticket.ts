@@ -1,0 +1,288 @@
+import { GraphQLError } from 'graphql';
+import { authed, type Context } from '../context.js';
+import { ErrorCode } from '../errors.js';
+import { parseJavaDate } from '../zstack/dates.js';
+import { changeTicketStatus } from '../zstack/tickets.js';
+import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
+import { builder } from './builder.js';
+import { checkLength, checkTags, parseUuid } from './input.js';
+
+/** ZStack's TicketStatus strings, by GraphQL enum value. */
+const ticketStatuses = {
+  PENDING: { value: 'Pending', description: 'Submitted and waiting for the first approver.' },
+  CANCELLED: { value: 'Cancelled', description: 'Withdrawn by its submitter or an admin.' },
+  INTERMEDIATE_APPROVED: {
+    value: 'IntermediateApproved',
+    description: 'Approved by at least one approver of its flow collection; waiting for the next.',
+  },
+  FINAL_APPROVED: {
+    value: 'FinalApproved',
+    description: 'Approved by the last approver; ZStack has executed its requests.',
+  },
+  REJECTED: {
+    value: 'Rejected',
+    description: 'Rejected by an approver; the submitter may edit and reopen it.',
+  },
+} as const;
+const knownStatuses = new Set<string>(Object.values(ticketStatuses).map((s) => s.value));
+
+export const TicketStatus = builder.enumType('TicketStatus', {
+  description: 'Where a ticket stands in its approval flow (ZStack TicketStatus).',
+  values: ticketStatuses,
+});
+
+export const TicketStatusEvent = builder.enumType('TicketStatusEvent', {
+  description: 'An event that moves a ticket between statuses (ZStack TicketStatusEvent).',
+  values: {
+    OPEN: {
+      value: 'open',
+      description: 'Open the ticket (ZStack does this itself when a ticket is created).',
+    },
+    APPROVE: {
+      value: 'approve',
+      description: "Approve at the ticket's current flow; by that flow's approver or an admin.",
+    },
+    CANCEL: { value: 'cancel', description: 'Withdraw the ticket; by its submitter or an admin.' },
+    REJECT: {
+      value: 'reject',
+      description: "Reject the ticket; by the current flow's approver or an admin.",
+    },
+    REOPEN: { value: 'reopen', description: 'Send a rejected or cancelled ticket back to Pending.' },
+  } as const,
+});
+
+/**
+ * Resolves a ticket status, refusing values this gateway does not know (a newer ZStack) with a field
+ * error, so the rest of the ticket still reaches the caller.
+ */
+export function resolveStatus(status: string | undefined): string | null {
+  if (status === undefined) return null;
+  if (!knownStatuses.has(status)) {
+    throw new GraphQLError(
+      `ZStack returned the ticket status "${status}", which this gateway does not know.`,
+      {
+        extensions: { code: ErrorCode.UPSTREAM_ERROR },
+      },
+    );
+  }
+  return status;
+}
+
+/** A Java date string from ZStack as a Date, in the management node's zone; null when absent. */
+export function resolveDate(value: string | undefined, ctx: Context): Date | null | Promise<Date | null> {
+  if (value === undefined) return null;
+  const zone = ctx.timeZone.current;
+  if (zone) return parseDateOrFail(value, zone);
+  const pending = ctx.timeZone.ensure(ctx.session);
+  return typeof pending === 'string'
+    ? parseDateOrFail(value, pending)
+    : pending.then((z) => parseDateOrFail(value, z));
+}
+
+function parseDateOrFail(value: string, zone: string): Date {
+  const date = parseJavaDate(value, zone);
+  if (!date) {
+    throw new GraphQLError(`ZStack returned a date the gateway cannot read: "${value.slice(0, 40)}"`, {
+      extensions: { code: ErrorCode.UPSTREAM_ERROR },
+    });
+  }
+  return date;
+}
+
+export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest').implement({
+  description: 'One API call a ticket asks to run when it is finally approved.',
+  fields: (t) => ({
+    requestName: t.string({
+      description: 'A name for the request, chosen by the submitter.',
+      nullable: true,
+      resolve: (r) => r.requestName ?? null,
+    }),
+    apiName: t.string({
+      description: 'The ZStack API message class to run, e.g. org.zstack.header.vm.APICreateVmInstanceMsg.',
+      nullable: true,
+      resolve: (r) => r.apiName ?? null,
+    }),
+    executeTimes: t.int({
+      description: 'How many times the API is run on final approval (ZStack sends it as 1.0).',
+      nullable: true,
+      resolve: (r) => {
+        if (r.executeTimes === undefined || r.executeTimes === null) return null;
+        const n = Number(r.executeTimes);
+        if (!Number.isInteger(n)) {
+          throw new GraphQLError(`ZStack returned executeTimes ${r.executeTimes}, not a whole number.`, {
+            extensions: { code: ErrorCode.UPSTREAM_ERROR },
+          });
+        }
+        return n;
+      },
+    }),
+    apiBody: t.field({
+      type: 'JSON',
+      description: 'The body of the API call, as free-form JSON.',
+      nullable: true,
+      resolve: (r) => r.apiBody ?? null,
+    }),
+  }),
+});
+
+type ApiAccountSystemContext = Record<string, unknown>;
+
+export const AccountSystemContext = builder
+  .objectRef<ApiAccountSystemContext>('AccountSystemContext')
+  .implement({
+    description:
+      'Who submitted a ticket, in the terms of its account system (for iam2: project and virtual ID).',
+    fields: (t) => ({
+      projectUuid: t.string({
+        description: 'The IAM2 project the ticket was submitted in.',
+        nullable: true,
+        resolve: (c) => (typeof c.projectUuid === 'string' ? c.projectUuid : null),
+      }),
+      virtualIDUuid: t.string({
+        description: 'The IAM2 virtual ID (user) who submitted the ticket.',
+        nullable: true,
+        resolve: (c) => (typeof c.virtualIDUuid === 'string' ? c.virtualIDUuid : null),
+      }),
+      json: t.field({
+        type: 'JSON',
+        description: 'The whole context object as ZStack holds it, nothing left out.',
+        resolve: (c) => c,
+      }),
+    }),
+  });
+
+export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
+  description:
+    'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
+    name: t.string({
+      description: 'The ticket name.',
+      resolve: (ticket) => {
+        if (ticket.name === undefined) {
+          throw new GraphQLError('ZStack returned a ticket without a name.', {
+            extensions: { code: ErrorCode.UPSTREAM_ERROR },
+          });
+        }
+        return ticket.name;
+      },
+    }),
+    description: t.string({
+      description: 'The ticket description.',
+      nullable: true,
+      resolve: (ticket) => ticket.description ?? null,
+    }),
+    status: t.field({
+      type: TicketStatus,
+      description:
+        'The ticket status. Null, with a field error UPSTREAM_ERROR naming it, when ZStack sends a status this gateway does not know.',
+      nullable: true,
+      resolve: (ticket) => resolveStatus(ticket.status) as never,
+    }),
+    request: t.field({
+      type: [TicketRequest],
+      description: 'The API calls the ticket asks for (ZStack names this list `request`).',
+      resolve: (ticket) => ticket.request ?? [],
+    }),
+    accountSystemType: t.string({
+      description: 'The account system the submitter belongs to, e.g. iam2.',
+      nullable: true,
+      resolve: (ticket) => ticket.accountSystemType ?? null,
+    }),
+    accountSystemContext: t.field({
+      type: AccountSystemContext,
+      description: 'Who submitted the ticket, in the terms of its account system.',
+      nullable: true,
+      resolve: (ticket) =>
+        ticket.accountSystemContext && typeof ticket.accountSystemContext === 'object'
+          ? ticket.accountSystemContext
+          : null,
+    }),
+    ticketTypeUuid: t.string({
+      description: 'The uuid of the ticket type.',
+      nullable: true,
+      resolve: (ticket) => ticket.ticketTypeUuid ?? null,
+    }),
+    currentFlowUuid: t.string({
+      description: 'The flow (approval step) whose approver acts next.',
+      nullable: true,
+      resolve: (ticket) => ticket.currentFlowUuid ?? null,
+    }),
+    flowCollectionUuid: t.string({
+      description: 'The flow collection (chain of approval steps) the ticket goes through.',
+      nullable: true,
+      resolve: (ticket) => ticket.flowCollectionUuid ?? null,
+    }),
+    createDate: t.field({
+      type: 'DateTime',
+      description: 'When the ticket was created.',
+      nullable: true,
+      resolve: (ticket, _args, ctx) => resolveDate(ticket.createDate, ctx),
+    }),
+    lastOpDate: t.field({
+      type: 'DateTime',
+      description: 'When the ticket last changed.',
+      nullable: true,
+      resolve: (ticket, _args, ctx) => resolveDate(ticket.lastOpDate, ctx),
+    }),
+  }),
+});
+
+const ChangeTicketStatusInput = builder.inputType('ChangeTicketStatusInput', {
+  description: 'Input of changeTicketStatus (ZStack ChangeTicketStatus).',
+  fields: (t) => ({
+    uuid: t.id({
+      required: true,
+      description: 'The ticket uuid (32 hex characters; upper case is accepted).',
+    }),
+    statusEvent: t.field({ type: TicketStatusEvent, required: true, description: 'The event to apply.' }),
+    comment: t.string({
+      description: 'A comment recorded in the ticket history (at most 65535 characters).',
+    }),
+    systemTags: t.stringList({ description: 'ZStack system tags for the call; no empty strings.' }),
+    userTags: t.stringList({ description: 'ZStack user tags for the call; no empty strings.' }),
+    clientMutationId: t.string({ description: 'Relay: echoed back unchanged in the payload.' }),
+  }),
+});
+
+const ChangeTicketStatusPayload = builder
+  .objectRef<{ ticket: ApiTicket; clientMutationId: string | null }>('ChangeTicketStatusPayload')
+  .implement({
+    description: 'Result of changeTicketStatus.',
+    fields: (t) => ({
+      ticket: t.field({
+        type: Ticket,
+        description: 'The ticket after the change.',
+        resolve: (p) => p.ticket,
+      }),
+      clientMutationId: t.string({
+        description: 'The clientMutationId of the input.',
+        nullable: true,
+        resolve: (p) => p.clientMutationId,
+      }),
+    }),
+  });
+
+builder.mutationField('changeTicketStatus', (t) =>
+  t.field({
+    type: ChangeTicketStatusPayload,
+    description:
+      "Approve, reject, cancel, reopen or open a ticket (ZStack ChangeTicketStatus: PUT /v1/tickets/{uuid}/actions). Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
+    args: { input: t.arg({ type: ChangeTicketStatusInput, required: true, description: 'What to change.' }) },
+    resolve: async (_root, { input }, ctx) => {
+      const uuid = parseUuid(input.uuid, 'uuid');
+      const comment = checkLength(input.comment, 65535, 'comment');
+      const systemTags = checkTags(input.systemTags, 'systemTags');
+      const userTags = checkTags(input.userTags, 'userTags');
+      const opts = authed(ctx);
+      const zone = ctx.timeZone.ensure(opts.session);
+      const ticket = await changeTicketStatus(
+        ctx.client,
+        { uuid, statusEvent: input.statusEvent, comment, systemTags, userTags },
+        opts,
+      );
+      await zone;
+      return { ticket, clientMutationId: input.clientMutationId ?? null };
+    },
+  }),
+);

@@ -1,0 +1,90 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig } from './config.js';
+import { createGateway } from './gateway.js';
+
+/** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Invalid configuration: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let zstackUrl: string = config.zstackUrl ?? '';
+  let closeSimulator: (() => Promise<void>) | undefined;
+  let demoBanner = '';
+  if (!zstackUrl) {
+    if (config.production) {
+      console.error(
+        'Invalid configuration: ZSTACK_URL is required when NODE_ENV=production (the embedded simulator is for demos only).',
+      );
+      process.exit(2);
+    }
+    const { startSimulator } = await import('./simulator/index.js');
+    const simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
+    zstackUrl = simulator.url;
+    closeSimulator = simulator.close;
+    const { demo } = simulator.controls;
+    demoBanner = [
+      '',
+      '************************************************************************',
+      '*  DEMO MODE: ZSTACK_URL is not set, so the gateway is serving an       *',
+      '*  embedded ZStack SIMULATOR with demo data. Nothing here is real.      *',
+      '************************************************************************',
+      `  simulator: ${simulator.url}`,
+      '  demo logins (logIn mutation):',
+      `    admin account   kind: ACCOUNT          accountName: "${demo.admin.accountName}"  password: "${demo.admin.password}"`,
+      ...demo.approvers.map(
+        (a, i) =>
+          `    approver ${i + 1}      kind: IAM2_VIRTUAL_ID  virtualIdName: "${a.name}"  password: "${a.password}"`,
+      ),
+      ...demo.submitters.map(
+        (s, i) =>
+          `    submitter ${i + 1}     kind: IAM2_VIRTUAL_ID  virtualIdName: "${s.name}"  password: "${s.password}"`,
+      ),
+      '',
+    ].join('\n');
+  }
+
+  const gateway = createGateway({ ...config, zstackUrl });
+  const server = createServer(gateway.yoga);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
+  if (demoBanner) console.log(demoBanner);
+  console.log(`zstack-graphql listening: http://${shownHost}:${port}/graphql (GraphiQL in a browser)`);
+  if (!demoBanner) console.log(`upstream ZStack: ${zstackUrl}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(
+      `${signal}: stopping; letting in-flight requests finish (up to ${config.shutdownGraceMs} ms)`,
+    );
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+    await drained;
+    clearTimeout(timer);
+    await gateway.close();
+    await closeSimulator?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('zstack-graphql failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,478 @@
+/**
+ * The REST layer: ZStack's URL mapping, header checks, body conventions, sync replies and async jobs
+ * (RestServer.handle/handleApi/handleJobQuery), plus one handler per simulated API.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobOutcome, JobStore } from './jobs.js';
+import {
+  parseQueryRequest,
+  parseQueryString,
+  type QueryRequest,
+  type QuerySchema,
+  type Row,
+  renderRow,
+  runQuery,
+} from './query.js';
+import { ApiError, errorBody, gsonStringify, offsetString, RestError } from './render.js';
+import { type Principal, type Session, type SessionStore, sessionInventory } from './sessions.js';
+import {
+  type Actor,
+  ARCHIVE_HISTORY_SCHEMA,
+  ARCHIVE_TICKET_SCHEMA,
+  FLOW_COLLECTION_SCHEMA,
+  FLOW_SCHEMA,
+  HISTORY_SCHEMA,
+  TICKET_SCHEMA,
+  TICKET_TYPE_SCHEMA,
+  type World,
+} from './tickets.js';
+
+export interface Core {
+  world: World;
+  sessions: SessionStore;
+  jobs: JobStore;
+  timeZone: string;
+  advertisedHost: string | undefined;
+  /** host:port the server listens on, for when neither advertisedHost nor Host is known. */
+  listenHost: string;
+}
+
+export interface Incoming {
+  method: string;
+  /** Full path without query, e.g. /zstack/v1/tickets. */
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Outcome = { status: number; text: string } | { status: number; json: string };
+
+interface Ctx {
+  core: Core;
+  vars: Record<string, string>;
+  params: Record<string, unknown>;
+  query: [string, string][];
+  session?: Session;
+  actor?: Actor;
+  prepared?: QueryRequest;
+}
+
+interface ApiDef {
+  async: boolean;
+  auth: boolean;
+  /** The body key holding the API's fields: 'params' for POST, the action name for PUT. */
+  paramName?: string;
+  /** Java class of the `inventory` in the reply, for X-JSON-Schema. */
+  inventoryClass?: string;
+  /** REST-layer parsing that fails with a plain-text 4xx before any session check. */
+  prepare?: (ctx: Ctx) => void;
+  run: (ctx: Ctx) => Row;
+}
+
+const SESSION_CLASS = 'org.zstack.header.identity.SessionInventory';
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function mandatory(field: string, msg: string): never {
+  throw new ApiError('SYS.1007', `field[${field}] of message[${msg}] is mandatory, can not be null`);
+}
+
+function loginReply(core: Core, principal: Principal): Row {
+  const s = core.sessions.create(principal);
+  return { inventory: renderRow(SESSION_SCHEMA, sessionInventory(s), core.timeZone) };
+}
+
+const SESSION_SCHEMA: QuerySchema = {
+  className: SESSION_CLASS,
+  fields: { createDate: 'date', expiredDate: 'date' },
+};
+
+function queryApi(schema: QuerySchema, rows: (core: Core) => Row[]): ApiDef {
+  return {
+    async: false,
+    auth: true,
+    prepare: (ctx) => {
+      // The /{uuid} form only adds `uuid = {uuid}` and ignores every other parameter.
+      const uuid = ctx.vars.uuid;
+      ctx.prepared =
+        uuid !== undefined ? parseQueryRequest([['q', `uuid=${uuid}`]]) : parseQueryRequest(ctx.query);
+    },
+    run: (ctx) => runQuery(schema, rows(ctx.core), ctx.prepared as QueryRequest, ctx.core.timeZone),
+  };
+}
+
+function ticketReply(ctx: Ctx, ticket: Row): Row {
+  return { inventory: renderRow(TICKET_SCHEMA, ticket, ctx.core.timeZone) };
+}
+
+const MSG_LOGIN_ACCOUNT = 'org.zstack.header.identity.APILogInByAccountMsg';
+const MSG_LOGIN_USER = 'org.zstack.header.identity.APILogInByUserMsg';
+const MSG_LOGIN_VID = 'org.zstack.iam2.api.APILoginIAM2VirtualIDMsg';
+const MSG_RENEW = 'org.zstack.header.identity.APIRenewSessionMsg';
+
+const logInByAccount: ApiDef = {
+  async: false,
+  auth: false,
+  paramName: 'logInByAccount',
+  inventoryClass: SESSION_CLASS,
+  run: ({ core, params }) => {
+    const name = str(params.accountName);
+    const password = str(params.password);
+    if (name === undefined) mandatory('accountName', MSG_LOGIN_ACCOUNT);
+    if (password === undefined) mandatory('password', MSG_LOGIN_ACCOUNT);
+    const acc = [...core.world.accounts.values()].find((a) => a.name === name);
+    // Compared as stored: the client must send the lowercase SHA-512 hex, not the plaintext.
+    if (!acc || acc.passwordHash !== password)
+      throw new ApiError('ID.1000', 'wrong account name or password');
+    return loginReply(core, { kind: 'account', uuid: acc.uuid });
+  },
+};
+
+const logInByUser: ApiDef = {
+  async: false,
+  auth: false,
+  paramName: 'logInByUser',
+  inventoryClass: SESSION_CLASS,
+  run: ({ core, params }) => {
+    const userName = str(params.userName);
+    const password = str(params.password);
+    if (userName === undefined) mandatory('userName', MSG_LOGIN_USER);
+    if (password === undefined) mandatory('password', MSG_LOGIN_USER);
+    const accountUuid = str(params.accountUuid);
+    const accountName = str(params.accountName);
+    const acc = [...core.world.accounts.values()].find((a) =>
+      accountUuid !== undefined ? a.uuid === accountUuid : a.name === accountName,
+    );
+    const user =
+      acc && [...core.world.users.values()].find((u) => u.accountUuid === acc.uuid && u.name === userName);
+    if (!user || user.passwordHash !== password) {
+      throw new ApiError('ID.1000', 'wrong account or username or password');
+    }
+    return loginReply(core, { kind: 'user', uuid: user.uuid, accountUuid: user.accountUuid });
+  },
+};
+
+const loginIAM2VirtualID: ApiDef = {
+  async: false,
+  auth: false,
+  paramName: 'loginIAM2VirtualID',
+  inventoryClass: SESSION_CLASS,
+  run: ({ core, params }) => {
+    const name = str(params.name);
+    const password = str(params.password);
+    if (name === undefined) mandatory('name', MSG_LOGIN_VID);
+    if (password === undefined) mandatory('password', MSG_LOGIN_VID);
+    const vid = [...core.world.virtualIds.values()].find((v) => v.name === name);
+    if (!vid || vid.passwordHash !== password)
+      throw new ApiError('ID.1000', 'wrong virtual ID name or password');
+    return loginReply(core, { kind: 'virtualId', uuid: vid.uuid, accountUuid: vid.accountUuid });
+  },
+};
+
+const logOut: ApiDef = {
+  async: false,
+  auth: false,
+  run: ({ core, vars }) => {
+    core.sessions.logout(vars.uuid ?? '');
+    return {};
+  },
+};
+
+const validateSession: ApiDef = {
+  async: false,
+  auth: false,
+  run: ({ core, vars }) => ({ valid: core.sessions.isValid(vars.uuid ?? '') }),
+};
+
+const renewSession: ApiDef = {
+  async: true,
+  auth: true,
+  paramName: 'renewSession',
+  inventoryClass: SESSION_CLASS,
+  run: ({ core, vars, params }) => {
+    const duration = params.duration;
+    if (duration !== undefined && duration !== null) {
+      if (
+        typeof duration !== 'number' ||
+        !Number.isInteger(duration) ||
+        duration < 60 ||
+        duration > 31536000
+      ) {
+        throw new ApiError(
+          'SYS.1007',
+          `field[duration] of message[${MSG_RENEW}] must be in range of [60, 31536000], but ${String(duration)} found`,
+        );
+      }
+    }
+    const s = core.sessions.renew(vars.uuid ?? '', typeof duration === 'number' ? duration : undefined);
+    return { inventory: renderRow(SESSION_SCHEMA, sessionInventory(s), core.timeZone) };
+  },
+};
+
+const createTicket: ApiDef = {
+  async: true,
+  auth: true,
+  paramName: 'params',
+  inventoryClass: TICKET_SCHEMA.className,
+  run: (ctx) => ticketReply(ctx, ctx.core.world.createTicket(ctx.params, ctx.actor as Actor)),
+};
+
+const changeTicketStatus: ApiDef = {
+  async: true,
+  auth: true,
+  paramName: 'changeTicketStatus',
+  inventoryClass: TICKET_SCHEMA.className,
+  run: (ctx) =>
+    ticketReply(ctx, ctx.core.world.changeStatus(ctx.vars.uuid ?? '', ctx.params, ctx.actor as Actor)),
+};
+
+const updateTicketRequest: ApiDef = {
+  async: true,
+  auth: true,
+  paramName: 'updateTicketRequest',
+  inventoryClass: TICKET_SCHEMA.className,
+  run: (ctx) =>
+    ticketReply(ctx, ctx.core.world.updateRequest(ctx.vars.uuid ?? '', ctx.params, ctx.actor as Actor)),
+};
+
+const deleteTicket: ApiDef = {
+  async: true,
+  auth: true,
+  run: (ctx) => {
+    ctx.core.world.deleteTicket(ctx.vars.uuid ?? '', ctx.actor as Actor);
+    return {};
+  },
+};
+
+const platformTimeZone: ApiDef = {
+  async: false,
+  auth: true,
+  run: ({ core }) => ({
+    success: true,
+    timezone: core.timeZone,
+    offset: offsetString(Date.now(), core.timeZone),
+  }),
+};
+
+const queryTickets = queryApi(TICKET_SCHEMA, (c) => c.world.ticketRows());
+const queryHistories = queryApi(HISTORY_SCHEMA, (c) => c.world.historyRows());
+const queryTypes = queryApi(TICKET_TYPE_SCHEMA, (c) => [...c.world.ticketTypes.values()]);
+const queryCollections = queryApi(FLOW_COLLECTION_SCHEMA, (c) => c.world.flowCollectionRows());
+const queryFlows = queryApi(FLOW_SCHEMA, (c) => [...c.world.flows.values()]);
+
+interface Route {
+  segments: string[];
+  variables: number;
+  apis: { method: string; api: ApiDef }[];
+}
+
+function route(pattern: string, ...apis: [string, ApiDef][]): Route {
+  const segments = pattern.split('/').slice(1);
+  return {
+    segments,
+    variables: segments.filter((s) => s.startsWith('{')).length,
+    apis: apis.map(([method, api]) => ({ method, api })),
+  };
+}
+
+// Literal paths win over patterns (e.g. /v1/tickets/histories over /v1/tickets/{uuid}).
+const ROUTES: Route[] = [
+  route('/v1/accounts/login', ['PUT', logInByAccount]),
+  route('/v1/accounts/users/login', ['PUT', logInByUser]),
+  route('/v1/iam2/virtual-ids/login', ['PUT', loginIAM2VirtualID]),
+  route('/v1/accounts/sessions/{uuid}', ['DELETE', logOut]),
+  route('/v1/accounts/sessions/{uuid}/valid', ['GET', validateSession]),
+  route('/v1/accounts/sessions/{uuid}/renew', ['PUT', renewSession]),
+  route('/v1/tickets', ['POST', createTicket], ['GET', queryTickets]),
+  route('/v1/tickets/{uuid}', ['GET', queryTickets], ['DELETE', deleteTicket]),
+  route('/v1/tickets/{uuid}/actions', ['PUT', changeTicketStatus], ['PUT', updateTicketRequest]),
+  route('/v1/tickets/histories', ['GET', queryHistories]),
+  route('/v1/tickets/histories/{uuid}', ['GET', queryHistories]),
+  route('/v1/tickets/archives', ['GET', queryApi(ARCHIVE_TICKET_SCHEMA, (c) => c.world.archiveRows())]),
+  route('/v1/tickets/histories/archives', [
+    'GET',
+    queryApi(ARCHIVE_HISTORY_SCHEMA, (c) => [...c.world.archiveHistories.values()]),
+  ]),
+  route('/v1/ticket-types', ['GET', queryTypes]),
+  route('/v1/ticket-types/{uuid}', ['GET', queryTypes]),
+  route('/v1/tickets/flow-collections', ['GET', queryCollections]),
+  route('/v1/tickets/flow-collections/{uuid}', ['GET', queryCollections]),
+  route('/v1/tickets/flow', ['GET', queryFlows]),
+  route('/v1/tickets/flow/{uuid}', ['GET', queryFlows]),
+  route('/v1/management-nodes/platform-timezone', ['GET', platformTimeZone]),
+].sort((a, b) => a.variables - b.variables);
+
+function matchRoute(v1Path: string): { route: Route; vars: Record<string, string> } | undefined {
+  const parts = v1Path.split('/').slice(1);
+  for (const r of ROUTES) {
+    if (r.segments.length !== parts.length) continue;
+    const vars: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      const seg = r.segments[i] as string;
+      const part = parts[i] as string;
+      if (seg.startsWith('{')) {
+        if (part === '') ok = false;
+        else vars[seg.slice(1, -1)] = decodeURIComponent(part);
+      } else ok = seg === part;
+    }
+    if (ok) return { route: r, vars };
+  }
+  return undefined;
+}
+
+function json(status: number, value: unknown, htmlEscape: boolean): Outcome {
+  return { status, json: gsonStringify(value, htmlEscape) };
+}
+
+function parseBody(body: string): Record<string, unknown> {
+  if (body.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (e) {
+    throw new RestError(500, `com.google.gson.JsonSyntaxException: ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new RestError(
+      500,
+      'com.google.gson.JsonSyntaxException: java.lang.IllegalStateException: Expected BEGIN_OBJECT',
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const WRITE_METHODS = ['POST', 'PUT', 'DELETE'];
+
+function locationHost(core: Core, headers: Record<string, string>): string {
+  return core.advertisedHost ?? headers.host ?? core.listenHost;
+}
+
+function pollJob(core: Core, req: Incoming, uuid: string): Outcome {
+  if (req.method !== 'GET')
+    return { status: 405, text: 'only GET method is allowed for querying job status' };
+  const job = core.jobs.get(uuid);
+  if (!job) return { status: 404, text: 'the job has been expired' };
+  if (job.state === 'running') return { status: 202, json: '{}' };
+  if (job.state === 'failed') return { status: 503, json: job.body ?? '{}' };
+  let body = job.body ?? '{}';
+  if (req.headers['x-json-schema'] !== undefined) {
+    const schema = gsonStringify(job.schema ?? {}, true);
+    body = body === '{}' ? `{"schema":${schema}}` : `{"schema":${schema},${body.slice(1)}`;
+  }
+  return { status: 200, json: body };
+}
+
+/**
+ * Answers one request the way ZStack's RestServer does. `forcedError` (a fault) replaces the API's
+ * own work: the request still goes through the REST layer and, for an async API, becomes a failed job.
+ */
+export function dispatch(core: Core, req: Incoming, forcedError?: ApiError): Outcome {
+  try {
+    return dispatchOrThrow(core, req, forcedError);
+  } catch (e) {
+    if (e instanceof RestError) return { status: e.status, text: e.message };
+    if (e instanceof ApiError) return json(503, errorBody(e.errorCode), false);
+    return { status: 500, text: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Outcome {
+  const v1 = req.path.startsWith('/zstack/') ? req.path.slice('/zstack'.length) : req.path;
+  if (!v1.startsWith('/v1/')) throw new RestError(404, `no api mapping to ${v1}`);
+  if (v1.startsWith('/v1/api-jobs/')) return pollJob(core, req, v1.slice('/v1/api-jobs/'.length));
+
+  const matched = matchRoute(v1);
+  if (!matched) throw new RestError(404, `no api mapping to ${v1}`);
+  const { route: r, vars } = matched;
+
+  let body: Record<string, unknown> | undefined;
+  let api: ApiDef;
+  const only = r.apis.length === 1 ? r.apis[0] : undefined;
+  if (only) {
+    // A path served by one API ignores the method (RestServer's unique-path quirk).
+    api = only.api;
+  } else if (req.method === 'PUT') {
+    body = parseBody(req.body);
+    const b = body;
+    const found = r.apis.find(
+      (a) => a.method === 'PUT' && a.api.paramName !== undefined && a.api.paramName in b,
+    );
+    if (!found) throw new RestError(400, `the body doesn't contain action mapping to the URL[${v1}]`);
+    api = found.api;
+  } else {
+    const found = r.apis.find((a) => a.method === req.method);
+    if (!found) throw new RestError(405, `The method[${req.method}] is not allowed for the path[${v1}]`);
+    api = found.api;
+  }
+
+  let sessionUuid = '';
+  if (api.auth) {
+    const auth = req.headers.authorization;
+    if (auth === undefined) throw new RestError(400, "missing header 'Authorization'");
+    if (!auth.startsWith('OAuth')) throw new RestError(400, "Authorization type must be 'OAuth'");
+    sessionUuid = auth.slice('OAuth'.length).trim();
+  }
+
+  if (req.method === 'POST' || req.method === 'PUT') body ??= parseBody(req.body);
+  body ??= {};
+
+  const jobHeader = req.headers['x-job-uuid'];
+  if (jobHeader !== undefined) {
+    if (jobHeader.length !== 32) {
+      throw new RestError(400, "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped");
+    }
+    if (WRITE_METHODS.includes(req.method) && core.jobs.has(jobHeader)) {
+      throw new RestError(400, `Duplicate job uuid[${jobHeader}]`);
+    }
+  }
+
+  const params: Record<string, unknown> = {};
+  if (api.paramName !== undefined && body[api.paramName] !== undefined && body[api.paramName] !== null) {
+    const inner = body[api.paramName];
+    if (typeof inner !== 'object' || Array.isArray(inner)) {
+      throw new RestError(
+        500,
+        'com.google.gson.JsonSyntaxException: java.lang.IllegalStateException: Expected BEGIN_OBJECT',
+      );
+    }
+    Object.assign(params, inner);
+  }
+  // Top-level tags are applied after the param object, so they win; URL variables win over both.
+  for (const tag of ['systemTags', 'userTags']) if (body[tag] !== undefined) params[tag] = body[tag];
+  Object.assign(params, vars);
+
+  const ctx: Ctx = { core, vars, params, query: parseQueryString(req.query) };
+  api.prepare?.(ctx);
+
+  const work = (): JobOutcome => {
+    if (api.auth) {
+      ctx.session = core.sessions.evaluate(sessionUuid);
+      ctx.actor = core.world.actorOf(ctx.session.principal);
+    }
+    if (forcedError) throw forcedError;
+    const out = api.run(ctx);
+    return { body: out, schema: api.inventoryClass ? { inventory: api.inventoryClass } : {} };
+  };
+
+  if (!api.async) {
+    const { body: out, schema } = work();
+    if (req.headers['x-json-schema'] !== undefined && !('inventories' in out) && !('total' in out)) {
+      return json(200, { schema, ...out }, true);
+    }
+    return json(200, out, true);
+  }
+
+  const jobUuid = jobHeader ?? randomUUID().replace(/-/g, '');
+  core.jobs.create(jobUuid, work, req.headers['x-web-hook']);
+  const timeoutSec = Number(req.headers['x-api-timeout']);
+  const apiTimeout = Number.isInteger(timeoutSec) && timeoutSec > 0 ? timeoutSec * 1000 : 300000;
+  return json(
+    202,
+    { location: `http://${locationHost(core, req.headers)}/zstack/v1/api-jobs/${jobUuid}`, apiTimeout },
+    true,
+  );
+}

@@ -1,0 +1,353 @@
+/**
+ * ZStack's query syntax (protocol section 5): `q=` conditions with the first-operator-found parsing
+ * quirk, SQL-LIKE matching, limit/start/count/replyWithCount/sort/fields.
+ */
+import { ApiError, FreeJson, javaDate, RestError, zonedToEpoch } from './render.js';
+
+export type FieldType = 'string' | 'int' | 'bool' | 'date' | 'json' | { nested: QuerySchema };
+
+export interface QuerySchema {
+  /** The Java inventory class named in `schema` maps. */
+  className: string;
+  fields: Record<string, FieldType>;
+}
+
+/** An inventory before rendering: dates as epoch ms, free-form JSON as plain values. */
+export type Row = Record<string, unknown>;
+
+/** `application/x-www-form-urlencoded` decoding, as a servlet does: `+` is a space. */
+export function parseQueryString(qs: string): [string, string][] {
+  const out: [string, string][] = [];
+  if (qs === '') return out;
+  for (const piece of qs.split('&')) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    const rawKey = eq < 0 ? piece : piece.slice(0, eq);
+    const rawValue = eq < 0 ? '' : piece.slice(eq + 1);
+    out.push([formDecode(rawKey), formDecode(rawValue)]);
+  }
+  return out;
+}
+
+function formDecode(s: string): string {
+  const spaced = s.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    throw new RestError(400, `invalid URL encoding in query string: ${s}`);
+  }
+}
+
+// The order matters: ZStack tries them in this order with `cond.contains(op)` (RestServer L1053-1072).
+const OPERATORS = ['!=', '>=', '<=', '!?=', '!~=', '~=', '?=', '=', '>', '<', 'is null', 'not null'] as const;
+type Operator = (typeof OPERATORS)[number];
+
+export interface Condition {
+  name: string;
+  op: Operator;
+  value?: string;
+}
+
+export interface QueryRequest {
+  conditions: Condition[];
+  limit: number;
+  start: number;
+  count: boolean;
+  replyWithCount: boolean;
+  sort?: { field: string; desc: boolean };
+  fields?: string[];
+}
+
+export function parseCondition(cond: string): Condition {
+  for (const op of OPERATORS) {
+    const idx = cond.indexOf(op);
+    if (idx < 0) continue;
+    const name = cond.slice(0, idx).trim();
+    if (op === 'is null' || op === 'not null') {
+      if (name === '') throw new RestError(400, `${cond} is not a key-value pair split by ${op}`);
+      return { name, op };
+    }
+    // The value is deliberately not trimmed (ZStack trims only the name).
+    const value = cond.slice(idx + op.length);
+    if (name === '' || value === '')
+      throw new RestError(400, `${cond} is not a key-value pair split by ${op}`);
+    return { name, op, value };
+  }
+  throw new RestError(
+    400,
+    `${cond} doesn't contain any query operator. Valid query operators are [${OPERATORS.join(',')}]`,
+  );
+}
+
+const SINGLE_VALUED = ['limit', 'start', 'count', 'replyWithCount', 'sort', 'fields'];
+
+function parseInteger(name: string, v: string): number {
+  if (!/^[+-]?\d+$/.test(v) || Number(v) < 0 || Number(v) > 2147483647) {
+    throw new RestError(400, `Invalid query parameter. '${name}' must be an integer`);
+  }
+  return Number(v);
+}
+
+/** Throws RestError (plain-text 400) for what the REST layer itself rejects. */
+export function parseQueryRequest(pairs: [string, string][]): QueryRequest {
+  const seen = new Map<string, string[]>();
+  const conds = new Set<string>();
+  for (const [k, v] of pairs) {
+    if (k === 'q') {
+      conds.add(v);
+      continue;
+    }
+    const list = seen.get(k) ?? [];
+    list.push(v);
+    seen.set(k, list);
+  }
+  for (const name of SINGLE_VALUED) {
+    const vals = seen.get(name);
+    if (vals && vals.length > 1) {
+      throw new RestError(
+        400,
+        `Invalid query parameter[${name}], only one value is allowed, but [${vals.join(', ')}] found`,
+      );
+    }
+  }
+  const one = (name: string): string | undefined => seen.get(name)?.[0];
+  const req: QueryRequest = {
+    conditions: [...conds].map(parseCondition),
+    limit: 1000,
+    start: 0,
+    // Java's Boolean.valueOf: anything but "true" (any case) is false, never an error.
+    count: one('count')?.toLowerCase() === 'true',
+    replyWithCount: one('replyWithCount')?.toLowerCase() === 'true',
+  };
+  const limit = one('limit');
+  if (limit !== undefined) req.limit = parseInteger('limit', limit);
+  const start = one('start');
+  if (start !== undefined) req.start = parseInteger('start', start);
+  const sort = one('sort');
+  if (sort !== undefined) {
+    const s = sort.trim();
+    if (s.startsWith('-')) req.sort = { field: s.slice(1).trim(), desc: true };
+    else if (s.startsWith('+')) req.sort = { field: s.slice(1).trim(), desc: false };
+    else req.sort = { field: s, desc: false };
+  }
+  const fields = one('fields');
+  if (fields !== undefined) {
+    const list = fields
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== '');
+    if (list.length === 0) throw new RestError(400, `'fields' contains zero field`);
+    req.fields = list;
+  }
+  return req;
+}
+
+function zqlError(details: string): ApiError {
+  return new ApiError('SYS.1007', details);
+}
+
+interface Resolved {
+  type: Exclude<FieldType, { nested: QuerySchema }>;
+  path: string[];
+}
+
+function resolveField(schema: QuerySchema, name: string): Resolved {
+  const path = name.split('.');
+  let current = schema;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i] as string;
+    const t = Object.hasOwn(current.fields, seg) ? current.fields[seg] : undefined;
+    if (t === undefined) {
+      throw zqlError(`ZQL error: unknown field[${name}] of inventory[${schema.className}]`);
+    }
+    const last = i === path.length - 1;
+    if (typeof t === 'object') {
+      if (last) throw zqlError(`ZQL error: field[${name}] is a nested inventory, name one of its fields`);
+      current = t.nested;
+      continue;
+    }
+    // Free-form JSON is a text column to the database: you cannot reach into it.
+    if (!last) throw zqlError(`ZQL error: unknown field[${name}] of inventory[${schema.className}]`);
+    return { type: t, path };
+  }
+  throw zqlError(`ZQL error: unknown field[${name}] of inventory[${schema.className}]`);
+}
+
+function leafValues(row: Row, path: string[]): unknown[] {
+  let values: unknown[] = [row];
+  for (const seg of path) {
+    const next: unknown[] = [];
+    for (const v of values) {
+      const child = v !== null && typeof v === 'object' ? (v as Row)[seg] : undefined;
+      if (Array.isArray(child)) next.push(...child);
+      else next.push(child);
+    }
+    values = next;
+  }
+  return values;
+}
+
+function convert(
+  field: string,
+  type: Resolved['type'],
+  raw: string,
+  timeZone: string,
+): string | number | boolean {
+  switch (type) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^[+-]?\d+(\.\d+)?$/.test(raw.trim()))
+        throw zqlError(`ZQL error: invalid value[${raw}] for field[${field}]`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const l = raw.toLowerCase();
+      if (l !== 'true' && l !== 'false')
+        throw zqlError(`ZQL error: invalid value[${raw}] for field[${field}]`);
+      return l === 'true';
+    }
+    case 'date': {
+      if (/^\d+$/.test(raw)) return Number(raw);
+      const m = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$/.exec(raw);
+      if (!m) throw zqlError(`ZQL error: invalid value[${raw}] for field[${field}]`);
+      const [y, mo, day, h, mi, sec] = m.slice(1).map((x) => Number(x ?? 0));
+      const wall = Date.UTC(y ?? 0, (mo ?? 1) - 1, day ?? 1, h ?? 0, mi ?? 0, sec ?? 0);
+      return zonedToEpoch(wall, timeZone);
+    }
+    case 'json':
+      throw zqlError(`ZQL error: field[${field}] cannot be compared`);
+  }
+}
+
+function likeToRegExp(pattern: string): RegExp {
+  let src = '';
+  for (const ch of pattern) {
+    if (ch === '%') src += '.*';
+    else if (ch === '_') src += '.';
+    else src += ch.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`, 's');
+}
+
+type Predicate = (row: Row) => boolean;
+
+function compile(schema: QuerySchema, cond: Condition, timeZone: string): Predicate {
+  const { type, path } = resolveField(schema, cond.name);
+  const present = (v: unknown) => v !== null && v !== undefined;
+  if (cond.op === 'is null') return (row) => leafValues(row, path).some((v) => !present(v));
+  if (cond.op === 'not null') return (row) => leafValues(row, path).some(present);
+  const raw = cond.value as string;
+  let test: (v: unknown) => boolean;
+  switch (cond.op) {
+    case '?=':
+    case '!?=': {
+      const set = raw.split(',').map((s) => convert(cond.name, type, s, timeZone));
+      const negate = cond.op === '!?=';
+      test = (v) => set.includes(v as never) !== negate;
+      break;
+    }
+    case '~=':
+    case '!~=': {
+      const re = likeToRegExp(raw);
+      const negate = cond.op === '!~=';
+      test = (v) => re.test(String(v)) !== negate;
+      break;
+    }
+    default: {
+      const x = convert(cond.name, type, raw, timeZone);
+      const op = cond.op;
+      test = (v) => {
+        const a = v as string | number | boolean;
+        switch (op) {
+          case '=':
+            return a === x;
+          case '!=':
+            return a !== x;
+          case '>':
+            return a > x;
+          case '<':
+            return a < x;
+          case '>=':
+            return a >= x;
+          case '<=':
+            return a <= x;
+        }
+      };
+    }
+  }
+  // SQL semantics: a NULL column satisfies no comparison, not even != or NOT IN.
+  return (row) => leafValues(row, path).some((v) => present(v) && test(v));
+}
+
+/** Row to wire object: dates as Java strings, free-form JSON marked for Gson doubles. */
+export function renderRow(schema: QuerySchema, row: Row, timeZone: string): Row {
+  const out: Row = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (v === null || v === undefined) continue;
+    const t = schema.fields[k];
+    if (t === 'date' && typeof v === 'number') out[k] = javaDate(v, timeZone);
+    else if (t === 'json') out[k] = new FreeJson(v);
+    else if (typeof t === 'object' && Array.isArray(v)) {
+      out[k] = v.map((item) => renderRow(t.nested, item as Row, timeZone));
+    } else out[k] = v;
+  }
+  return out;
+}
+
+function schemaMap(schema: QuerySchema, rendered: Row[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  rendered.forEach((row, i) => {
+    map[`inventories[${i}]`] = schema.className;
+    for (const [k, t] of Object.entries(schema.fields)) {
+      if (typeof t !== 'object' || !Array.isArray(row[k])) continue;
+      (row[k] as unknown[]).forEach((_, j) => {
+        map[`inventories[${i}].${k}[${j}]`] = t.nested.className;
+      });
+    }
+  });
+  return map;
+}
+
+function compareValues(a: unknown, b: unknown): number {
+  const an = a === null || a === undefined;
+  const bn = b === null || b === undefined;
+  if (an || bn) return an === bn ? 0 : an ? -1 : 1; // MySQL sorts NULL first when ascending
+  const x = a as string | number;
+  const y = b as string | number;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Runs a parsed query; throws ApiError (503) for what ZQL rejects. Returns the reply body. */
+export function runQuery(schema: QuerySchema, rows: Row[], req: QueryRequest, timeZone: string): Row {
+  const predicates = req.conditions.map((c) => compile(schema, c, timeZone));
+  let matched = rows.filter((r) => predicates.every((p) => p(r)));
+  if (req.count) return { total: matched.length, schema: {} };
+  if (req.sort) {
+    const { field, desc } = req.sort;
+    const t = Object.hasOwn(schema.fields, field) ? schema.fields[field] : undefined;
+    if (t === undefined || typeof t === 'object' || t === 'json') {
+      throw zqlError(`ZQL error: cannot sort by field[${field}] of inventory[${schema.className}]`);
+    }
+    matched = matched
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => compareValues(a.r[field], b.r[field]) * (desc ? -1 : 1) || a.i - b.i)
+      .map((x) => x.r);
+  }
+  const total = matched.length;
+  const page = matched.slice(req.start, req.start + req.limit);
+  let rendered = page.map((r) => renderRow(schema, r, timeZone));
+  if (req.fields) {
+    const fields = req.fields;
+    for (const f of fields) {
+      if (!Object.hasOwn(schema.fields, f)) {
+        throw zqlError(`ZQL error: unknown field[${f}] of inventory[${schema.className}]`);
+      }
+    }
+    rendered = rendered.map((r) => Object.fromEntries(fields.filter((f) => f in r).map((f) => [f, r[f]])));
+  }
+  const body: Row = { inventories: rendered };
+  if (req.replyWithCount) body.total = total;
+  body.schema = schemaMap(schema, rendered);
+  return body;
+}

@@ -1,0 +1,342 @@
+/** The simulator's HTTP side: request log, fault injection, admin endpoints and the in-process controls. */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Core, dispatch, type Incoming, type Outcome } from './api.js';
+import { JobStore } from './jobs.js';
+import { renderRow } from './query.js';
+import { ApiError, errorBody, gsonStringify } from './render.js';
+import { ADMIN_UUID, seedWorld } from './seed.js';
+import { SessionStore } from './sessions.js';
+import { HISTORY_SCHEMA, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
+import type {
+  DemoData,
+  Fault,
+  FaultRule,
+  RecordedRequest,
+  Simulator,
+  SimulatorControls,
+  SimulatorOptions,
+} from './types.js';
+
+const FAULT_KINDS = ['errorCode', 'http500', 'reset', 'malformed', 'truncated', 'slowBody', 'latency'];
+
+function freshWorld(seed: boolean): { world: World; demo: DemoData } {
+  const world = new World();
+  if (seed) return { world, demo: seedWorld(world) };
+  // Even an empty ZStack has its admin account.
+  world.accounts.set(ADMIN_UUID, {
+    uuid: ADMIN_UUID,
+    name: 'admin',
+    passwordHash: sha512Hex('password'),
+    admin: true,
+  });
+  return {
+    world,
+    demo: {
+      admin: { accountName: 'admin', password: 'password', uuid: ADMIN_UUID },
+      approvers: [],
+      submitters: [],
+      projectUuid: '',
+      flowCollectionUuid: '',
+      ticketTypeUuids: [],
+    },
+  };
+}
+
+function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function normalizeRule(raw: unknown): FaultRule {
+  if (raw === null || typeof raw !== 'object') throw new Error('a fault rule must be an object');
+  const rule = raw as FaultRule & { times?: number | null };
+  const fault = rule.fault as Fault | undefined;
+  if (!fault || !FAULT_KINDS.includes(fault.kind)) {
+    throw new Error(`fault.kind must be one of ${FAULT_KINDS.join(', ')}`);
+  }
+  if (fault.kind === 'errorCode' && typeof fault.code !== 'string') throw new Error('errorCode needs a code');
+  const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
+  if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
+  return { fault, times, method: rule.method, path: rule.path };
+}
+
+/** Starts a simulator; `port: 0` picks a free port. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const host = options.host ?? '127.0.0.1';
+  const seed = options.seed ?? true;
+  const initialLatency = options.jobLatencyMs ?? 0;
+  const contentType = options.contentType ?? false;
+  let { world, demo } = freshWorld(seed);
+  const jobs = new JobStore({
+    latencyMs: initialLatency,
+    retentionMs: options.jobRetentionMs ?? 3 * 3600_000,
+    webhookRetryIntervalMs: options.webhookRetryIntervalMs ?? 2000,
+  });
+  const core: Core = {
+    world,
+    sessions: new SessionStore(options.sessionTimeoutSec ?? 7200),
+    jobs,
+    timeZone: options.timeZone ?? 'UTC',
+    advertisedHost: options.advertisedHost,
+    listenHost: host,
+  };
+  // Fail at start, not at the first date, on a zone Intl does not know.
+  new Intl.DateTimeFormat('en-US', { timeZone: core.timeZone });
+
+  const requests: RecordedRequest[] = [];
+  let seq = 0;
+  const faults: { rule: FaultRule; remaining: number }[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const takeFault = (method: string, path: string): Fault | undefined => {
+    const i = faults.findIndex(
+      (f) =>
+        (f.rule.method === undefined || f.rule.method.toUpperCase() === method) &&
+        path.includes(f.rule.path ?? ''),
+    );
+    const entry = faults[i];
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) faults.splice(i, 1);
+    return entry.rule.fault;
+  };
+
+  const headersFor = (o: Outcome, length: number): Record<string, string | number> => {
+    const h: Record<string, string | number> = { 'Content-Length': length };
+    if (contentType)
+      h['Content-Type'] = 'json' in o ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8';
+    return h;
+  };
+
+  const send = (res: ServerResponse, o: Outcome) => {
+    const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+    res.writeHead(o.status, headersFor(o, buf.length));
+    res.end(buf);
+  };
+
+  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, path: string, body: string) => {
+    const reply = (status: number, value: unknown) => {
+      const buf = Buffer.from(JSON.stringify(value, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v)));
+      res.writeHead(status, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': buf.length,
+      });
+      res.end(buf);
+    };
+    const route = `${req.method} ${path}`;
+    try {
+      switch (route) {
+        case 'GET /__simulator/requests':
+          return reply(200, requests);
+        case 'DELETE /__simulator/requests':
+          controls.clearRequests();
+          return reply(200, {});
+        case 'POST /__simulator/faults':
+          controls.injectFault(JSON.parse(body) as FaultRule);
+          return reply(200, {});
+        case 'DELETE /__simulator/faults':
+          controls.clearFaults();
+          return reply(200, {});
+        case 'PUT /__simulator/job-latency': {
+          const ms = (JSON.parse(body) as { ms?: unknown }).ms;
+          if (typeof ms !== 'number' || ms < 0) return reply(400, { error: 'ms must be a number >= 0' });
+          controls.setJobLatency(ms);
+          return reply(200, {});
+        }
+        case 'POST /__simulator/reset':
+          controls.reset();
+          return reply(200, {});
+        case 'GET /__simulator/demo':
+          return reply(200, controls.demo);
+        default:
+          return reply(404, { error: `no simulator admin endpoint ${route}` });
+      }
+    } catch (e) {
+      return reply(400, { error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req);
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const query = q < 0 ? '' : rawUrl.slice(q + 1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (path.startsWith('/__simulator/')) return handleAdmin(req, res, path, body);
+
+    const headers = flattenHeaders(req);
+    requests.push({ seq: ++seq, method, path, query, headers, body, at: Date.now() });
+    const incoming: Incoming = { method, path, query, headers, body };
+
+    const fault = takeFault(method, path);
+    switch (fault?.kind) {
+      case undefined:
+        return send(res, dispatch(core, incoming));
+      case 'latency':
+        await delay(fault.ms);
+        return send(res, dispatch(core, incoming));
+      case 'http500':
+        return send(res, { status: 500, text: fault.text ?? 'java.lang.NullPointerException' });
+      case 'errorCode': {
+        const err = new ApiError(fault.code, fault.details ?? 'injected by the simulator');
+        if (fault.description !== undefined) err.errorCode.description = fault.description;
+        if (fault.async) return send(res, dispatch(core, incoming, err));
+        return send(res, { status: 503, json: gsonStringify(errorBody(err.errorCode)) });
+      }
+      case 'reset':
+        // after=true: the request takes effect, only the answer is lost.
+        if (fault.after) dispatch(core, incoming);
+        req.socket.destroy();
+        return;
+      case 'malformed': {
+        const o = dispatch(core, incoming);
+        return send(res, { status: o.status, json: '{"inventor' });
+      }
+      case 'truncated': {
+        const o = dispatch(core, incoming);
+        const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+        res.writeHead(o.status, headersFor(o, buf.length + 64));
+        res.write(buf.subarray(0, Math.floor(buf.length / 2)));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        req.socket.destroy();
+        return;
+      }
+      case 'slowBody': {
+        const o = dispatch(core, incoming);
+        const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+        res.writeHead(o.status, headersFor(o, buf.length));
+        res.flushHeaders();
+        await delay(fault.delayMs);
+        res.end(buf);
+        return;
+      }
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, { status: 500, text: e instanceof Error ? e.message : String(e) });
+      else res.destroy();
+    });
+  });
+
+  const controls: SimulatorControls = {
+    get requests() {
+      return requests;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    count(filter) {
+      return requests.filter(
+        (r) =>
+          (filter?.method === undefined || r.method === filter.method.toUpperCase()) &&
+          (filter?.path === undefined || r.path.includes(filter.path)),
+      ).length;
+    },
+    injectFault(rule) {
+      const normalized = normalizeRule(rule);
+      faults.push({ rule: normalized, remaining: normalized.times ?? 1 });
+    },
+    clearFaults() {
+      faults.length = 0;
+    },
+    setJobLatency(ms) {
+      jobs.latencyMs = ms;
+    },
+    expireSession(uuid) {
+      core.sessions.expire(uuid);
+    },
+    expireJob(uuid) {
+      jobs.expire(uuid);
+    },
+    get demo() {
+      return demo;
+    },
+    getTicket(uuid) {
+      const row = core.world.tickets.get(uuid);
+      return row ? JSON.parse(gsonStringify(renderRow(TICKET_SCHEMA, row, core.timeZone))) : undefined;
+    },
+    listTickets() {
+      return core.world
+        .ticketRows()
+        .map((r) => JSON.parse(gsonStringify(renderRow(TICKET_SCHEMA, r, core.timeZone))));
+    },
+    historyOf(ticketUuid) {
+      return core.world
+        .historyRows(ticketUuid)
+        .map((r) => JSON.parse(gsonStringify(renderRow(HISTORY_SCHEMA, r, core.timeZone))));
+    },
+    changeTicketStatus(uuid, event, actorUuid) {
+      const actor = core.world.actorByUuid(actorUuid ?? ADMIN_UUID);
+      if (!actor) throw new Error(`no account, user or virtual ID with uuid ${actorUuid}`);
+      core.world.changeStatus(uuid, { statusEvent: event }, actor);
+    },
+    setTicketField(uuid, field, value) {
+      const row = core.world.tickets.get(uuid);
+      if (!row) throw new Error(`no ticket ${uuid}`);
+      row[field] = value;
+    },
+    jobOf(uuid) {
+      const job = jobs.get(uuid);
+      if (!job) return undefined;
+      return job.body === undefined
+        ? { state: job.state }
+        : { state: job.state, result: JSON.parse(job.body) };
+    },
+    reset() {
+      jobs.clear();
+      jobs.latencyMs = initialLatency;
+      ({ world, demo } = freshWorld(seed));
+      core.world = world;
+      requests.length = 0;
+      faults.length = 0;
+    },
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/zstack`,
+    port,
+    controls,
+    close: async () => {
+      jobs.clear();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { ApiErrorCode } from './types.js';
+
+/** Base of every error the upstream client throws; carries no token, URL or raw body. */
+export abstract class ZStackError extends Error {
+  /** The async job this error belongs to, when one was created. */
+  readonly jobUuid: string | undefined;
+  constructor(message: string, jobUuid?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.jobUuid = jobUuid;
+  }
+}
+
+/** ZStack answered with an ErrorCode: a sync 503 or a failed job. */
+export class ZStackApiError extends ZStackError {
+  readonly errorCode: ApiErrorCode;
+  constructor(errorCode: ApiErrorCode, jobUuid?: string) {
+    super([errorCode.description, errorCode.details].filter(Boolean).join(': ') || errorCode.code, jobUuid);
+    this.errorCode = errorCode;
+  }
+}
+
+/**
+ * ZStack answered with a status the protocol gives plain text for (400/403/404/405/500), or with a
+ * body that does not parse. The message names the status, never the body.
+ */
+export class ZStackHttpError extends ZStackError {
+  readonly status: number;
+  /** A short, safe reason (e.g. "malformed JSON"), never the upstream body. */
+  readonly reason: string;
+  constructor(status: number, reason: string, jobUuid?: string) {
+    super(`ZStack answered HTTP ${status}: ${reason}`, jobUuid);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** No usable answer: connection refused or reset, or the call outlived its timeout. */
+export class ZStackUnavailableError extends ZStackError {
+  /** True when the request may have reached ZStack (a write whose outcome is unknown). */
+  readonly mayHaveApplied: boolean;
+  readonly reason: string;
+  constructor(reason: string, options: { mayHaveApplied?: boolean; jobUuid?: string } = {}) {
+    super(`ZStack is unavailable: ${reason}`, options.jobUuid);
+    this.reason = reason;
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
+  }
+}
+
+/** The job was still running when the gateway stopped waiting for it. The write was sent once. */
+export class ZStackJobPendingError extends ZStackError {
+  constructor(jobUuid: string) {
+    super(`The job ${jobUuid} is still running; query it later with apiJob.`, jobUuid);
+  }
+}
+
+/** Polling answered 404: the job result expired or is unknown. The write may have been applied. */
+export class ZStackJobExpiredError extends ZStackError {
+  constructor(jobUuid: string) {
+    super(`The result of job ${jobUuid} has expired at ZStack; the write may have been applied.`, jobUuid);
+  }
+}
+
+/** The caller went away (its AbortSignal fired) before the call finished. */
+export class ZStackAbortedError extends ZStackError {
+  constructor(jobUuid?: string) {
+    super('The request was cancelled by the caller.', jobUuid);
+  }
+}

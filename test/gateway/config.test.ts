@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('has defaults that need no environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      zstackUrl: undefined,
+      port: 4000,
+      host: '127.0.0.1',
+      zstackTimeoutMs: 15_000,
+      zstackJobTimeoutMs: 60_000,
+      introspection: true,
+      production: false,
+    });
+  });
+
+  it('normalises ZSTACK_URL and reads the rest', () => {
+    const config = loadConfig({
+      ZSTACK_URL: 'http://zstack:8080/zstack/',
+      PORT: '8081',
+      ZSTACK_TIME_ZONE: 'Asia/Shanghai',
+      GRAPHQL_INTROSPECTION: 'false',
+      NODE_ENV: 'production',
+    });
+    expect(config).toMatchObject({
+      zstackUrl: 'http://zstack:8080/zstack',
+      port: 8081,
+      host: '0.0.0.0',
+      zstackTimeZone: 'Asia/Shanghai',
+      introspection: false,
+      production: true,
+    });
+  });
+
+  it.each([
+    ['ZSTACK_URL', 'zstack:8080'],
+    ['ZSTACK_URL', 'ftp://zstack/zstack'],
+    ['ZSTACK_URL', 'http://user:pw@zstack:8080/zstack'],
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['ZSTACK_TIMEOUT_MS', '-5'],
+    ['ZSTACK_JOB_TIMEOUT_MS', '1.5'],
+    ['ZSTACK_TIME_ZONE', 'Mars/Olympus'],
+    ['GRAPHQL_INTROSPECTION', 'maybe'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses %s=%s naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});

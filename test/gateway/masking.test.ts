@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createGateway } from '../../src/gateway.js';
+import type { ZStackClient } from '../../src/zstack/client.js';
+
+/** A client double for outcomes the simulator cannot produce through its own API. */
+function fakeClient(write: () => Promise<unknown>): ZStackClient {
+  return {
+    read: async () => ({ timezone: 'UTC' }) as never,
+    sync: async () => ({}) as never,
+    write: write as never,
+    getJob: async () => ({ state: 'running' }),
+    notifyJobDone: () => {},
+    close: async () => {},
+  };
+}
+
+async function run(client: ZStackClient) {
+  const gateway = createGateway(
+    { ...loadConfig({ ZSTACK_TIME_ZONE: 'UTC' }), zstackUrl: 'http://zstack.invalid/zstack' },
+    { client },
+  );
+  const res = await gateway.yoga.fetch('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `OAuth ${'a'.repeat(32)}` },
+    body: JSON.stringify({
+      query: `mutation { changeTicketStatus(input: { uuid: "${'b'.repeat(32)}", statusEvent: APPROVE }) {
+        ticket { uuid name status createDate } } }`,
+    }),
+  });
+  await gateway.close();
+  return res.json();
+}
+
+describe('what callers see of unusual outcomes', () => {
+  it('an unknown ticket status is null with a field error; the rest of the ticket arrives', async () => {
+    const body = await run(
+      fakeClient(async () => ({
+        inventory: {
+          uuid: 'b'.repeat(32),
+          name: 't',
+          status: 'Escalated',
+          createDate: 'Jun 7, 2017 9:20:28 PM',
+        },
+      })),
+    );
+    expect(body.data.changeTicketStatus.ticket).toEqual({
+      uuid: 'b'.repeat(32),
+      name: 't',
+      status: null,
+      createDate: '2017-06-07T21:20:28.000Z',
+    });
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors[0].path).toEqual(['changeTicketStatus', 'ticket', 'status']);
+    expect(body.errors[0].extensions.code).toBe('UPSTREAM_ERROR');
+    expect(body.errors[0].message).toContain('Escalated');
+  });
+
+  it('an unexpected error is masked: no message, no stack', async () => {
+    const body = await run(
+      fakeClient(async () => {
+        throw new TypeError('secret internal detail at /srv/app.js:12');
+      }),
+    );
+    expect(body.errors[0].message).toBe('Unexpected error.');
+    expect(body.errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    expect(JSON.stringify(body)).not.toContain('secret');
+  });
+});

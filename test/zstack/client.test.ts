@@ -1,0 +1,532 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  JobEvent,
+  UpstreamCallEvent,
+  ZStackClient,
+  ZStackClientConfig,
+} from '../../src/zstack/client.js';
+import { createZStackClient } from '../../src/zstack/client.js';
+import {
+  ZStackAbortedError,
+  ZStackApiError,
+  ZStackHttpError,
+  ZStackJobExpiredError,
+  ZStackJobPendingError,
+  ZStackUnavailableError,
+} from '../../src/zstack/errors.js';
+import type { FakeHandler, FakeZStack } from './fake-zstack.js';
+import { closedPort, JOB_PREFIX, jobIdOf, send, startFake, until } from './fake-zstack.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function fake(handler: FakeHandler): Promise<FakeZStack> {
+  const f = await startFake(handler);
+  cleanups.push(() => f.close());
+  return f;
+}
+
+function client(baseUrl: string, extra: Partial<ZStackClientConfig> = {}): ZStackClient {
+  const c = createZStackClient({ baseUrl, timeoutMs: 2000, jobTimeoutMs: 5000, ...extra });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+const TICKET = 'a'.repeat(32);
+const JOB = 'b'.repeat(32);
+const ADVERTISED = 'http://mn.zstack.invalid:8080/zstack/v1/api-jobs/';
+
+interface Job {
+  doneAt: number;
+  status: number;
+  body: unknown;
+}
+
+/** A ZStack-like async API: every write makes a job (honouring X-Job-UUID), served on api-jobs. */
+function asyncZStack(opts: { latencyMs?: number; status?: number; body?: unknown } = {}) {
+  const jobs = new Map<string, Job>();
+  let n = 0;
+  const handler: FakeHandler = (req, res) => {
+    if (req.url.startsWith(JOB_PREFIX)) {
+      const job = jobs.get(jobIdOf(req.url));
+      if (job === undefined) return send(res, 404, 'the job has been expired');
+      if (Date.now() < job.doneAt) return send(res, 202, {});
+      return send(res, job.status, job.body);
+    }
+    const header = req.headers['x-job-uuid'];
+    const id = typeof header === 'string' ? header : (++n).toString(16).padStart(32, '0');
+    if (jobs.has(id)) return send(res, 400, `Duplicate job uuid[${id}]`);
+    jobs.set(id, {
+      doneAt: Date.now() + (opts.latencyMs ?? 0),
+      status: opts.status ?? 200,
+      body: opts.body ?? { inventory: { uuid: TICKET, status: 'FinalApproved', n: jobs.size + 1 } },
+    });
+    send(res, 202, { location: ADVERTISED + id, apiTimeout: 300000 });
+  };
+  return { handler, jobs };
+}
+
+const NESTED_ERROR = {
+  code: 'SYS.1006',
+  description: 'An operation failed',
+  details: 'ticket[uuid:x] cannot change status',
+  cost: '1ms',
+  cause: { code: 'SYS.1000', description: 'internal', cause: { code: 'X.1', details: 'deep' } },
+  causes: [{ code: 'Y.2' }],
+  opaque: { k: 1 },
+};
+
+describe('reads', () => {
+  it('sends a GET with the session and the query as given, and returns the JSON', async () => {
+    const f = await fake((_req, res) => send(res, 200, { inventories: [{ uuid: TICKET }] }));
+    const calls: UpstreamCallEvent[] = [];
+    const c = client(f.baseUrl, { onCall: (e) => calls.push(e) });
+    const reply = await c.read({ path: '/tickets', query: 'q=status%3DPending&limit=5' }, { session: 's1' });
+    expect(reply).toEqual({ inventories: [{ uuid: TICKET }] });
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]).toMatchObject({
+      method: 'GET',
+      url: '/zstack/v1/tickets?q=status%3DPending&limit=5',
+      body: '',
+    });
+    expect(f.requests[0]?.headers.authorization).toBe('OAuth s1');
+    expect(f.requests[0]?.headers['x-job-uuid']).toBeUndefined();
+    expect(calls).toEqual([
+      { method: 'GET', route: '/v1/tickets', status: 200, durationMs: expect.any(Number) },
+    ]);
+  });
+
+  it('turns a 503 ErrorCode into ZStackApiError with the whole nested ErrorCode', async () => {
+    const f = await fake((_req, res) => send(res, 503, { error: NESTED_ERROR }));
+    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackApiError);
+    expect((err as ZStackApiError).errorCode).toEqual(NESTED_ERROR);
+    expect((err as ZStackApiError).message).toContain('An operation failed');
+  });
+
+  it.each([
+    [400, "missing header 'Authorization' secret-abc", "missing header 'Authorization'"],
+    [400, 'something odd secret-abc', 'bad request'],
+    [404, 'no api mapping to /v1/nope secret-abc', 'no api mapping'],
+    [404, 'secret-abc', 'not found'],
+    [405, 'secret-abc', 'method not allowed'],
+    [500, 'java.lang.NullPointerException at secret-abc', 'internal server error'],
+    [502, '<html>secret-abc</html>', 'bad gateway'],
+    [418, 'secret-abc', 'unexpected status'],
+  ])('plain-text %i becomes ZStackHttpError without the body (%s)', async (status, text, reason) => {
+    const f = await fake((_req, res) => send(res, status, text));
+    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackHttpError);
+    expect(err).toMatchObject({ status, reason });
+    expect(String((err as Error).message)).not.toContain('secret-abc');
+    expect(String((err as Error).message)).not.toContain('127.0.0.1');
+  });
+
+  it.each([
+    [200, '{"inventor'],
+    [200, ''],
+    [503, '<html>busy</html>'],
+    [503, '{"notError":1}'],
+  ])('status %i with body %j is a malformed response', async (status, body) => {
+    const f = await fake((_req, res) => send(res, status, body));
+    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackHttpError);
+    expect(err).toMatchObject({ status, reason: 'malformed response body' });
+  });
+
+  it('retries a GET whose connection is reset, then succeeds', async () => {
+    let n = 0;
+    const f = await fake((_req, res) => {
+      n++;
+      if (n === 1) return void res.socket?.destroy();
+      send(res, 200, { valid: true });
+    });
+    const reply = await client(f.baseUrl).read({ path: `/accounts/sessions/${TICKET}/valid` });
+    expect(reply).toEqual({ valid: true });
+    expect(f.count('GET', '/zstack/v1/accounts/sessions/')).toBe(2);
+  });
+
+  it('gives up after readRetries and reports unavailable', async () => {
+    const f = await fake((_req, res) => void res.socket?.destroy());
+    const err = await rejection(client(f.baseUrl, { readRetries: 2 }).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(err).toMatchObject({ mayHaveApplied: false });
+    expect(f.count('GET', '/zstack/v1/tickets')).toBe(3);
+  });
+
+  it('reports connection refused as unavailable (retried, nothing applied)', async () => {
+    const port = await closedPort();
+    const err = await rejection(client(`http://127.0.0.1:${port}/zstack`).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(err).toMatchObject({ mayHaveApplied: false });
+    expect((err as Error).message).not.toContain(String(port));
+  });
+
+  it('times out a call whose answer never comes, within about timeoutMs', async () => {
+    const f = await fake(() => {});
+    const started = Date.now();
+    const err = await rejection(client(f.baseUrl, { timeoutMs: 200 }).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(f.count('GET', '/zstack/v1/tickets')).toBe(1);
+  });
+
+  it('counts the body in the timeout: headers at once, body too late', async () => {
+    const f = await fake((_req, res) => {
+      res.writeHead(200, { 'content-length': '2' });
+      res.flushHeaders();
+      setTimeout(() => res.end('{}'), 1500);
+    });
+    const started = Date.now();
+    const err = await rejection(client(f.baseUrl, { timeoutMs: 300 }).read({ path: '/tickets' }));
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(Date.now() - started).toBeLessThan(1200);
+  });
+
+  it('aborts an in-flight read when the caller goes away', async () => {
+    const f = await fake(() => {});
+    const ac = new AbortController();
+    const p = rejection(client(f.baseUrl).read({ path: '/tickets' }, { signal: ac.signal }));
+    await until(() => f.requests.length === 1);
+    ac.abort();
+    expect(await p).toBeInstanceOf(ZStackAbortedError);
+  });
+
+  it('sends nothing when the deadline has already passed', async () => {
+    const f = await fake((_req, res) => send(res, 200, {}));
+    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }, { deadline: Date.now() - 1 }));
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(f.requests).toHaveLength(0);
+  });
+
+  it('stops a call at the deadline even when timeoutMs is longer', async () => {
+    const f = await fake(() => {});
+    const started = Date.now();
+    const err = await rejection(
+      client(f.baseUrl, { timeoutMs: 5000 }).read({ path: '/tickets' }, { deadline: Date.now() + 200 }),
+    );
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
+
+describe('writes', () => {
+  it('polls 202 → 202 → 200 on the configured host, not the advertised one', async () => {
+    const z = asyncZStack({ latencyMs: 60 });
+    const f = await fake(z.handler);
+    const jobs: JobEvent[] = [];
+    const calls: UpstreamCallEvent[] = [];
+    const c = client(f.baseUrl, { onJob: (e) => jobs.push(e), onCall: (e) => calls.push(e) });
+    const reply = await c.write(
+      {
+        method: 'PUT',
+        path: `/tickets/${TICKET}/actions`,
+        body: { changeTicketStatus: { statusEvent: 'approve', comment: 'ok é' } },
+      },
+      { session: 's1', jobUuid: JOB },
+    );
+    expect(reply).toEqual({ inventory: { uuid: TICKET, status: 'FinalApproved', n: 1 } });
+    const put = f.requests[0];
+    expect(put).toMatchObject({ method: 'PUT', url: `/zstack/v1/tickets/${TICKET}/actions` });
+    expect(JSON.parse(put?.body ?? '')).toEqual({
+      changeTicketStatus: { statusEvent: 'approve', comment: 'ok é' },
+    });
+    expect(put?.headers['content-type']).toBe('application/json;charset=UTF-8');
+    expect(put?.headers.authorization).toBe('OAuth s1');
+    expect(put?.headers['x-job-uuid']).toBe(JOB);
+    const polls = f.requests.slice(1);
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    for (const p of polls) expect(p).toMatchObject({ method: 'GET', url: JOB_PREFIX + JOB });
+    expect(f.count('PUT', '/zstack/')).toBe(1);
+    expect(jobs).toEqual([
+      {
+        jobUuid: JOB,
+        route: '/v1/tickets/{uuid}/actions',
+        polls: polls.length,
+        waitMs: expect.any(Number),
+        outcome: 'succeeded',
+      },
+    ]);
+    expect(calls.map((e) => `${e.method} ${e.route} ${e.status}`)).toEqual([
+      'PUT /v1/tickets/{uuid}/actions 202',
+      ...polls.slice(0, -1).map(() => 'GET /v1/api-jobs/{uuid} 202'),
+      'GET /v1/api-jobs/{uuid} 200',
+    ]);
+  });
+
+  it('accepts a 200 straight away and sends no X-Job-UUID unless given', async () => {
+    const f = await fake((_req, res) => send(res, 200, { inventory: { uuid: TICKET } }));
+    const reply = await client(f.baseUrl).write({ method: 'POST', path: '/tickets', body: { params: {} } });
+    expect(reply).toEqual({ inventory: { uuid: TICKET } });
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]?.headers['x-job-uuid']).toBeUndefined();
+  });
+
+  it('first poll comes at once: a job finished at the 202 costs exactly one poll', async () => {
+    const z = asyncZStack({ latencyMs: 0 });
+    const f = await fake(z.handler);
+    const jobs: JobEvent[] = [];
+    await client(f.baseUrl, { onJob: (e) => jobs.push(e) }).write({
+      method: 'DELETE',
+      path: `/tickets/${TICKET}`,
+    });
+    expect(jobs[0]?.polls).toBe(1);
+    expect(f.count('GET', JOB_PREFIX)).toBe(1);
+  });
+
+  it('a failed job (503) is ZStackApiError with the nested ErrorCode and the job uuid', async () => {
+    const z = asyncZStack({ latencyMs: 20, status: 503, body: { error: NESTED_ERROR } });
+    const f = await fake(z.handler);
+    const err = await rejection(
+      client(f.baseUrl).write(
+        { method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} },
+        { jobUuid: JOB },
+      ),
+    );
+    expect(err).toBeInstanceOf(ZStackApiError);
+    expect(err).toMatchObject({ errorCode: NESTED_ERROR, jobUuid: JOB });
+  });
+
+  it('a sync 503 on a write is ZStackApiError without waiting', async () => {
+    const f = await fake((_req, res) =>
+      send(res, 503, { error: { code: 'ID.1000', details: 'wrong password' } }),
+    );
+    const err = await rejection(client(f.baseUrl).sync({ method: 'PUT', path: '/accounts/login', body: {} }));
+    expect(err).toMatchObject({ errorCode: { code: 'ID.1000', details: 'wrong password' } });
+  });
+
+  it('job still running at jobTimeoutMs → ZStackJobPendingError, the write sent exactly once', async () => {
+    const z = asyncZStack({ latencyMs: 60_000 });
+    const f = await fake(z.handler);
+    const jobs: JobEvent[] = [];
+    const started = Date.now();
+    const err = await rejection(
+      client(f.baseUrl, { jobTimeoutMs: 300, onJob: (e) => jobs.push(e) }).write(
+        { method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} },
+        { jobUuid: JOB },
+      ),
+    );
+    expect(err).toBeInstanceOf(ZStackJobPendingError);
+    expect(err).toMatchObject({ jobUuid: JOB });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(f.count('PUT', '/zstack/')).toBe(1);
+    expect(jobs[0]).toMatchObject({ outcome: 'pending', jobUuid: JOB });
+  });
+
+  it('the caller deadline ends polling as pending too', async () => {
+    const z = asyncZStack({ latencyMs: 60_000 });
+    const f = await fake(z.handler);
+    const err = await rejection(
+      client(f.baseUrl).write(
+        { method: 'DELETE', path: `/tickets/${TICKET}` },
+        { deadline: Date.now() + 250 },
+      ),
+    );
+    expect(err).toBeInstanceOf(ZStackJobPendingError);
+    expect(f.count('DELETE', '/zstack/')).toBe(1);
+  });
+
+  it('poll 404 → ZStackJobExpiredError', async () => {
+    const f = await fake((req, res) => {
+      if (req.url.startsWith(JOB_PREFIX)) return send(res, 404, 'the job has been expired');
+      send(res, 202, { location: ADVERTISED + JOB, apiTimeout: 300000 });
+    });
+    const err = await rejection(client(f.baseUrl).write({ method: 'DELETE', path: `/tickets/${TICKET}` }));
+    expect(err).toBeInstanceOf(ZStackJobExpiredError);
+    expect(err).toMatchObject({ jobUuid: JOB });
+  });
+
+  it('a 202 without a usable location is a malformed response', async () => {
+    const f = await fake((_req, res) => send(res, 202, { location: 'http://x/zstack/v1/elsewhere' }));
+    const err = await rejection(client(f.baseUrl).write({ method: 'DELETE', path: `/tickets/${TICKET}` }));
+    expect(err).toMatchObject({ status: 202, reason: 'malformed response body' });
+  });
+
+  it('a reset while polling is retried like a read; the write is not resent', async () => {
+    const z = asyncZStack({ latencyMs: 30 });
+    let polls = 0;
+    const f = await fake((req, res) => {
+      if (req.url.startsWith(JOB_PREFIX) && ++polls === 1) return void res.socket?.destroy();
+      return z.handler(req, res);
+    });
+    const reply = await client(f.baseUrl).write({
+      method: 'PUT',
+      path: `/tickets/${TICKET}/actions`,
+      body: {},
+    });
+    expect(reply).toMatchObject({ inventory: { uuid: TICKET } });
+    expect(f.count('PUT', '/zstack/')).toBe(1);
+    expect(polls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a reset before any answer on a write is not retried and may have applied', async () => {
+    const f = await fake((_req, res) => void res.socket?.destroy());
+    const err = await rejection(
+      client(f.baseUrl).write(
+        { method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} },
+        { jobUuid: JOB },
+      ),
+    );
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(err).toMatchObject({ mayHaveApplied: true, jobUuid: JOB });
+    expect(f.count('PUT', '/zstack/')).toBe(1);
+  });
+
+  it('a body cut short after the headers on a write may have applied', async () => {
+    const f = await fake((_req, res) => {
+      res.writeHead(202, { 'content-length': '100' });
+      res.write('{"locat');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const err = await rejection(client(f.baseUrl).write({ method: 'POST', path: '/tickets', body: {} }));
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(err).toMatchObject({ mayHaveApplied: true });
+    expect(f.count('POST', '/zstack/')).toBe(1);
+  });
+
+  it('a write timing out may have applied', async () => {
+    const f = await fake(() => {});
+    const err = await rejection(
+      client(f.baseUrl, { timeoutMs: 200 }).write(
+        { method: 'POST', path: '/tickets', body: {} },
+        { jobUuid: JOB },
+      ),
+    );
+    expect(err).toMatchObject({ mayHaveApplied: true, jobUuid: JOB });
+    expect(f.count('POST', '/zstack/')).toBe(1);
+  });
+
+  it('a write to a refused port did not apply', async () => {
+    const port = await closedPort();
+    const err = await rejection(
+      client(`http://127.0.0.1:${port}/zstack`).write({ method: 'POST', path: '/tickets', body: {} }),
+    );
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(err).toMatchObject({ mayHaveApplied: false });
+  });
+
+  it('a plain-text 500 on a write carries the sent job uuid', async () => {
+    const f = await fake((_req, res) => send(res, 500, 'boom'));
+    const err = await rejection(
+      client(f.baseUrl).write({ method: 'POST', path: '/tickets', body: {} }, { jobUuid: JOB }),
+    );
+    expect(err).toMatchObject({ status: 500, reason: 'internal server error', jobUuid: JOB });
+  });
+
+  it('abort stops polling', async () => {
+    const z = asyncZStack({ latencyMs: 60_000 });
+    const f = await fake(z.handler);
+    const jobs: JobEvent[] = [];
+    const ac = new AbortController();
+    const p = rejection(
+      client(f.baseUrl, { onJob: (e) => jobs.push(e) }).write(
+        { method: 'DELETE', path: `/tickets/${TICKET}` },
+        { signal: ac.signal, jobUuid: JOB },
+      ),
+    );
+    await until(() => f.count('GET', JOB_PREFIX) >= 3);
+    ac.abort();
+    const err = await p;
+    expect(err).toBeInstanceOf(ZStackAbortedError);
+    expect(err).toMatchObject({ jobUuid: JOB });
+    const pollsAtAbort = f.count('GET', JOB_PREFIX);
+    expect(jobs[0]).toMatchObject({ outcome: 'aborted' });
+    // Polling had reached ~40 ms intervals; a live loop would poll again within this window.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(f.count('GET', JOB_PREFIX)).toBe(pollsAtAbort);
+  });
+
+  it('replaying a write with the same X-Job-UUID returns the original job result', async () => {
+    const z = asyncZStack({ latencyMs: 30 });
+    const f = await fake(z.handler);
+    const c = client(f.baseUrl);
+    const req = {
+      method: 'PUT' as const,
+      path: `/tickets/${TICKET}/actions`,
+      body: { changeTicketStatus: {} },
+    };
+    const first = await c.write(req, { jobUuid: JOB });
+    const second = await c.write(req, { jobUuid: JOB });
+    expect(second).toEqual(first);
+    expect(z.jobs.size).toBe(1);
+    expect(f.count('PUT', '/zstack/')).toBe(2);
+  });
+
+  it('a duplicate-job-uuid refusal on a sync call is an error (no replay semantics there)', async () => {
+    const f = await fake((_req, res) => send(res, 400, `Duplicate job uuid[${JOB}]`));
+    const err = await rejection(
+      client(f.baseUrl).sync({ method: 'PUT', path: '/accounts/login', body: {} }, { jobUuid: JOB }),
+    );
+    expect(err).toMatchObject({ status: 400, reason: 'Duplicate job uuid' });
+  });
+
+  it('learns job duration per route: ≤ 3 polls on average for ~50 ms jobs after warm-up', async () => {
+    const z = asyncZStack({ latencyMs: 50 });
+    const f = await fake(z.handler);
+    const jobs: JobEvent[] = [];
+    const c = client(f.baseUrl, { onJob: (e) => jobs.push(e) });
+    const run = () => c.write({ method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} });
+    for (let i = 0; i < 3; i++) await run();
+    jobs.length = 0;
+    for (let i = 0; i < 8; i++) await run();
+    const average = jobs.reduce((sum, j) => sum + j.polls, 0) / jobs.length;
+    expect(average).toBeLessThanOrEqual(3);
+    // Found soon after the end: a fixed 1 s poll (the SDKs') would wait ~1000 ms.
+    const waits = jobs.map((j) => j.waitMs).sort((a, b) => a - b);
+    expect(waits[Math.floor(waits.length / 2)]).toBeLessThan(200);
+  });
+
+  it('notifyJobDone wakes a waiting poll loop at once', async () => {
+    let done = false;
+    const f = await fake((req, res) => {
+      if (req.url.startsWith(JOB_PREFIX))
+        return send(res, done ? 200 : 202, done ? { inventory: { uuid: TICKET } } : {});
+      send(res, 202, { location: ADVERTISED + JOB, apiTimeout: 300000 });
+    });
+    const c = client(f.baseUrl);
+    let settledAt = 0;
+    const p = c.write({ method: 'DELETE', path: `/tickets/${TICKET}` }).then((r) => {
+      settledAt = Date.now();
+      return r;
+    });
+    // Cold polling: 0, 10, 30, 70, 150, 310, 630 ms...; after the 7th the next one is 640 ms away.
+    await until(() => f.count('GET', JOB_PREFIX) >= 7);
+    done = true;
+    const notifiedAt = Date.now();
+    c.notifyJobDone('f'.repeat(32)); // another job: ignored
+    c.notifyJobDone(JOB);
+    expect(await p).toEqual({ inventory: { uuid: TICKET } });
+    expect(settledAt - notifiedAt).toBeLessThan(300);
+  });
+});
+
+describe('getJob', () => {
+  it.each([
+    [202, {}, { state: 'running' }],
+    [200, { inventory: { uuid: TICKET } }, { state: 'succeeded', result: { inventory: { uuid: TICKET } } }],
+    [503, { error: NESTED_ERROR }, { state: 'failed', error: NESTED_ERROR }],
+    [404, 'the job has been expired', { state: 'expired' }],
+  ])('status %i → %j', async (status, body, expected) => {
+    const f = await fake((_req, res) => send(res, status, body));
+    expect(await client(f.baseUrl).getJob(JOB, { session: 's' })).toEqual(expected);
+    expect(f.requests[0]?.url).toBe(JOB_PREFIX + JOB);
+  });
+
+  it('a 405 is an HTTP error carrying the job uuid', async () => {
+    const f = await fake((_req, res) => send(res, 405, 'only GET method is allowed for querying job status'));
+    const err = await rejection(client(f.baseUrl).getJob(JOB));
+    expect(err).toMatchObject({ status: 405, jobUuid: JOB });
+  });
+});
