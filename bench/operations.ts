@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * implementation so that all of them do exactly the same work.
  */
 
-export type ScenarioName = 'mutation' | 'mutation-50ms' | 'list-history' | 'aliased-20';
+export type ScenarioName = 'mutation' | 'mutation-50ms' | 'mutation-50ms-webhook' | 'list-history' | 'aliased-20';
 
 export interface Scenario {
   name: ScenarioName;
@@ -14,6 +14,11 @@ export interface Scenario {
   /** How long the upstream takes to finish a job after the PUT. */
   jobLatencyMs: number;
   concurrencies: readonly number[];
+  /**
+   * The gateway runs in webhook mode (ZSTACK_WEBHOOK_URL at its own /zstack-webhook) and the
+   * upstream calls back when each job ends; the peers ignore it and poll as usual.
+   */
+  webhook?: boolean;
 }
 
 /** The session every request carries (`Authorization: OAuth <uuid>`); the upstream accepts any. */
@@ -65,6 +70,13 @@ export const SCENARIOS: readonly Scenario[] = [
     body: JSON.stringify({ query: MUTATION_DOCUMENT, variables: MUTATION_VARIABLES }),
     jobLatencyMs: 50,
     concurrencies: [10],
+  },
+  {
+    name: 'mutation-50ms-webhook',
+    body: JSON.stringify({ query: MUTATION_DOCUMENT, variables: MUTATION_VARIABLES }),
+    jobLatencyMs: 50,
+    concurrencies: [10],
+    webhook: true,
   },
   {
     name: 'list-history',

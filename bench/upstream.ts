@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { request } from 'undici';
 import { fixtureUuid, HISTORIES_PER_TICKET, TICKET_COUNT } from './operations.js';
 
 /**
@@ -339,6 +340,18 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     return reply;
   };
 
+  // ZStack's webhook: one POST when the job ends (no retries: a lost callback is the gateway's problem).
+  const callBack = (url: string, jobUuid: string, success: boolean) => {
+    request(url, {
+      method: 'POST',
+      headers: { 'x-job-uuid': jobUuid, 'x-job-success': String(success), 'content-type': 'application/json' },
+      body: '{}',
+    }).then(
+      (res) => res.body.dump(),
+      () => {},
+    );
+  };
+
   const acceptJob = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -370,6 +383,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
           `invalid field[uuid], resource[uuid:${ticketUuid}, type:TicketVO] not found`,
         );
     jobs.set(jobUuid, { readyAt: performance.now() + jobLatencyMs, result });
+    const hook = req.headers['x-web-hook'];
+    if (typeof hook === 'string') setTimeout(callBack, jobLatencyMs, hook, jobUuid, result.status === 200);
     send(res, { status: 202, body: Buffer.concat([Buffer.from(locationPrefix + jobUuid), accepted202Tail]) });
   };
 

@@ -178,7 +178,7 @@ function implArgs(name: ImplName): string[] {
   return ['--import', 'tsx', `bench/${name}.ts`];
 }
 
-function implEnv(name: ImplName, zstackUrl: string, port: number): Record<string, string> {
+function implEnv(name: ImplName, zstackUrl: string, port: number, webhook: boolean): Record<string, string> {
   const env: Record<string, string> = {
     ZSTACK_URL: zstackUrl,
     PORT: String(port),
@@ -186,6 +186,7 @@ function implEnv(name: ImplName, zstackUrl: string, port: number): Record<string
     NODE_ENV: 'production',
   };
   if (name === 'gateway') env.LOG_LEVEL = 'warn';
+  if (name === 'gateway' && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
   return env;
 }
 
@@ -451,7 +452,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
       continue;
     }
     const port = await freePort();
-    const child = startChild(name, implArgs(name), implEnv(name, zstackUrl, port), port);
+    const child = startChild(name, implArgs(name), implEnv(name, zstackUrl, port, scenario.webhook === true), port);
     const failure = await waitUntilAnswers(child, () => answersGraphQL(port));
     if (failure !== undefined) {
       unavailable[name] = failure;

@@ -10,13 +10,39 @@ export interface Config {
   zstackJobTimeoutMs: number;
   /** IANA zone or ±HH:MM offset of ZStack's Java date strings; undefined = ask ZStack once. */
   zstackTimeZone: string | undefined;
-  /** Where ZStack can reach this gateway's job webhook; undefined = polling only. */
+  /**
+   * Where ZStack can reach this gateway's job webhook (ZSTACK_WEBHOOK_URL, e.g.
+   * http://gateway:4000/zstack-webhook): sent as X-Web-Hook on async writes, and its path is served.
+   * Undefined = polling only.
+   */
   zstackWebhookUrl: string | undefined;
+  /** Compile repeated documents with graphql-jit (GRAPHQL_JIT, default true). */
+  jit: boolean;
   production: boolean;
   logLevel: string;
   introspection: boolean;
+  /** How often live subscriptions poll ZStack for ticket changes (one query per session per interval). */
+  ticketPollIntervalMs: number;
   /** Grace period for in-flight requests on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
+  /** Deepest selection nesting a document may have (GRAPHQL_MAX_DEPTH). */
+  maxDepth: number;
+  /** Most aliases one operation may use (GRAPHQL_MAX_ALIASES). */
+  maxAliases: number;
+  /** Most lexical tokens one document may have (GRAPHQL_MAX_TOKENS). */
+  maxTokens: number;
+  /** Highest graphql-armor cost one operation may have (GRAPHQL_MAX_COST). */
+  maxCost: number;
+  /** Largest request body accepted; larger is HTTP 413 (MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** How long /ready waits for ZStack's answer (READY_TIMEOUT_MS). */
+  readyTimeoutMs: number;
+  /** How long one /ready verdict is reused (READY_CACHE_MS). */
+  readyCacheMs: number;
+  /** A JSON manifest hash → document of persisted operations (PERSISTED_OPERATIONS_FILE); unset = none. */
+  persistedOperationsFile?: string | undefined;
+  /** Run only the manifest's operations, refusing documents sent as text (PERSISTED_OPERATIONS_ONLY). */
+  persistedOperationsOnly?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +118,26 @@ export function loadConfig(env: Env): Config {
     production,
     logLevel,
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', true),
+    jit: boolVar(env, 'GRAPHQL_JIT', true),
+    ticketPollIntervalMs: intVar(env, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
     shutdownGraceMs: intVar(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    maxDepth: intVar(env, 'GRAPHQL_MAX_DEPTH', 15, 1, 1000),
+    maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
+    maxTokens: intVar(env, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),
+    maxCost: intVar(env, 'GRAPHQL_MAX_COST', 500_000, 1, 1_000_000_000),
+    maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
+    readyTimeoutMs: intVar(env, 'READY_TIMEOUT_MS', 1000, 1, 60_000),
+    readyCacheMs: intVar(env, 'READY_CACHE_MS', 1000, 0, 60_000),
+    ...persistedOperationsVars(env),
   };
+}
+
+function persistedOperationsVars(
+  env: Env,
+): Pick<Config, 'persistedOperationsFile' | 'persistedOperationsOnly'> {
+  const file = env.PERSISTED_OPERATIONS_FILE?.trim() || undefined;
+  const only = boolVar(env, 'PERSISTED_OPERATIONS_ONLY', false);
+  // Without a manifest, "only persisted operations" would refuse every request.
+  if (only && !file) throw new ConfigError('PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE');
+  return { persistedOperationsFile: file, persistedOperationsOnly: only };
 }

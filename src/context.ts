@@ -1,4 +1,6 @@
 import { unauthenticated } from './errors.js';
+import { createLoaders, type Loaders } from './loaders.js';
+import type { TicketFeed } from './ticket-feed.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
 
@@ -10,6 +12,29 @@ export interface Context {
   readonly signal: AbortSignal;
   readonly client: ZStackClient;
   readonly timeZone: TimeZoneSource;
+  /** Batching loaders bound to this request's session; never shared with another request. */
+  readonly loaders: Loaders;
+  /** Live ticket changes (subscriptions); shared by the gateway, keyed by session. */
+  readonly feed: TicketFeed;
+}
+
+/** The context of one GraphQL request: its session, abort signal and fresh loaders. */
+export function createContext(deps: {
+  authorization: string | null | undefined;
+  signal: AbortSignal;
+  client: ZStackClient;
+  timeZone: TimeZoneSource;
+  feed: TicketFeed;
+}): Context {
+  const session = sessionFromHeader(deps.authorization);
+  return {
+    session,
+    signal: deps.signal,
+    client: deps.client,
+    timeZone: deps.timeZone,
+    feed: deps.feed,
+    loaders: createLoaders({ client: deps.client, session, signal: deps.signal }),
+  };
 }
 
 const SESSION_HEADER = /^(?:OAuth|Bearer)\s+([0-9a-fA-F]{32})\s*$/;

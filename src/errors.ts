@@ -48,8 +48,13 @@ export function unauthenticated(
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
 }
 
+/** The GraphQL code for a ZStack ErrorCode.code. */
+export function codeForZStack(zstackCode: string): ErrorCode {
+  return zstackCodes[zstackCode] ?? ErrorCode.UPSTREAM_ERROR;
+}
+
 /** Keeps only ErrorCode's documented fields, recursively, so nothing unexpected rides along. */
-function cleanErrorCode(e: ApiErrorCode): Record<string, unknown> {
+export function cleanErrorCode(e: ApiErrorCode): Record<string, unknown> {
   const out: Record<string, unknown> = { code: e.code };
   for (const key of ['description', 'details', 'elaboration', 'location', 'cost', 'opaque'] as const) {
     if (e[key] !== undefined && e[key] !== null) out[key] = e[key];

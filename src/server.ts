@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config.js';
-import { createGateway } from './gateway.js';
+import { createApp } from './http.js';
 
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -52,8 +52,9 @@ async function main(): Promise<void> {
     ].join('\n');
   }
 
-  const gateway = createGateway({ ...config, zstackUrl });
-  const server = createServer(gateway.yoga);
+  const app = createApp({ ...config, zstackUrl });
+  const { logger } = app;
+  const server = createServer(app.handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -63,21 +64,30 @@ async function main(): Promise<void> {
   if (demoBanner) console.log(demoBanner);
   console.log(`zstack-graphql listening: http://${shownHost}:${port}/graphql (GraphiQL in a browser)`);
   if (!demoBanner) console.log(`upstream ZStack: ${zstackUrl}`);
+  logger.info({ port, host: config.host, zstackUrl }, 'listening');
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(
-      `${signal}: stopping; letting in-flight requests finish (up to ${config.shutdownGraceMs} ms)`,
-    );
-    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    logger.info({ signal, inFlight: app.inFlight, graceMs: config.shutdownGraceMs }, 'stopping');
+    // Stop accepting first; requests already received run to the end (a write must not be cut off
+    // between being sent to ZStack and its answer reaching the caller), up to the grace period.
+    app.drain();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-    await drained;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownGraceMs, false);
+    });
+    const drained = await Promise.race([app.idle().then(() => true), graceOver]);
     clearTimeout(timer);
-    await gateway.close();
+    if (!drained) logger.warn({ inFlight: app.inFlight }, 'grace period over; closing open connections');
+    server.closeAllConnections();
+    await closed;
+    await app.close();
     await closeSimulator?.();
+    logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,7 +1,14 @@
 import { builder } from './builder.js';
 import './scalars.js';
 import './ticket.js';
+import './ticket-type.js';
+import './flow-collection.js';
+import './ticket-history.js';
+import './ticket-query.js';
+import './ticket-mutation.js';
 import './session.js';
+import './api-job.js';
+import './subscription.js';
 
 /** The whole GraphQL schema; building it opens no socket and reads no environment. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,11 +1,9 @@
 import { GraphQLError } from 'graphql';
-import { authed, type Context } from '../context.js';
+import type { Context } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import { parseJavaDate } from '../zstack/dates.js';
-import { changeTicketStatus } from '../zstack/tickets.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
-import { checkLength, checkTags, parseUuid } from './input.js';
 
 /** ZStack's TicketStatus strings, by GraphQL enum value. */
 const ticketStatuses = {
@@ -227,62 +225,3 @@ export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
     }),
   }),
 });
-
-const ChangeTicketStatusInput = builder.inputType('ChangeTicketStatusInput', {
-  description: 'Input of changeTicketStatus (ZStack ChangeTicketStatus).',
-  fields: (t) => ({
-    uuid: t.id({
-      required: true,
-      description: 'The ticket uuid (32 hex characters; upper case is accepted).',
-    }),
-    statusEvent: t.field({ type: TicketStatusEvent, required: true, description: 'The event to apply.' }),
-    comment: t.string({
-      description: 'A comment recorded in the ticket history (at most 65535 characters).',
-    }),
-    systemTags: t.stringList({ description: 'ZStack system tags for the call; no empty strings.' }),
-    userTags: t.stringList({ description: 'ZStack user tags for the call; no empty strings.' }),
-    clientMutationId: t.string({ description: 'Relay: echoed back unchanged in the payload.' }),
-  }),
-});
-
-const ChangeTicketStatusPayload = builder
-  .objectRef<{ ticket: ApiTicket; clientMutationId: string | null }>('ChangeTicketStatusPayload')
-  .implement({
-    description: 'Result of changeTicketStatus.',
-    fields: (t) => ({
-      ticket: t.field({
-        type: Ticket,
-        description: 'The ticket after the change.',
-        resolve: (p) => p.ticket,
-      }),
-      clientMutationId: t.string({
-        description: 'The clientMutationId of the input.',
-        nullable: true,
-        resolve: (p) => p.clientMutationId,
-      }),
-    }),
-  });
-
-builder.mutationField('changeTicketStatus', (t) =>
-  t.field({
-    type: ChangeTicketStatusPayload,
-    description:
-      "Approve, reject, cancel, reopen or open a ticket (ZStack ChangeTicketStatus: PUT /v1/tickets/{uuid}/actions). Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
-    args: { input: t.arg({ type: ChangeTicketStatusInput, required: true, description: 'What to change.' }) },
-    resolve: async (_root, { input }, ctx) => {
-      const uuid = parseUuid(input.uuid, 'uuid');
-      const comment = checkLength(input.comment, 65535, 'comment');
-      const systemTags = checkTags(input.systemTags, 'systemTags');
-      const userTags = checkTags(input.userTags, 'userTags');
-      const opts = authed(ctx);
-      const zone = ctx.timeZone.ensure(opts.session);
-      const ticket = await changeTicketStatus(
-        ctx.client,
-        { uuid, statusEvent: input.statusEvent, comment, systemTags, userTags },
-        opts,
-      );
-      await zone;
-      return { ticket, clientMutationId: input.clientMutationId ?? null };
-    },
-  }),
-);

@@ -32,8 +32,13 @@ export interface ZStackClientConfig {
   timeoutMs: number;
   /** How long a write waits for its job. */
   jobTimeoutMs: number;
-  /** undici Pool size (default 128). */
+  /** undici Pool size (default 64). */
   connections?: number;
+  /**
+   * ZStack's webhook mode: sent as `X-Web-Hook` on every async write, so ZStack posts there when
+   * the job ends (see notifyJobDone). Undefined = polling only.
+   */
+  webhookUrl?: string;
   /** Retries of GETs on connection failure (default 2, backoff 50/150 ms). */
   readRetries?: number;
   onCall?: (e: UpstreamCallEvent) => void;
@@ -292,10 +297,25 @@ const MAX_INTERVAL_MS = 1000;
 const COLD_STEP_MS = 10;
 /** Extra wait after the expected end, so the predicted poll rarely arrives just before it. */
 const PREDICT_SLACK_MS = 1;
+/**
+ * First step after the predicted poll missed: the job is then known to be just about to end, so
+ * a short step finds it within a few ms; a fraction of the estimate keeps long jobs cheap.
+ */
+const MIN_STEP_MS = 2;
+const STEP_FRACTION = 0.04;
+/**
+ * In webhook mode ZStack says when a job ends, so polling after the predicted end is only the
+ * fallback for lost callbacks: it starts at this interval instead of a few ms.
+ */
+const WEBHOOK_FALLBACK_STEP_MS = 100;
 const EWMA_WEIGHT = 0.3;
 /** When the predicted poll keeps finding the job done, probe slightly earlier next time. */
 const DECAY = 0.98;
 const MAX_ROUTES = 1000;
+
+function stepAfterMiss(estimate: number): number {
+  return Math.max(MIN_STEP_MS, Math.round(estimate * STEP_FRACTION));
+}
 
 function backoffMs(attempt: number): number {
   return Math.min(BACKOFF_BASE_MS * 3 ** attempt, MAX_INTERVAL_MS);
@@ -356,6 +376,7 @@ class UndiciZStackClient implements ZStackClient {
   private readonly readRetries: number;
   private readonly onCall: ((e: UpstreamCallEvent) => void) | undefined;
   private readonly onJob: ((e: JobEvent) => void) | undefined;
+  private readonly webhookUrl: string | undefined;
   /** Learned job duration (ms after the 202) per write route. */
   private readonly estimates = new Map<string, number>();
   private readonly waiting = new Map<string, Waiter>();
@@ -368,6 +389,7 @@ class UndiciZStackClient implements ZStackClient {
     this.readRetries = config.readRetries ?? 2;
     this.onCall = config.onCall;
     this.onJob = config.onJob;
+    this.webhookUrl = config.webhookUrl;
     this.pool = new Pool(url.origin, {
       connections: config.connections ?? 128,
       headersTimeout: config.timeoutMs,
@@ -478,11 +500,12 @@ class UndiciZStackClient implements ZStackClient {
     return this.send<T>(req, opts, true);
   }
 
-  private async send<T>(req: WriteRequest, opts: CallOptions | undefined, replayable: boolean): Promise<T> {
+  private async send<T>(req: WriteRequest, opts: CallOptions | undefined, asyncWrite: boolean): Promise<T> {
     const jobUuid = opts?.jobUuid;
     const headers: Record<string, string> = {};
     if (opts?.session !== undefined) headers.authorization = `OAuth ${opts.session}`;
     if (jobUuid !== undefined) headers['x-job-uuid'] = jobUuid;
+    if (asyncWrite && this.webhookUrl !== undefined) headers['x-web-hook'] = this.webhookUrl;
     let body: string | undefined;
     if (req.body !== undefined) {
       body = JSON.stringify(req.body);
@@ -501,7 +524,7 @@ class UndiciZStackClient implements ZStackClient {
     }
     // Our own X-Job-UUID already exists: this is a replay; the original job's outcome is the answer.
     if (
-      replayable &&
+      asyncWrite &&
       ex.status === 400 &&
       jobUuid !== undefined &&
       ex.text.startsWith('Duplicate job uuid')
@@ -540,9 +563,10 @@ class UndiciZStackClient implements ZStackClient {
   }
 
   /**
-   * Polls until the job ends. First poll at once (the job may be done), then near the end this
-   * route's jobs usually take, then at doubling intervals up to 1 s; stops at the job timeout, the
-   * caller's deadline or abort. A webhook notification wakes the wait early.
+   * Polls until the job ends. First poll at once (the job may be done), then just after the end
+   * this route's jobs usually take, then at short doubling intervals up to 1 s (from 100 ms in
+   * webhook mode); stops at the job timeout, the caller's deadline or abort. A webhook
+   * notification wakes the wait early.
    */
   private async waitForJob(
     jobUuid: string,
@@ -599,7 +623,7 @@ class UndiciZStackClient implements ZStackClient {
         }
         if (state.state === 'succeeded') {
           outcome = 'succeeded';
-          if (learn) this.learn(route, estimate, lastRunning, sentAt, polls === 2 && predicted && !woken);
+          if (learn) this.learn(route, estimate, woken ? sentAt : lastRunning, sentAt, predicted && !woken);
           return state.result;
         }
         if (state.state === 'failed') {
@@ -617,13 +641,13 @@ class UndiciZStackClient implements ZStackClient {
           throw new ZStackJobPendingError(jobUuid);
         }
         predicted = false;
-        if (polls === 1 && estimate !== undefined && started + estimate + PREDICT_SLACK_MS > now) {
+        // A forged or early webhook wake does not cancel the prediction: it is still ahead.
+        if (estimate !== undefined && started + estimate + PREDICT_SLACK_MS > now) {
           nextAt = started + estimate + PREDICT_SLACK_MS;
           predicted = true;
-          step = Math.max(2, Math.round(estimate * 0.1));
+          step = this.firstStep(estimate);
         } else {
-          if (step === 0)
-            step = estimate === undefined ? COLD_STEP_MS : Math.max(2, Math.round(estimate * 0.1));
+          if (step === 0) step = this.firstStep(estimate);
           nextAt = now + step;
           step = Math.min(step * 2, MAX_INTERVAL_MS);
         }
@@ -638,10 +662,15 @@ class UndiciZStackClient implements ZStackClient {
     }
   }
 
+  private firstStep(estimate: number | undefined): number {
+    const step = estimate === undefined ? COLD_STEP_MS : stepAfterMiss(estimate);
+    return this.webhookUrl === undefined ? step : Math.max(step, WEBHOOK_FALLBACK_STEP_MS);
+  }
+
   /**
    * Updates the route's expected job duration. The job ended between the last "running" poll and
-   * the poll that found it done; underestimates are corrected at once (they cost polls),
-   * overestimates slowly (they cost a few ms).
+   * the poll that found it done (a webhook wake pins it to that poll); underestimates are
+   * corrected at once (they cost polls), overestimates slowly (they cost a few ms).
    */
   private learn(
     route: string,

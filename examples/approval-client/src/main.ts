@@ -1,0 +1,49 @@
+import { createGatewayClient, GatewayError } from './client.js';
+import { DecideTicket, LogIn, PendingTickets, TicketWithHistory } from './operations.js';
+
+// An approval screen in a terminal: log in, list tickets waiting for approval, decide one, show its history.
+// Settings come from the environment so the example runs against any gateway unchanged.
+const env = process.env;
+const client = createGatewayClient({
+  url: env.GATEWAY_URL ?? 'http://127.0.0.1:4000/graphql',
+  persisted: env.PERSISTED === '1',
+});
+const decision = env.DECISION === 'reject' ? 'REJECT' : 'APPROVE';
+
+async function main(): Promise<void> {
+  const { logIn } = await client.execute(LogIn, {
+    input: {
+      kind: 'ACCOUNT',
+      accountName: env.ZSTACK_ACCOUNT ?? 'admin',
+      password: env.ZSTACK_PASSWORD ?? 'password',
+    },
+  });
+  client.setSession(logIn.session.uuid);
+
+  const { tickets } = await client.execute(PendingTickets, { first: 10 });
+  const chosen = env.TICKET_UUID ?? tickets.nodes[0]?.uuid;
+  if (!chosen) {
+    console.log(JSON.stringify({ waiting: tickets.totalCount, decided: null }));
+    return;
+  }
+
+  const { changeTicketStatus } = await client.execute(DecideTicket, {
+    uuid: chosen,
+    event: decision,
+    comment:
+      env.COMMENT ?? `${decision === 'REJECT' ? 'Rejected' : 'Approved'} by the approval-client example`,
+  });
+  const { ticket } = await client.execute(TicketWithHistory, { uuid: chosen });
+  console.log(
+    JSON.stringify({
+      waiting: tickets.totalCount,
+      decided: changeTicketStatus.ticket,
+      history: ticket?.history,
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof GatewayError ? error.message : error);
+  process.exitCode = 1;
+});

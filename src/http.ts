@@ -1,0 +1,371 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { type ExecutionResult, getOperationAST } from 'graphql';
+import type { Plugin, YogaLogger } from 'graphql-yoga';
+import type { Config } from './config.js';
+import { sessionFromHeader } from './context.js';
+import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
+import { createReadiness, type Readiness } from './health.js';
+import { LimitCode } from './limits.js';
+import { createLogger, type Logger, scrub } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
+
+/** What one HTTP request accumulates for its log line and metrics. */
+interface RequestScope {
+  readonly id: string;
+  readonly session: string | undefined;
+  operation: string | undefined;
+  /** The first `extensions.code` of the response, if any. */
+  code: string | undefined;
+  errors: number;
+  upstreamCalls: number;
+  upstreamMs: number;
+  jobs: number;
+  jobPolls: number;
+  jobWaitMs: number;
+}
+
+export interface AppOptions {
+  /** Where log lines go; a pino logger at `config.logLevel` on stdout when unset. */
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Passed to createGateway; the observability hooks are added to it. */
+  deps?: Omit<GatewayDeps, 'onCall' | 'onJob' | 'onMaskedError' | 'logging'>;
+}
+
+export interface App {
+  gateway: Gateway;
+  /** The node request listener: /health, /ready, /metrics, the body limit, then yoga. */
+  handler: RequestListener;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** GraphQL requests whose response has not finished yet. */
+  readonly inFlight: number;
+  /** Shutdown has begun: /ready answers 503 and every response from now on closes its connection. */
+  drain(): void;
+  /** Resolves once no GraphQL request is in flight. */
+  idle(): Promise<void>;
+  /** gateway.close() and the readiness pool. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): void {
+  sendJson(
+    res,
+    413,
+    {
+      errors: [
+        {
+          message: `The request body is larger than ${maxBodyBytes} bytes.`,
+          extensions: { code: LimitCode.PAYLOAD_TOO_LARGE },
+        },
+      ],
+    },
+    { connection: 'close' },
+  );
+  // Discard what the client is still sending until the connection closes, so it can read the 413.
+  req.resume();
+}
+
+/** Reads a body of unknown length, giving up as soon as it passes the limit. */
+function readLimited(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
+}
+
+function codeOf(result: ExecutionResult): string | undefined {
+  const code = result.errors?.[0]?.extensions?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The HTTP application around the gateway: request ids, one log line and the metrics per request,
+ * /health, /ready and /metrics, and a body size limit that costs one header read on the common path.
+ */
+export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = options.metrics ?? createMetrics();
+  const scopes = new AsyncLocalStorage<RequestScope>();
+  const readiness = createReadiness({
+    zstackUrl: config.zstackUrl,
+    timeoutMs: config.readyTimeoutMs,
+    cacheMs: config.readyCacheMs,
+  });
+
+  const onCall = (e: UpstreamCallEvent) => {
+    metrics.onCall(e);
+    const scope = scopes.getStore();
+    if (scope) {
+      scope.upstreamCalls++;
+      scope.upstreamMs += e.durationMs;
+    }
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        { reqId: scope?.id, method: e.method, route: e.route, status: e.status, durationMs: e.durationMs },
+        'upstream call',
+      );
+    }
+  };
+  const onJob = (e: JobEvent) => {
+    metrics.onJob(e);
+    const scope = scopes.getStore();
+    if (scope) {
+      scope.jobs++;
+      scope.jobPolls += e.polls;
+      scope.jobWaitMs += e.waitMs;
+    }
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        {
+          reqId: scope?.id,
+          jobUuid: e.jobUuid,
+          route: e.route,
+          polls: e.polls,
+          waitMs: e.waitMs,
+          outcome: e.outcome,
+        },
+        'job wait',
+      );
+    }
+  };
+  const onMaskedError = (error: unknown) => {
+    const scope = scopes.getStore();
+    const original = (error as { originalError?: unknown }).originalError ?? error;
+    const err = original instanceof Error ? original : new Error(String(original));
+    logger.error(
+      {
+        reqId: scope?.id,
+        operation: scope?.operation,
+        err: {
+          type: err.name,
+          message: scrub(err.message, scope?.session),
+          stack: scrub(err.stack ?? '', scope?.session),
+        },
+      },
+      'unexpected error, masked from the caller',
+    );
+  };
+  const yogaLog = logger.child({ component: 'yoga' });
+  const text = (args: unknown[]) =>
+    scrub(
+      args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '),
+      scopes.getStore()?.session,
+    );
+  const logging: YogaLogger = {
+    debug: (...args) => {
+      if (yogaLog.isLevelEnabled('debug')) yogaLog.debug(text(args));
+    },
+    info: (...args) => yogaLog.info(text(args)),
+    warn: (...args) => yogaLog.warn(text(args)),
+    error: (...args) => yogaLog.error(text(args)),
+  };
+
+  const observe: Plugin = {
+    onParams({ params }) {
+      const scope = scopes.getStore();
+      if (scope && typeof params.operationName === 'string') scope.operation = params.operationName;
+    },
+    onValidate({ params }) {
+      const scope = scopes.getStore();
+      if (scope) scope.operation = getOperationAST(params.documentAST, scope.operation)?.name?.value;
+    },
+    onResultProcess({ result }) {
+      const scope = scopes.getStore();
+      if (!scope) return;
+      const results = Array.isArray(result) ? result : Symbol.asyncIterator in result ? [] : [result];
+      for (const r of results) {
+        scope.errors += r.errors?.length ?? 0;
+        scope.code ??= codeOf(r);
+      }
+    },
+  };
+
+  const gateway = createGateway(config, {
+    ...options.deps,
+    plugins: [observe, ...(options.deps?.plugins ?? [])],
+    onCall,
+    onJob,
+    onMaskedError,
+    logging,
+  });
+  const { yoga } = gateway;
+
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  let idleWaiters: (() => void)[] = [];
+
+  function finished(res: ServerResponse, scope: RequestScope, started: number, path: string) {
+    inFlight.delete(res);
+    const ms = performance.now() - started;
+    const status = res.statusCode;
+    const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
+    metrics.observeRequest(scope.operation, code, ms / 1000);
+    const line = {
+      reqId: scope.id,
+      path,
+      status,
+      operation: scope.operation,
+      code,
+      errors: scope.errors,
+      durationMs: Math.round(ms * 10) / 10,
+      upstream: { calls: scope.upstreamCalls, ms: Math.round(scope.upstreamMs * 10) / 10 },
+      jobs: { count: scope.jobs, polls: scope.jobPolls, waitMs: scope.jobWaitMs },
+      aborted: !res.writableFinished,
+    };
+    if (status >= 500 || code === 'INTERNAL_SERVER_ERROR') logger.warn(line, 'request');
+    else logger.info(line, 'request');
+    if (inFlight.size === 0 && idleWaiters.length > 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function serveGraphQL(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
+    const started = performance.now();
+    const scope: RequestScope = {
+      id,
+      session: sessionFromHeader(req.headers.authorization),
+      operation: undefined,
+      code: undefined,
+      errors: 0,
+      upstreamCalls: 0,
+      upstreamMs: 0,
+      jobs: 0,
+      jobPolls: 0,
+      jobWaitMs: 0,
+    };
+    inFlight.add(res);
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      finished(res, scope, started, path);
+    };
+    res.once('finish', end);
+    res.once('close', end);
+
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+      if (Number(declared) > config.maxBodyBytes) {
+        scope.code = LimitCode.PAYLOAD_TOO_LARGE;
+        tooLarge(req, res, config.maxBodyBytes);
+        return;
+      }
+    } else if (req.headers['transfer-encoding'] !== undefined) {
+      readLimited(req, config.maxBodyBytes).then(
+        (body) => {
+          if (body === undefined) {
+            scope.code = LimitCode.PAYLOAD_TOO_LARGE;
+            tooLarge(req, res, config.maxBodyBytes);
+            return;
+          }
+          // whatwg-node takes a non-empty `body` on the request as already read (as after a body parser).
+          if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+          scopes.run(scope, () => yoga(req, res));
+        },
+        () => res.destroy(),
+      );
+      return;
+    }
+    scopes.run(scope, () => yoga(req, res));
+  }
+
+  async function serveReady(res: ServerResponse): Promise<void> {
+    if (draining) return sendJson(res, 503, { status: 'draining' });
+    const verdict = await readiness.check();
+    if (verdict.ready) return sendJson(res, 200, { status: 'ready' });
+    sendJson(res, 503, { status: 'unavailable', reason: verdict.reason });
+  }
+
+  async function serveMetrics(res: ServerResponse): Promise<void> {
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(body);
+  }
+
+  const handler: RequestListener = (req, res) => {
+    const id = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('x-request-id', id);
+    if (draining) res.setHeader('connection', 'close');
+    const path = pathOf(req.url);
+    if (path === '/health' || path === '/ready' || path === '/metrics') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return sendJson(res, 405, { status: 'method not allowed' }, { allow: 'GET, HEAD' });
+      }
+      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+      const served = path === '/ready' ? serveReady(res) : serveMetrics(res);
+      served.catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { status: 'error' });
+        else res.destroy();
+      });
+      return;
+    }
+    serveGraphQL(req, res, id, path);
+  };
+
+  return {
+    gateway,
+    handler,
+    logger,
+    metrics,
+    readiness,
+    get inFlight() {
+      return inFlight.size;
+    },
+    drain() {
+      draining = true;
+      // Responses still being computed close their connection when done, so keep-alive clients let go.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    },
+    idle() {
+      if (inFlight.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+    async close() {
+      await gateway.close();
+      await readiness.close();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  type Source,
+  type SourceLocation,
+  getNamedType,
+  getOperationAST,
+  GraphQLError,
+  isInputObjectType,
+  isNonNullType,
+  typeFromAST,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+
+/** Compiled operations of one document, by operation name ('' = the only one). */
+interface DocumentEntry {
+  schema: GraphQLSchema;
+  /** `null`: graphql-jit could not compile it, so graphql-js runs it. */
+  operations: Map<string, CompiledQuery | null>;
+}
+
+export interface JitOptions {
+  /** Most documents kept compiled (least recently used go first); default 1000. */
+  maxDocuments?: number;
+  /**
+   * Called once per operation and document when it is first seen: `compiled` false means it runs
+   * on graphql-js (`reason` says why, when graphql-jit gave one).
+   */
+  onCompile?: (e: { operationName: string | undefined; compiled: boolean; reason?: unknown }) => void;
+}
+
+type Execute = (args: ExecutionArgs) => ReturnType<typeof execute>;
+
+const NON_NULL_MESSAGE = 'Cannot return null for non-nullable field';
+
+/** graphql-js's offset of a line/column in `body` (lines end at \r\n, \n or \r). */
+function positionOf(body: string, location: SourceLocation): number {
+  let position = 0;
+  for (let line = 1; line < location.line; line++) {
+    const n = body.indexOf('\n', position);
+    const r = body.indexOf('\r', position);
+    if (n < 0 && r < 0) break;
+    position = r >= 0 && (n < 0 || r < n) ? (body[r + 1] === '\n' ? r + 2 : r + 1) : n + 1;
+  }
+  return position + location.column - 1;
+}
+
+/**
+ * graphql-jit's errors are look-alikes: locations without nodes or source, and no originalError
+ * for a null in a non-null field. Rebuilt as graphql-js builds them, they are masked and located
+ * exactly as without jit.
+ */
+function toGraphQLJsError(error: GraphQLError, source: Source | undefined): GraphQLError {
+  const positions =
+    source !== undefined && error.locations !== undefined
+      ? error.locations.map((l) => positionOf(source.body, l))
+      : undefined;
+  const originalError =
+    error.originalError ??
+    (error.message.startsWith(NON_NULL_MESSAGE) ? new Error(error.message) : new GraphQLError(error.message));
+  return new GraphQLError(error.message, {
+    source: positions === undefined ? undefined : source,
+    positions,
+    path: error.path,
+    originalError,
+    extensions: error.extensions,
+  });
+}
+
+/**
+ * Without `data` graphql-jit refused the request before running anything (variables): graphql-js
+ * then answers it, in its own words and HTTP status; field errors are rebuilt as graphql-js errors.
+ */
+function likeGraphQLJs(
+  result: ExecutionResult,
+  args: ExecutionArgs,
+  fallback: Execute,
+): ExecutionResult | Promise<ExecutionResult> {
+  if (!('data' in result)) return fallback(args);
+  const errors = result.errors;
+  if (errors === undefined || errors.length === 0) return result;
+  const source = args.document.loc?.source;
+  return { ...result, errors: errors.map((e) => toGraphQLJsError(e, source)) };
+}
+
+/** Input types, by whether a value of them can contain a non-null field with a default. */
+const defaultedRequiredField = new WeakMap<GraphQLInputType, boolean>();
+
+function hasDefaultedRequiredField(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): boolean {
+  const named = getNamedType(type);
+  if (!isInputObjectType(named)) return false;
+  const known = defaultedRequiredField.get(named);
+  if (known !== undefined) return known;
+  if (seen.has(named)) return false;
+  seen.add(named);
+  let found = false;
+  for (const field of Object.values(named.getFields())) {
+    if (isNonNullType(field.type) && field.defaultValue !== undefined) found = true;
+    else if (hasDefaultedRequiredField(field.type, seen)) found = true;
+    if (found) break;
+  }
+  defaultedRequiredField.set(named, found);
+  return found;
+}
+
+/**
+ * graphql-jit 0.8 coerces variables differently from graphql-js in two cases: a non-null input
+ * field with a default is reported missing, and a non-null variable with a default is too. Such
+ * operations run on graphql-js so a client sees the same answer either way.
+ */
+function variablesAreSafe(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation) return true; // jit reports the same "which operation?" error
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue !== undefined && definition.type.kind === 'NonNullType') return false;
+    const type = typeFromAST(args.schema, definition.type) as GraphQLInputType | undefined;
+    if (type !== undefined && hasDefaultedRequiredField(type)) return false;
+  }
+  return true;
+}
+
+/**
+ * Compiled execution for repeated documents: each operation is compiled once by graphql-jit and
+ * kept in an LRU keyed by the parsed document (yoga's parse cache hands back the same object for
+ * the same text). Anything graphql-jit cannot compile runs on yoga's graphql-js executor; subscriptions
+ * are untouched (they never reach onExecute).
+ */
+export function createJitPlugin(options: JitOptions = {}): Plugin {
+  const maxDocuments = options.maxDocuments ?? 1000;
+  const cache = new Map<DocumentNode, DocumentEntry>();
+
+  function compiled(args: ExecutionArgs): CompiledQuery | null {
+    let entry = cache.get(args.document);
+    if (entry === undefined || entry.schema !== args.schema) {
+      entry = { schema: args.schema, operations: new Map() };
+      if (cache.size >= maxDocuments) {
+        const oldest = cache.keys().next();
+        if (oldest.done !== true) cache.delete(oldest.value);
+      }
+      cache.set(args.document, entry);
+    } else if (cache.size > 1) {
+      // Refresh recency: Map iteration order is insertion order.
+      cache.delete(args.document);
+      cache.set(args.document, entry);
+    }
+    const name = args.operationName ?? '';
+    let query = entry.operations.get(name);
+    if (query === undefined) {
+      query = compile(args);
+      entry.operations.set(name, query);
+    }
+    return query;
+  }
+
+  function compile(args: ExecutionArgs): CompiledQuery | null {
+    const operationName = args.operationName ?? undefined;
+    if (!variablesAreSafe(args)) {
+      options.onCompile?.({ operationName, compiled: false });
+      return null;
+    }
+    let reason: unknown;
+    try {
+      const result = compileQuery(args.schema, args.document, operationName);
+      if (isCompiledQuery(result)) {
+        options.onCompile?.({ operationName, compiled: true });
+        return result;
+      }
+      reason = result.errors;
+    } catch (err) {
+      reason = err;
+    }
+    options.onCompile?.({ operationName, compiled: false, reason });
+    return null;
+  }
+
+  // yoga's own executor (graphql-js semantics, plus its HTTP status for variable errors); the
+  // first one seen, as yoga hands every request the same.
+  let fallback: Execute = execute;
+  let fallbackKnown = false;
+
+  const jitExecute: Execute = (args) => {
+    const query = compiled(args);
+    if (query === null) return fallback(args);
+    const result = query.query(args.rootValue, args.contextValue, args.variableValues);
+    if (result instanceof Promise) return result.then((r) => likeGraphQLJs(r, args, fallback));
+    return likeGraphQLJs(result, args, fallback);
+  };
+
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      if (!fallbackKnown) {
+        fallback = executeFn as Execute;
+        fallbackKnown = true;
+      }
+      setExecuteFn(jitExecute);
+    },
+  };
+}

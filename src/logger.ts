@@ -1,0 +1,48 @@
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger };
+
+/**
+ * Field paths pino replaces with "[redacted]" wherever they appear. Our own log calls never pass
+ * headers or sessions; this is the net under anyone who later logs a request or an options object.
+ */
+const REDACT = [
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
+  '*.authorization',
+  'session',
+  '*.session',
+  'sessionUuid',
+  '*.sessionUuid',
+  'password',
+  '*.password',
+];
+
+/** The gateway's structured logger (pino JSON lines); `destination` lets tests capture the output. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base: { service: 'zstack-graphql' },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+const BEARER = /\b(OAuth|Bearer)\s+[0-9A-Za-z-]+/gi;
+const SESSION_PATH = /\/sessions\/[0-9A-Fa-f]{32}/g;
+
+/**
+ * Free text on its way to a log line (an unexpected error's message or stack): removes the given
+ * session uuid in any case, anything that looks like an Authorization value, and session uuids in
+ * ZStack paths.
+ */
+export function scrub(text: string, session: string | undefined): string {
+  let out = text.replace(BEARER, '$1 [redacted]').replace(SESSION_PATH, '/sessions/[redacted]');
+  if (session !== undefined && /^[0-9A-Fa-f]{32}$/.test(session)) {
+    out = out.replace(new RegExp(session, 'gi'), '[redacted]');
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors.js';
+import type { ApiTicketStatusHistory } from '../zstack/types.js';
+import { builder } from './builder.js';
+import { resolveDate, resolveStatus, TicketStatus } from './ticket.js';
+
+export const TicketStatusHistory = builder
+  .objectRef<ApiTicketStatusHistory>('TicketStatusHistory')
+  .implement({
+    description: 'One status change of a ticket (ZStack TicketStatusHistoryInventory).',
+    fields: (t) => ({
+      uuid: t.exposeID('uuid', { description: 'The history row uuid.' }),
+      ticketUuid: t.id({
+        description: 'The ticket this row belongs to.',
+        resolve: (h) => {
+          if (h.ticketUuid !== undefined) return h.ticketUuid;
+          throw new GraphQLError('ZStack returned a ticket history row without a ticketUuid.', {
+            extensions: { code: ErrorCode.UPSTREAM_ERROR },
+          });
+        },
+      }),
+      fromStatus: t.field({
+        type: TicketStatus,
+        nullable: true,
+        description: 'The status before the change; null for the row written when the ticket was created.',
+        resolve: (h) => resolveStatus(h.fromStatus) as never,
+      }),
+      toStatus: t.field({
+        type: TicketStatus,
+        nullable: true,
+        description: 'The status after the change.',
+        resolve: (h) => resolveStatus(h.toStatus) as never,
+      }),
+      comment: t.exposeString('comment', {
+        nullable: true,
+        description: 'The comment sent with the change.',
+      }),
+      operationContextType: t.exposeString('operationContextType', {
+        nullable: true,
+        description: 'What kind of change this was, e.g. StatusChanged.',
+      }),
+      operationContext: t.field({
+        type: 'JSON',
+        nullable: true,
+        description:
+          'Details of the change as ZStack holds them; on final approval the results of the requests (requestResults).',
+        resolve: (h) => h.operationContext ?? null,
+      }),
+      operatorType: t.exposeString('operatorType', {
+        nullable: true,
+        description: 'Who made the change: IAM2VirtualID or Account.',
+      }),
+      operatorUuid: t.exposeString('operatorUuid', {
+        nullable: true,
+        description: 'The virtual ID, account or user who made the change.',
+      }),
+      flowName: t.exposeString('flowName', {
+        nullable: true,
+        description: 'The approval step the ticket was at when it changed.',
+      }),
+      sequence: t.int({
+        nullable: true,
+        description: 'The position of the change in the ticket history, from 1 (newer ZStacks only).',
+        resolve: (h) => (typeof h.sequence === 'number' && Number.isInteger(h.sequence) ? h.sequence : null),
+      }),
+      createDate: t.field({
+        type: 'DateTime',
+        nullable: true,
+        description: 'When the change happened.',
+        resolve: (h, _a, ctx) => resolveDate(h.createDate, ctx),
+      }),
+      lastOpDate: t.field({
+        type: 'DateTime',
+        nullable: true,
+        description: 'When the row last changed.',
+        resolve: (h, _a, ctx) => resolveDate(h.lastOpDate, ctx),
+      }),
+    }),
+  });

@@ -1,0 +1,271 @@
+import { authed } from '../context.js';
+import { badInput } from '../errors.js';
+import { buildQuery, type QueryCondition, type QueryParams, QueryValueError } from '../zstack/query.js';
+import { queryTickets } from '../zstack/tickets.js';
+import type { ApiTicket } from '../zstack/types.js';
+import { builder } from './builder.js';
+import { connectionType, type Page, pageWindow, toPage } from './connection.js';
+import { TicketFlowCollection } from './flow-collection.js';
+import { checkLength, parseUuid } from './input.js';
+import { connectionSelection } from './selection.js';
+import { Ticket, TicketStatus } from './ticket.js';
+import { TicketStatusHistory } from './ticket-history.js';
+import { TicketType } from './ticket-type.js';
+
+/** The most uuids one `uuidIn` filter may list. */
+export const MAX_UUID_IN = 100;
+/** Text filters; nameContains loses two characters to the `%…%` around it (ZStack's limit is 255). */
+const MAX_TEXT_FILTER = 255;
+const MAX_CONTAINS_FILTER = 253;
+
+builder.objectFields(Ticket, (t) => ({
+  history: t.field({
+    type: [TicketStatusHistory],
+    description:
+      'Every status change of the ticket, oldest first (by sequence, then date). All tickets of one response share one upstream call.',
+    resolve: (ticket, _args, ctx) => ctx.loaders.historiesByTicketUuid.load(ticket.uuid),
+  }),
+  ticketType: t.field({
+    type: TicketType,
+    nullable: true,
+    description: 'The ticket type; null when the ticket has none or ZStack no longer knows it.',
+    resolve: (ticket, _args, ctx) =>
+      ticket.ticketTypeUuid ? ctx.loaders.ticketTypeByUuid.load(ticket.ticketTypeUuid) : null,
+  }),
+  flowCollection: t.field({
+    type: TicketFlowCollection,
+    nullable: true,
+    description: 'The flow collection (approval chain) the ticket goes through; null when unknown.',
+    resolve: (ticket, _args, ctx) =>
+      ticket.flowCollectionUuid ? ctx.loaders.flowCollectionByUuid.load(ticket.flowCollectionUuid) : null,
+  }),
+}));
+
+/** The ZStack TicketInventory fields each Ticket field reads; a field not listed here disables projection. */
+const TICKET_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {
+  __typename: [],
+  uuid: ['uuid'],
+  name: ['name'],
+  description: ['description'],
+  status: ['status'],
+  request: ['request'],
+  accountSystemType: ['accountSystemType'],
+  accountSystemContext: ['accountSystemContext'],
+  ticketTypeUuid: ['ticketTypeUuid'],
+  currentFlowUuid: ['currentFlowUuid'],
+  flowCollectionUuid: ['flowCollectionUuid'],
+  createDate: ['createDate'],
+  lastOpDate: ['lastOpDate'],
+  history: [],
+  ticketType: ['ticketTypeUuid'],
+  flowCollection: ['flowCollectionUuid'],
+};
+const ALL_TICKET_FIELDS = [
+  'uuid',
+  'name',
+  'description',
+  'status',
+  'request',
+  'accountSystemType',
+  'accountSystemContext',
+  'ticketTypeUuid',
+  'currentFlowUuid',
+  'flowCollectionUuid',
+  'createDate',
+  'lastOpDate',
+] as const;
+
+/**
+ * The `fields=` projection for the selected Ticket fields: uuid always, plus what each selected field
+ * reads. Undefined (fetch whole inventories) when the selection is not understood or needs everything.
+ */
+export function ticketProjection(selected: ReadonlyMap<string, unknown> | undefined): string[] | undefined {
+  if (!selected) return undefined;
+  const needed = new Set<string>(['uuid']);
+  for (const name of selected.keys()) {
+    const sources = TICKET_FIELD_SOURCES[name];
+    if (!sources) return undefined;
+    for (const source of sources) needed.add(source);
+  }
+  if (needed.size === ALL_TICKET_FIELDS.length) return undefined;
+  return ALL_TICKET_FIELDS.filter((f) => needed.has(f));
+}
+
+export const TicketWhere = builder.inputType('TicketWhere', {
+  description:
+    'Ticket filters; all given filters must match (AND). Values match literally: a value ZStack could not match literally is refused with BAD_USER_INPUT.',
+  fields: (t) => ({
+    uuidIn: t.idList({ description: `Tickets with one of these uuids (at most ${MAX_UUID_IN}).` }),
+    statusIn: t.field({ type: [TicketStatus], description: 'Tickets in one of these statuses.' }),
+    name: t.string({
+      description: `Tickets with exactly this name (at most ${MAX_TEXT_FILTER} characters).`,
+    }),
+    nameContains: t.string({
+      description: `Tickets whose name contains this text, case as given (at most ${MAX_CONTAINS_FILTER} characters; % and _ are refused: ZStack cannot match them literally).`,
+    }),
+    ticketTypeUuid: t.id({ description: 'Tickets of this ticket type.' }),
+    flowCollectionUuid: t.id({ description: 'Tickets going through this flow collection.' }),
+    accountSystemType: t.string({
+      description: `Tickets of this account system, e.g. iam2 (at most ${MAX_TEXT_FILTER} characters).`,
+    }),
+  }),
+});
+
+const TicketOrderField = builder.enumType('TicketOrderField', {
+  description: 'What tickets can be sorted by (ZStack sorts on one field).',
+  values: {
+    CREATE_DATE: { value: 'createDate', description: 'When the ticket was created.' },
+    LAST_OP_DATE: { value: 'lastOpDate', description: 'When the ticket last changed.' },
+    NAME: { value: 'name', description: 'The ticket name.' },
+  } as const,
+});
+
+const OrderDirection = builder.enumType('OrderDirection', {
+  description: 'Sort direction.',
+  values: {
+    ASC: { value: 'asc', description: 'Smallest (or oldest) first.' },
+    DESC: { value: 'desc', description: 'Largest (or newest) first.' },
+  } as const,
+});
+
+const TicketOrder = builder.inputType('TicketOrder', {
+  description: 'How to sort tickets; sent to ZStack as sort=+field or sort=-field.',
+  fields: (t) => ({
+    field: t.field({ type: TicketOrderField, required: true, description: 'The field to sort by.' }),
+    direction: t.field({
+      type: OrderDirection,
+      required: true,
+      defaultValue: 'asc',
+      description: 'The direction.',
+    }),
+  }),
+});
+
+export type TicketWhereInput = {
+  uuidIn?: readonly string[] | null;
+  statusIn?: readonly string[] | null;
+  name?: string | null;
+  nameContains?: string | null;
+  ticketTypeUuid?: string | null;
+  flowCollectionUuid?: string | null;
+  accountSystemType?: string | null;
+};
+
+/**
+ * The `q=` conditions of a TicketWhere, validated (BAD_USER_INPUT) before any call; null when the
+ * filter can match nothing (an empty list).
+ */
+export function ticketConditions(where: TicketWhereInput | null | undefined): QueryCondition[] | null {
+  const conditions: QueryCondition[] = [];
+  if (!where) return conditions;
+  let empty = false;
+  if (where.uuidIn !== null && where.uuidIn !== undefined) {
+    if (where.uuidIn.length > MAX_UUID_IN) {
+      throw badInput(
+        `where.uuidIn lists at most ${MAX_UUID_IN} uuids (got ${where.uuidIn.length}).`,
+        'where.uuidIn',
+      );
+    }
+    const uuids = [...new Set(where.uuidIn.map((u) => parseUuid(u, 'where.uuidIn')))];
+    if (uuids.length === 0) empty = true;
+    else conditions.push({ field: 'uuid', op: '?=', value: uuids });
+  }
+  if (where.statusIn !== null && where.statusIn !== undefined) {
+    const statuses = [...new Set(where.statusIn)];
+    if (statuses.length === 0) empty = true;
+    else conditions.push({ field: 'status', op: '?=', value: statuses });
+  }
+  const name = checkLength(where.name, MAX_TEXT_FILTER, 'where.name');
+  if (name !== undefined) conditions.push({ field: 'name', op: '=', value: name });
+  const contains = checkLength(where.nameContains, MAX_CONTAINS_FILTER, 'where.nameContains');
+  if (contains !== undefined) {
+    if (contains.includes('%') || contains.includes('_')) {
+      throw badInput(
+        'where.nameContains must not contain % or _: ZStack passes them to SQL LIKE as wildcards and cannot match them literally.',
+        'where.nameContains',
+      );
+    }
+    conditions.push({ field: 'name', op: '~=', value: `%${contains}%` });
+  }
+  if (where.ticketTypeUuid !== null && where.ticketTypeUuid !== undefined) {
+    conditions.push({
+      field: 'ticketTypeUuid',
+      op: '=',
+      value: parseUuid(where.ticketTypeUuid, 'where.ticketTypeUuid'),
+    });
+  }
+  if (where.flowCollectionUuid !== null && where.flowCollectionUuid !== undefined) {
+    conditions.push({
+      field: 'flowCollectionUuid',
+      op: '=',
+      value: parseUuid(where.flowCollectionUuid, 'where.flowCollectionUuid'),
+    });
+  }
+  const accountSystemType = checkLength(where.accountSystemType, MAX_TEXT_FILTER, 'where.accountSystemType');
+  if (accountSystemType !== undefined) {
+    conditions.push({ field: 'accountSystemType', op: '=', value: accountSystemType });
+  }
+  return empty ? null : conditions;
+}
+
+/** Builds the query string once up front so a value ZStack would mis-parse is BAD_USER_INPUT, not a call. */
+export function checkQuery(params: QueryParams): void {
+  try {
+    buildQuery(params);
+  } catch (err) {
+    if (err instanceof QueryValueError) throw badInput(err.message, 'where');
+    throw err;
+  }
+}
+
+const TicketConnection = connectionType('Ticket', Ticket, 'tickets');
+
+builder.queryField('ticket', (t) =>
+  t.field({
+    type: Ticket,
+    nullable: true,
+    description:
+      'One ticket by uuid; null when ZStack returns none. Every ticket field of one request is fetched in one upstream call (per 100 uuids).',
+    args: { uuid: t.arg.id({ required: true, description: 'The ticket uuid (32 hex characters).' }) },
+    resolve: (_root, args, ctx) => {
+      const uuid = parseUuid(args.uuid, 'uuid');
+      authed(ctx);
+      return ctx.loaders.ticketByUuid.load(uuid);
+    },
+  }),
+);
+
+builder.queryField('tickets', (t) =>
+  t.field({
+    type: TicketConnection,
+    description:
+      'Tickets matching `where`, sorted by `orderBy` (default: ZStack order), a page at a time (QueryTicket). Only the selected fields are fetched, and the total only when totalCount is selected.',
+    args: {
+      where: t.arg({ type: TicketWhere, description: 'Filters; all must match.' }),
+      orderBy: t.arg({ type: TicketOrder, description: 'Sort order; ZStack order when omitted.' }),
+      first: t.arg.int({ defaultValue: 50, description: 'How many tickets to return: 0 to 500.' }),
+      after: t.arg.string({ description: 'Return the tickets after this cursor (from a previous page).' }),
+    },
+    resolve: async (_root, args, ctx, info): Promise<Page<ApiTicket>> => {
+      const window = pageWindow(args.first, args.after);
+      const conditions = ticketConditions(args.where);
+      const selection = connectionSelection(info, 'Ticket', 'Ticket');
+      const fields = ticketProjection(selection.nodeFields);
+      const params: QueryParams = {
+        conditions: conditions ?? [],
+        limit: window.limit,
+        start: window.start,
+        replyWithCount: selection.totalCount,
+        sort: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
+        fields,
+      };
+      checkQuery(params);
+      const opts = authed(ctx);
+      if (conditions === null) return { rows: [], start: window.start, hasNextPage: false, total: 0 };
+      const page = toPage(window, await queryTickets(ctx.client, params, opts));
+      // A projected row lacks fields; only whole inventories may answer later ticket(uuid:) loads.
+      if (!fields) for (const row of page.rows) ctx.loaders.ticketByUuid.prime(row.uuid, row);
+      return page;
+    },
+  }),
+);

@@ -1,0 +1,88 @@
+import { GraphQLError } from 'graphql';
+import { authed } from '../context.js';
+import { ErrorCode } from '../errors.js';
+import { queryTicketTypes } from '../zstack/tickets.js';
+import type { ApiTicketType } from '../zstack/types.js';
+import { builder } from './builder.js';
+import { connectionType, pageWindow, toPage } from './connection.js';
+import { connectionSelection } from './selection.js';
+import { resolveDate } from './ticket.js';
+
+/** A name ZStack must send; a missing one is an upstream fault, reported on the field. */
+export function requiredName(name: string | undefined, what: string): string {
+  if (name === undefined) {
+    throw new GraphQLError(`ZStack returned a ${what} without a name.`, {
+      extensions: { code: ErrorCode.UPSTREAM_ERROR },
+    });
+  }
+  return name;
+}
+
+export const TicketType = builder.objectRef<ApiTicketType>('TicketType').implement({
+  description:
+    'A kind of ticket (ZStack TicketTypeInventory), named after what it asks for, e.g. CREATE_VM_INSTANCE_TICKET_TYPE.',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', { description: 'The ticket type uuid.' }),
+    name: t.string({
+      description: 'The ticket type name, e.g. CREATE_VM_INSTANCE_TICKET_TYPE.',
+      resolve: (type) => requiredName(type.name, 'ticket type'),
+    }),
+    description: t.exposeString('description', { nullable: true, description: 'The description.' }),
+    type: t.exposeString('type', {
+      nullable: true,
+      description: 'The category ZStack files the type under.',
+    }),
+    requests: t.exposeString('requests', {
+      nullable: true,
+      description:
+        'The ZStack API message classes a ticket of this type may ask for, as ZStack stores them (one string, comma-separated).',
+    }),
+    adminOnly: t.exposeBoolean('adminOnly', {
+      nullable: true,
+      description: 'True when only an admin may submit tickets of this type (newer ZStacks only).',
+    }),
+    createDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the ticket type was created.',
+      resolve: (type, _a, ctx) => resolveDate(type.createDate, ctx),
+    }),
+    lastOpDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the ticket type last changed.',
+      resolve: (type, _a, ctx) => resolveDate(type.lastOpDate, ctx),
+    }),
+  }),
+});
+
+const TicketTypeConnection = connectionType('TicketType', TicketType, 'ticket types');
+
+builder.queryField('ticketTypes', (t) =>
+  t.field({
+    type: TicketTypeConnection,
+    description: 'Ticket types, in ZStack order (QueryTicketType).',
+    args: {
+      first: t.arg.int({
+        defaultValue: 50,
+        description: 'How many ticket types to return: 0 to 500.',
+      }),
+      after: t.arg.string({
+        description: 'Return the ticket types after this cursor (from a previous page).',
+      }),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const window = pageWindow(args.first, args.after);
+      const opts = authed(ctx);
+      const { totalCount } = connectionSelection(info, 'TicketType', 'TicketType');
+      const reply = await queryTicketTypes(
+        ctx.client,
+        { limit: window.limit, start: window.start, replyWithCount: totalCount },
+        opts,
+      );
+      const page = toPage(window, reply);
+      for (const row of page.rows) ctx.loaders.ticketTypeByUuid.prime(row.uuid, row);
+      return page;
+    },
+  }),
+);

@@ -1,0 +1,243 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { answerWebhook } from '../../src/webhook.js';
+
+const CHANGE = `mutation Change($input: ChangeTicketStatusInput!) {
+  changeTicketStatus(input: $input) { ticket { uuid status } }
+}`;
+
+interface Setup {
+  simulator: Simulator;
+  gateway: Gateway;
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  /** Job uuids the gateway was told about, in order. */
+  notified: string[];
+  close(): Promise<void>;
+}
+
+let open: Setup | undefined;
+afterEach(async () => {
+  await open?.close();
+  open = undefined;
+});
+
+/**
+ * A simulator and a gateway on port 0. The gateway's port must be known before it is built (it is
+ * in ZSTACK_WEBHOOK_URL), so the server listens first and hands requests over once it exists.
+ */
+async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' | 'lost' }): Promise<Setup> {
+  const simulator = await startSimulator({ port: 0, jobLatencyMs: options.jobLatencyMs, webhookRetryIntervalMs: 60_000 });
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server: Server = createServer((req, res) => handler?.(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const env: Record<string, string> = { LOG_LEVEL: 'silent', ZSTACK_TIME_ZONE: 'UTC' };
+  if (options.webhook === 'self') env.ZSTACK_WEBHOOK_URL = `${origin}/zstack-webhook`;
+  // Nothing listens on port 9 (discard) of this host: every delivery fails, as a lost callback does.
+  if (options.webhook === 'lost') env.ZSTACK_WEBHOOK_URL = 'http://127.0.0.1:9/zstack-webhook';
+  const gateway = createGateway({ ...loadConfig(env), zstackUrl: simulator.url });
+  const notified: string[] = [];
+  const notify = gateway.client.notifyJobDone.bind(gateway.client);
+  gateway.client.notifyJobDone = (jobUuid) => {
+    notified.push(jobUuid);
+    notify(jobUuid);
+  };
+  handler = gateway.yoga;
+  return {
+    simulator,
+    gateway,
+    origin,
+    notified,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
+      await simulator.close();
+    },
+  };
+}
+
+async function adminSession(s: Setup): Promise<string> {
+  const { admin } = s.simulator.controls.demo;
+  const res = await gql(s, 'mutation($i: LogInInput!) { logIn(input: $i) { session { uuid } } }', {
+    i: { kind: 'ACCOUNT', accountName: admin.accountName, password: admin.password },
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: test data
+  const uuid = (res.data as any)?.logIn?.session?.uuid;
+  if (typeof uuid !== 'string') throw new Error(`logIn failed: ${JSON.stringify(res)}`);
+  return uuid;
+}
+
+async function gql(s: Setup, query: string, variables: Record<string, unknown>, session?: string) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (session) headers.authorization = `OAuth ${session}`;
+  const res = await request(`${s.origin}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.body.json()) as { data?: unknown; errors?: unknown[] };
+}
+
+function pendingTicket(s: Setup): string {
+  const uuid = s.simulator.controls.listTickets().find((t) => t.status === 'Pending')?.uuid;
+  if (typeof uuid !== 'string') throw new Error('the demo data has no Pending ticket');
+  return uuid;
+}
+
+async function approve(s: Setup, session: string, uuid: string) {
+  const res = await gql(s, CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, session);
+  expect(res.errors).toBeUndefined();
+  return res;
+}
+
+function jobPolls(s: Setup): number {
+  return s.simulator.controls.count({ path: '/v1/api-jobs/' });
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** One approval on a fresh gateway (nothing learned yet) with 400 ms jobs; its job polls. */
+async function coldApprovalPolls(webhook: 'self' | 'none'): Promise<{ polls: number; notified: string[] }> {
+  const s = await setup({ jobLatencyMs: 400, webhook });
+  open = s;
+  const session = await adminSession(s);
+  s.simulator.controls.clearRequests();
+  await approve(s, session, pendingTicket(s));
+  const result = { polls: jobPolls(s), notified: [...s.notified] };
+  await s.close();
+  open = undefined;
+  return result;
+}
+
+describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
+  it('every async write carries X-Web-Hook; ZStack calls back and the mutation needs fewer polls', async () => {
+    const withHook = await coldApprovalPolls('self');
+    const without = await coldApprovalPolls('none');
+    expect(withHook.notified).toHaveLength(1);
+    expect(without.notified).toHaveLength(0);
+    expect(withHook.polls).toBeLessThan(without.polls);
+
+    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
+    open = s;
+    const session = await adminSession(s);
+    s.simulator.controls.clearRequests();
+    await approve(s, session, pendingTicket(s));
+    const put = s.simulator.controls.requests.find((r) => r.method === 'PUT');
+    expect(put?.headers['x-web-hook']).toBe(`${s.origin}/zstack-webhook`);
+    const logins = s.simulator.controls.requests.filter((r) => r.method !== 'PUT' && r.method !== 'GET');
+    for (const r of logins) expect(r.headers['x-web-hook']).toBeUndefined();
+  });
+
+  it('without ZSTACK_WEBHOOK_URL no write carries X-Web-Hook and the path is not served', async () => {
+    const s = await setup({ jobLatencyMs: 0, webhook: 'none' });
+    open = s;
+    const session = await adminSession(s);
+    await approve(s, session, pendingTicket(s));
+    expect(s.simulator.controls.requests.some((r) => r.headers['x-web-hook'] !== undefined)).toBe(false);
+    const res = await request(`${s.origin}/zstack-webhook`, {
+      method: 'POST',
+      headers: { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' },
+      body: '{}',
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(404);
+    expect(s.notified).toHaveLength(0);
+  });
+
+  it('a forged callback for an unknown job changes nothing and costs no upstream call', async () => {
+    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
+    open = s;
+    s.simulator.controls.clearRequests();
+    const res = await request(`${s.origin}/zstack-webhook`, {
+      method: 'POST',
+      headers: { 'x-job-uuid': 'f'.repeat(32), 'x-job-success': 'true', 'content-type': 'application/json' },
+      body: '{"inventory":{"status":"FinalApproved"}}',
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+    expect(s.notified).toEqual(['f'.repeat(32)]);
+    expect(s.simulator.controls.requests).toHaveLength(0);
+  });
+
+  it('a forged callback for a running job only wakes its polling: the real result still comes from ZStack', async () => {
+    const s = await setup({ jobLatencyMs: 400, webhook: 'self' });
+    open = s;
+    const session = await adminSession(s);
+    const uuid = pendingTicket(s);
+    s.simulator.controls.clearRequests();
+    const call = gql(s, CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, session);
+    await waitFor(() => jobPolls(s) >= 1, 'the first poll');
+    const jobUuid = s.simulator.controls.requests
+      .find((r) => r.path.includes('/api-jobs/'))
+      ?.path.split('/')
+      .pop() as string;
+    const forged = await request(`${s.origin}/zstack-webhook`, {
+      method: 'POST',
+      headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'false' },
+      body: '{"error":{"code":"SYS.1000"}}',
+    });
+    await forged.body.dump();
+    expect(forged.statusCode).toBe(200);
+    const res = await call;
+    expect(res.errors).toBeUndefined();
+    // biome-ignore lint/suspicious/noExplicitAny: test data
+    expect((res.data as any).changeTicketStatus.ticket).toMatchObject({ uuid });
+    expect(s.simulator.controls.jobOf(jobUuid)?.state).toBe('succeeded');
+    expect(s.notified.filter((j) => j === jobUuid).length).toBeGreaterThanOrEqual(2); // forged + real
+  });
+
+  it('a lost callback still completes by polling', async () => {
+    const s = await setup({ jobLatencyMs: 100, webhook: 'lost' });
+    open = s;
+    const session = await adminSession(s);
+    s.simulator.controls.clearRequests();
+    const res = await approve(s, session, pendingTicket(s));
+    expect(res.data).toBeTruthy();
+    expect(jobPolls(s)).toBeGreaterThanOrEqual(2);
+    expect(s.notified).toHaveLength(0);
+    const put = s.simulator.controls.requests.find((r) => r.method === 'PUT');
+    expect(put?.headers['x-web-hook']).toBe('http://127.0.0.1:9/zstack-webhook');
+  });
+
+  it.each([
+    ['GET', { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' }, 405],
+    ['POST', { 'x-job-success': 'true' }, 400],
+    ['POST', { 'x-job-uuid': 'a'.repeat(32) }, 400],
+    ['POST', { 'x-job-uuid': '../../etc', 'x-job-success': 'true' }, 400],
+    ['POST', { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' }, 200],
+  ] as const)('%s with %o answers %i, over HTTP', async (method, headers, status) => {
+    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
+    open = s;
+    const res = await request(`${s.origin}/zstack-webhook`, {
+      method,
+      headers,
+      body: method === 'POST' ? '{}' : undefined,
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(status);
+    expect(s.notified).toEqual(status === 200 ? ['a'.repeat(32)] : []);
+  });
+
+  it('answerWebhook notifies only for a complete POST', () => {
+    const seen: string[] = [];
+    const client = { notifyJobDone: (j: string) => seen.push(j) };
+    const h = (m: Record<string, string>) => (name: string) => m[name];
+    expect(answerWebhook('POST', h({ 'x-job-uuid': 'j1', 'x-job-success': 'false' }), client)).toBe(200);
+    expect(answerWebhook('POST', h({ 'x-job-uuid': '', 'x-job-success': 'true' }), client)).toBe(400);
+    expect(answerWebhook('PUT', h({ 'x-job-uuid': 'j2', 'x-job-success': 'true' }), client)).toBe(405);
+    expect(seen).toEqual(['j1']);
+  });
+});
