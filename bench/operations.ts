@@ -5,7 +5,12 @@ import { createHash } from 'node:crypto';
  * implementation so that all of them do exactly the same work.
  */
 
-export type ScenarioName = 'mutation' | 'mutation-50ms' | 'mutation-50ms-webhook' | 'list-history' | 'aliased-20';
+export type ScenarioName =
+  | 'mutation'
+  | 'mutation-50ms'
+  | 'mutation-50ms-webhook'
+  | 'list-history'
+  | 'aliased-20';
 
 export interface Scenario {
   name: ScenarioName;

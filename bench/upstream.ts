@@ -344,7 +344,11 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
   const callBack = (url: string, jobUuid: string, success: boolean) => {
     request(url, {
       method: 'POST',
-      headers: { 'x-job-uuid': jobUuid, 'x-job-success': String(success), 'content-type': 'application/json' },
+      headers: {
+        'x-job-uuid': jobUuid,
+        'x-job-success': String(success),
+        'content-type': 'application/json',
+      },
       body: '{}',
     }).then(
       (res) => res.body.dump(),

@@ -452,7 +452,12 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
       continue;
     }
     const port = await freePort();
-    const child = startChild(name, implArgs(name), implEnv(name, zstackUrl, port, scenario.webhook === true), port);
+    const child = startChild(
+      name,
+      implArgs(name),
+      implEnv(name, zstackUrl, port, scenario.webhook === true),
+      port,
+    );
     const failure = await waitUntilAnswers(child, () => answersGraphQL(port));
     if (failure !== undefined) {
       unavailable[name] = failure;

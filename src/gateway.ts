@@ -142,7 +142,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
   }
   // The webhook answers before any GraphQL limit looks at the request; jit goes last so its
   // execute is the one that runs.
-  if (config.zstackWebhookUrl !== undefined) plugins.unshift(createWebhookPlugin(client, config.zstackWebhookUrl));
+  if (config.zstackWebhookUrl !== undefined)
+    plugins.unshift(createWebhookPlugin(client, config.zstackWebhookUrl));
   if (config.jit) plugins.push(createJitPlugin());
 
   const yoga = createYoga<Record<string, unknown>, Context>({

@@ -3,19 +3,19 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
+  GraphQLError,
   type GraphQLInputType,
   type GraphQLSchema,
-  type Source,
-  type SourceLocation,
   getNamedType,
   getOperationAST,
-  GraphQLError,
   isInputObjectType,
   isNonNullType,
+  type Source,
+  type SourceLocation,
   typeFromAST,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { Plugin } from 'graphql-yoga';
 
 /** Compiled operations of one document, by operation name ('' = the only one). */
 interface DocumentEntry {

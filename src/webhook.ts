@@ -43,10 +43,7 @@ async function discardBody(request: Request): Promise<void> {
 }
 
 /** A yoga plugin that serves the callback path of `webhookUrl` and ends those requests itself. */
-export function createWebhookPlugin(
-  client: Pick<ZStackClient, 'notifyJobDone'>,
-  webhookUrl: string,
-): Plugin {
+export function createWebhookPlugin(client: Pick<ZStackClient, 'notifyJobDone'>, webhookUrl: string): Plugin {
   const path = webhookPath(webhookUrl);
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {

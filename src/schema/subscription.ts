@@ -8,7 +8,7 @@ import { checkQuery, MAX_UUID_IN, TicketWhere, ticketConditions } from './ticket
 
 builder.subscriptionType({
   description:
-    'Live updates over Server-Sent Events (POST /graphql with Accept: text/event-stream). Needs the caller\'s session.',
+    "Live updates over Server-Sent Events (POST /graphql with Accept: text/event-stream). Needs the caller's session.",
 });
 
 async function* nothing(): AsyncGenerator<ApiTicket> {}
@@ -26,7 +26,8 @@ builder.subscriptionField('ticketUpdated', (t) =>
       const { session } = authed(ctx);
       let uuids: string[] | undefined;
       if (args.uuids) {
-        if (args.uuids.length > MAX_UUID_IN) throw badInput(`uuids lists at most ${MAX_UUID_IN} uuids.`, 'uuids');
+        if (args.uuids.length > MAX_UUID_IN)
+          throw badInput(`uuids lists at most ${MAX_UUID_IN} uuids.`, 'uuids');
         uuids = [...new Set(args.uuids.map((u) => parseUuid(u, 'uuids')))];
       }
       if (!uuids && !args.where) throw badInput('Give uuids, where, or both.', 'uuids');

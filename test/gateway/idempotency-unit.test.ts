@@ -10,7 +10,11 @@ describe('idempotentJobUuid', () => {
 
   it('ignores key order and undefined fields', () => {
     expect(
-      idempotentJobUuid(session, 'changeTicketStatus', 'k1', { statusEvent: 'approve', comment: undefined, uuid: 'b' }),
+      idempotentJobUuid(session, 'changeTicketStatus', 'k1', {
+        statusEvent: 'approve',
+        comment: undefined,
+        uuid: 'b',
+      }),
     ).toBe(base);
   });
 

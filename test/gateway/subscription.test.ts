@@ -15,7 +15,10 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
   }
 }
 
-function suite(intervalMs: number, body: (ctx: () => { h: Harness; admin: string; pending: string[] }) => void) {
+function suite(
+  intervalMs: number,
+  body: (ctx: () => { h: Harness; admin: string; pending: string[] }) => void,
+) {
   let h: Harness;
   let admin: string;
   let pending: string[];
@@ -108,7 +111,9 @@ describe('ticketUpdated: pushes', () => {
       const res = await h.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session: admin });
       expect(res.errors).toBeUndefined();
       const event = await sub.next(1000);
-      expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: expect.stringMatching(/APPROVED$/) } });
+      expect(event.data).toMatchObject({
+        ticketUpdated: { uuid, status: expect.stringMatching(/APPROVED$/) },
+      });
       expect(ticketPolls(h)).toBe(polls);
     });
 

@@ -2,7 +2,12 @@ import { request } from 'undici';
 
 export interface SseSubscription {
   /** The next `next` event's payload ({ data, errors }), waiting at most `timeoutMs`. */
-  next(timeoutMs?: number): Promise<{ data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
+  next(
+    timeoutMs?: number,
+  ): Promise<{
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  }>;
   /** Payloads received so far and not yet taken. */
   readonly pending: number;
   close(): void;
@@ -24,7 +29,8 @@ export async function subscribe(
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
   });
-  if (res.statusCode !== 200) throw new Error(`subscription answered ${res.statusCode}: ${await res.body.text()}`);
+  if (res.statusCode !== 200)
+    throw new Error(`subscription answered ${res.statusCode}: ${await res.body.text()}`);
   // biome-ignore lint/suspicious/noExplicitAny: event payloads are checked by the tests
   const events: any[] = [];
   const waiters: (() => void)[] = [];
@@ -37,7 +43,10 @@ export async function subscribe(
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+      const event = lines
+        .find((l) => l.startsWith('event:'))
+        ?.slice(6)
+        .trim();
       const data = lines
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(5).trim())

@@ -51,7 +51,9 @@ it('a caller closing its socket mid-mutation stops the job polling at once', asy
     .pop() as string;
   expect(put).toBeDefined();
   await waitFor(() => c.jobOf(jobUuid)?.state === 'succeeded', 'the job to finish at ZStack', 5000);
-  expect(polls()).toBe(pollsAtAbort);
+  // A poll already on the wire when the caller left may still land; none is sent after. Without the
+  // abort, the ~1.5 s job would have drawn several more polls at the growing intervals.
+  expect(polls()).toBeLessThanOrEqual(pollsAtAbort + 1);
   // The request line says the caller went away.
   const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.operation === 'Change');
   expect(line?.aborted).toBe(true);

@@ -162,7 +162,8 @@ describe('createJitPlugin', () => {
   it('compiles a document once and reuses it', async () => {
     const events: { operationName: string | undefined; compiled: boolean }[] = [];
     const yoga = yogaWith(events);
-    for (let i = 0; i < 3; i++) expect(await run(yoga, '{ __typename }')).toEqual({ data: { __typename: 'Query' } });
+    for (let i = 0; i < 3; i++)
+      expect(await run(yoga, '{ __typename }')).toEqual({ data: { __typename: 'Query' } });
     expect(events).toEqual([{ operationName: undefined, compiled: true }]);
   });
 

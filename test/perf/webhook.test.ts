@@ -32,7 +32,11 @@ afterEach(async () => {
  * in ZSTACK_WEBHOOK_URL), so the server listens first and hands requests over once it exists.
  */
 async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' | 'lost' }): Promise<Setup> {
-  const simulator = await startSimulator({ port: 0, jobLatencyMs: options.jobLatencyMs, webhookRetryIntervalMs: 60_000 });
+  const simulator = await startSimulator({
+    port: 0,
+    jobLatencyMs: options.jobLatencyMs,
+    webhookRetryIntervalMs: 60_000,
+  });
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server: Server = createServer((req, res) => handler?.(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
