@@ -8,6 +8,8 @@ export interface Config {
   zstackTimeoutMs: number;
   /** How long a mutation waits for its async job. */
   zstackJobTimeoutMs: number;
+  /** The whole budget of one GraphQL operation: every upstream call and job wait in it. */
+  operationTimeoutMs: number;
   /** IANA zone or ±HH:MM offset of ZStack's Java date strings; undefined = ask ZStack once. */
   zstackTimeZone: string | undefined;
   /**
@@ -113,6 +115,7 @@ export function loadConfig(env: Env): Config {
     host,
     zstackTimeoutMs: intVar(env, 'ZSTACK_TIMEOUT_MS', 15_000, 1, 600_000),
     zstackJobTimeoutMs: intVar(env, 'ZSTACK_JOB_TIMEOUT_MS', 60_000, 1, 3 * 3600_000),
+    operationTimeoutMs: intVar(env, 'OPERATION_TIMEOUT_MS', 90_000, 1, 3 * 3600_000),
     zstackTimeZone: timeZoneVar(env, 'ZSTACK_TIME_ZONE'),
     zstackWebhookUrl: urlVar(env, 'ZSTACK_WEBHOOK_URL'),
     production,

@@ -10,6 +10,8 @@ export interface Context {
   readonly session: string | undefined;
   /** Aborts when the caller goes away. */
   readonly signal: AbortSignal;
+  /** Absolute time (Date.now() based) after which no upstream call or job wait of this operation goes on. */
+  readonly deadline: number | undefined;
   readonly client: ZStackClient;
   readonly timeZone: TimeZoneSource;
   /** Batching loaders bound to this request's session; never shared with another request. */
@@ -25,15 +27,19 @@ export function createContext(deps: {
   client: ZStackClient;
   timeZone: TimeZoneSource;
   feed: TicketFeed;
+  /** The whole operation's budget; unlimited when unset. */
+  operationTimeoutMs?: number;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
+  const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
   return {
     session,
     signal: deps.signal,
+    deadline,
     client: deps.client,
     timeZone: deps.timeZone,
     feed: deps.feed,
-    loaders: createLoaders({ client: deps.client, session, signal: deps.signal }),
+    loaders: createLoaders({ client: deps.client, session, signal: deps.signal, deadline }),
   };
 }
 
@@ -49,8 +55,13 @@ export function sessionFromHeader(header: string | null | undefined): string | u
   return match?.[1]?.toLowerCase();
 }
 
-/** The session and abort signal for an upstream call; refuses before any call when there is no session. */
+/** The caller's abort signal and the operation's deadline, for an upstream call that needs no session. */
+export function callOptions(ctx: Context): CallOptions {
+  return { signal: ctx.signal, deadline: ctx.deadline };
+}
+
+/** The session, abort signal and deadline for an upstream call; refuses before any call when there is no session. */
 export function authed(ctx: Context): CallOptions & { session: string } {
   if (!ctx.session) throw unauthenticated();
-  return { session: ctx.session, signal: ctx.signal };
+  return { session: ctx.session, signal: ctx.signal, deadline: ctx.deadline };
 }

@@ -92,7 +92,7 @@ export interface GatewayDeps {
   /** Sees each error that is about to be masked as "Unexpected error." (to log it). */
   onMaskedError?: (error: unknown) => void;
   /** Where yoga's own log lines go; yoga's console logger when unset. */
-  logging?: YogaLogger;
+  logging?: YogaLogger | boolean;
 }
 
 export interface Gateway {
@@ -166,6 +166,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         client,
         timeZone,
         feed,
+        operationTimeoutMs: config.operationTimeoutMs,
       }),
   });
 

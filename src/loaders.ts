@@ -34,6 +34,8 @@ export interface LoaderDeps {
   /** The caller's session; loads fail with UNAUTHENTICATED without one (resolvers check first). */
   session: string | undefined;
   signal?: AbortSignal;
+  /** The operation's deadline (absolute ms). */
+  deadline?: number;
   /** Rows per history page (tests use a small one to exercise paging). */
   historyPageSize?: number;
 }
@@ -52,7 +54,7 @@ type Fetch<T> = (
 export function createLoaders(deps: LoaderDeps): Loaders {
   const options = (): CallOptions & { session: string } => {
     if (!deps.session) throw unauthenticated();
-    return { session: deps.session, signal: deps.signal };
+    return { session: deps.session, signal: deps.signal, deadline: deps.deadline };
   };
 
   function byUuid<T extends { uuid: string }>(fetch: Fetch<T>): DataLoader<string, T | null> {

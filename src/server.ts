@@ -42,12 +42,13 @@ async function main(): Promise<void> {
       `    admin account   kind: ACCOUNT          accountName: "${demo.admin.accountName}"  password: "${demo.admin.password}"`,
       ...demo.approvers.map(
         (a, i) =>
-          `    approver ${i + 1}      kind: IAM2_VIRTUAL_ID  virtualIdName: "${a.name}"  password: "${a.password}"`,
+          `    approver ${i + 1}      kind: IAM2_VIRTUAL_ID  virtualIdName: "${a.name}"  password: "${a.password}"  (uuid ${a.uuid})`,
       ),
       ...demo.submitters.map(
         (s, i) =>
-          `    submitter ${i + 1}     kind: IAM2_VIRTUAL_ID  virtualIdName: "${s.name}"  password: "${s.password}"`,
+          `    submitter ${i + 1}     kind: IAM2_VIRTUAL_ID  virtualIdName: "${s.name}"  password: "${s.password}"  (uuid ${s.uuid})`,
       ),
+      `  project uuid (accountSystemContext.projectUuid of createTicket): ${demo.projectUuid}`,
       '',
     ].join('\n');
   }

@@ -1,4 +1,4 @@
-import { authed } from '../context.js';
+import { authed, callOptions } from '../context.js';
 import { badInput } from '../errors.js';
 import {
   logInByAccount,
@@ -97,7 +97,7 @@ builder.mutationField('logIn', (t) =>
     description: 'Log in to ZStack by account, user or IAM2 virtual ID and get a session. Needs no session.',
     args: { input: t.arg({ type: LogInInput, required: true, description: 'The credentials.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const opts = { signal: ctx.signal };
+      const opts = callOptions(ctx);
       let session: ApiSession;
       if (input.kind === 'USER') {
         const accountName = required(input.accountName, 'accountName', 'USER');
@@ -121,8 +121,8 @@ builder.mutationField('logOut', (t) =>
     type: LogOutPayload,
     description: "Log out the caller's session (ZStack LogOut).",
     resolve: async (_root, _args, ctx) => {
-      const { session, signal } = authed(ctx);
-      await logOut(ctx.client, session, { signal });
+      const opts = authed(ctx);
+      await logOut(ctx.client, opts.session, opts);
       return { loggedOut: true };
     },
   }),
@@ -136,7 +136,7 @@ builder.queryField('session', (t) =>
       "The caller's session if ZStack says it is valid (ValidateSession), else null. Only uuid is known this way; the other fields are null.",
     resolve: async (_root, _args, ctx) => {
       if (!ctx.session) return null;
-      const valid = await validateSession(ctx.client, ctx.session, { signal: ctx.signal });
+      const valid = await validateSession(ctx.client, ctx.session, callOptions(ctx));
       return valid ? { uuid: ctx.session } : null;
     },
   }),

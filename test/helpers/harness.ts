@@ -33,7 +33,8 @@ export async function startHarness(
 ): Promise<Harness> {
   const simulator = await startSimulator({ port: 0, ...options.simulator });
   const config: Config = loadConfig({ LOG_LEVEL: 'silent', ...options.env });
-  const gateway = createGateway({ ...config, zstackUrl: simulator.url }, options.deps);
+  // Errors are asserted on, not printed: yoga's own logger stays quiet unless a test asks for it.
+  const gateway = createGateway({ ...config, zstackUrl: simulator.url }, { logging: false, ...options.deps });
   const server: Server = createServer(gateway.yoga);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
