@@ -7,7 +7,12 @@ let pending: string;
 
 beforeAll(async () => {
   h = await startHarness({
-    env: { OPERATION_TIMEOUT_MS: '400', ZSTACK_JOB_TIMEOUT_MS: '10000', ZSTACK_TIMEOUT_MS: '10000', ZSTACK_TIME_ZONE: 'UTC' },
+    env: {
+      OPERATION_TIMEOUT_MS: '400',
+      ZSTACK_JOB_TIMEOUT_MS: '10000',
+      ZSTACK_TIMEOUT_MS: '10000',
+      ZSTACK_TIME_ZONE: 'UTC',
+    },
   });
 });
 afterAll(() => h.close());
@@ -34,7 +39,11 @@ describe('OPERATION_TIMEOUT_MS: one budget for the whole operation', () => {
   });
 
   it('a slow read stops at the budget with UPSTREAM_UNAVAILABLE', async () => {
-    h.simulator.controls.injectFault({ fault: { kind: 'latency', ms: 3000 }, method: 'GET', path: '/v1/tickets' });
+    h.simulator.controls.injectFault({
+      fault: { kind: 'latency', ms: 3000 },
+      method: 'GET',
+      path: '/v1/tickets',
+    });
     const started = Date.now();
     const res = await h.gql('{ tickets(first: 5) { nodes { uuid } } }', {}, { session: admin });
     expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');

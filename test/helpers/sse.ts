@@ -2,9 +2,7 @@ import { request } from 'undici';
 
 export interface SseSubscription {
   /** The next `next` event's payload ({ data, errors }), waiting at most `timeoutMs`. */
-  next(
-    timeoutMs?: number,
-  ): Promise<{
+  next(timeoutMs?: number): Promise<{
     data?: Record<string, unknown> | null;
     errors?: { message: string; extensions?: Record<string, unknown> }[];
   }>;
