@@ -10,12 +10,18 @@ export interface Context {
   readonly session: string | undefined;
   /** Aborts when the caller goes away. */
   readonly signal: AbortSignal;
-  /** Absolute time (Date.now() based) after which no upstream call or job wait of this operation goes on. */
-  readonly deadline: number | undefined;
+  /**
+   * Absolute time (Date.now() based) after which no upstream call or job wait of this operation goes
+   * on. Unset for a subscription's events (see forSubscriptionEvent).
+   */
+  deadline: number | undefined;
   readonly client: ZStackClient;
   readonly timeZone: TimeZoneSource;
-  /** Batching loaders bound to this request's session; never shared with another request. */
-  readonly loaders: Loaders;
+  /**
+   * Batching loaders bound to this request's session; never shared with another request. Each
+   * subscription event gets new ones (see forSubscriptionEvent).
+   */
+  loaders: Loaders;
   /** Live ticket changes (subscriptions); shared by the gateway, keyed by session. */
   readonly feed: TicketFeed;
 }
@@ -41,6 +47,16 @@ export function createContext(deps: {
     feed: deps.feed,
     loaders: createLoaders({ client: deps.client, session, signal: deps.signal, deadline }),
   };
+}
+
+/**
+ * A subscription event is resolved like a new operation: with loaders of its own (a cache from an
+ * earlier event would show stale relations) and without the opening request's deadline (a stream
+ * outlives any operation budget).
+ */
+export function forSubscriptionEvent(ctx: Context): void {
+  ctx.deadline = undefined;
+  ctx.loaders = createLoaders({ client: ctx.client, session: ctx.session, signal: ctx.signal });
 }
 
 const SESSION_HEADER = /^(?:OAuth|Bearer)\s+([0-9a-fA-F]{32})\s*$/;

@@ -67,7 +67,7 @@ export function cleanErrorCode(e: ApiErrorCode): Record<string, unknown> {
 function upstreamExtensions(err: ZStackError): Record<string, unknown> {
   if (err instanceof ZStackApiError) {
     return {
-      code: zstackCodes[err.errorCode.code] ?? ErrorCode.UPSTREAM_ERROR,
+      code: codeForZStack(err.errorCode.code),
       zstack: cleanErrorCode(err.errorCode),
     };
   }

@@ -46,7 +46,8 @@ export function useGraphiQLAssets(): Plugin {
     onRequest({ request, url, fetchAPI, endResponse }) {
       if (!url.pathname.startsWith(GRAPHIQL_ASSETS_PATH)) return;
       const name = url.pathname.slice(GRAPHIQL_ASSETS_PATH.length);
-      const contentType = ASSETS[name];
+      // Own keys only: `constructor` or `__proto__` must be a 404, not a file read.
+      const contentType = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
       if (!contentType || (request.method !== 'GET' && request.method !== 'HEAD')) {
         endResponse(new fetchAPI.Response('Not found', { status: 404 }));
         return;
@@ -55,18 +56,22 @@ export function useGraphiQLAssets(): Plugin {
       if (!body) {
         body = readFile(join(distDir, name));
         cache.set(name, body);
+        // A failed read is not cached and never shows the file system path.
+        body.catch(() => cache.delete(name));
       }
-      return body.then((bytes) =>
-        endResponse(
-          new fetchAPI.Response(request.method === 'HEAD' ? null : new Uint8Array(bytes), {
-            status: 200,
-            headers: {
-              'content-type': contentType,
-              'content-length': String(bytes.length),
-              'cache-control': 'public, max-age=31536000, immutable',
-            },
-          }),
-        ),
+      return body.then(
+        (bytes) =>
+          endResponse(
+            new fetchAPI.Response(request.method === 'HEAD' ? null : new Uint8Array(bytes), {
+              status: 200,
+              headers: {
+                'content-type': contentType,
+                'content-length': String(bytes.length),
+                'cache-control': 'public, max-age=31536000, immutable',
+              },
+            }),
+          ),
+        () => endResponse(new fetchAPI.Response('Not found', { status: 404 })),
       );
     },
   };

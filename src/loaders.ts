@@ -2,6 +2,8 @@ import DataLoader from 'dataloader';
 import { unauthenticated } from './errors.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
 import { parseJavaDate } from './zstack/dates.js';
+/** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
+import { MAX_UUIDS_PER_QUERY } from './zstack/query.js';
 import {
   queryTicketFlowCollections,
   queryTicketHistories,
@@ -15,9 +17,6 @@ import type {
   ApiTicketStatusHistory,
   ApiTicketType,
 } from './zstack/types.js';
-
-/** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
-export const MAX_UUIDS_PER_CALL = 100;
 /** Rows asked for per history page; a full page means there may be more. */
 export const HISTORY_PAGE_SIZE = 1000;
 
@@ -69,7 +68,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
         for (const row of reply.inventories ?? []) found.set(row.uuid, row);
         return keys.map((key) => found.get(key) ?? null);
       },
-      { maxBatchSize: MAX_UUIDS_PER_CALL },
+      { maxBatchSize: MAX_UUIDS_PER_QUERY },
     );
   }
 
@@ -100,7 +99,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
       }
       return keys.map((key) => sortHistory(byTicket.get(key) ?? []));
     },
-    { maxBatchSize: MAX_UUIDS_PER_CALL },
+    { maxBatchSize: MAX_UUIDS_PER_QUERY },
   );
 
   return {

@@ -1,7 +1,7 @@
 import { canonicalJson } from './canonical-json.js';
 import type { ZStackClient } from './zstack/client.js';
 import { ZStackApiError } from './zstack/errors.js';
-import type { QueryCondition } from './zstack/query.js';
+import { MAX_UUIDS_PER_QUERY, type QueryCondition } from './zstack/query.js';
 import { queryTickets } from './zstack/tickets.js';
 import type { ApiTicket } from './zstack/types.js';
 
@@ -25,7 +25,6 @@ export interface TicketFeed {
   close(): void;
 }
 
-const MAX_UUIDS_PER_QUERY = 100;
 const MAX_MATCHES = 500;
 
 /** One subscriber: a queue its iterator drains. */

@@ -1,7 +1,8 @@
 import { authed } from '../context.js';
-import { cleanErrorCode, codeForZStack } from '../errors.js';
+import { cleanErrorCode, codeForZStack, unauthenticated } from '../errors.js';
 import type { JobState } from '../zstack/client.js';
-import type { ApiErrorCode, ApiTicket } from '../zstack/types.js';
+import { validateSession } from '../zstack/sessions.js';
+import type { ApiErrorCode } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { parseUuid } from './input.js';
 import { Ticket } from './ticket.js';
@@ -11,7 +12,7 @@ const ApiJobState = builder.enumType('ApiJobState', {
   values: {
     RUNNING: { description: 'Still running: ask again later.' },
     SUCCEEDED: {
-      description: 'Finished and succeeded; `result` (and `ticket` for ticket writes) hold the outcome.',
+      description: 'Finished and succeeded; for a ticket write, `ticket` shows the ticket.',
     },
     FAILED: { description: 'Finished and failed; `error` says why.' },
     EXPIRED: {
@@ -24,7 +25,8 @@ const ApiJobState = builder.enumType('ApiJobState', {
 interface ApiJobView {
   uuid: string;
   state: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED';
-  result: Record<string, unknown> | null;
+  /** The uuid of the ticket a succeeded ticket write returned. */
+  ticketUuid: string | null;
   error: ApiErrorCode | null;
 }
 
@@ -48,10 +50,13 @@ const ApiJobError = builder.objectRef<ApiErrorCode>('ApiJobError').implement({
   }),
 });
 
-function looksLikeTicket(value: unknown): value is ApiTicket {
-  if (!value || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.uuid === 'string' && typeof v.name === 'string' && 'status' in v;
+/** The uuid of a ticket a job result carries (`{"inventory": TicketInventory}`), else null. */
+function ticketUuidOf(result: unknown): string | null {
+  const inventory = (result as { inventory?: Record<string, unknown> } | null)?.inventory;
+  if (!inventory || typeof inventory !== 'object') return null;
+  const looksLikeTicket =
+    typeof inventory.uuid === 'string' && typeof inventory.name === 'string' && 'status' in inventory;
+  return looksLikeTicket ? (inventory.uuid as string) : null;
 }
 
 const ApiJob = builder.objectRef<ApiJobView>('ApiJob').implement({
@@ -63,14 +68,11 @@ const ApiJob = builder.objectRef<ApiJobView>('ApiJob').implement({
     ticket: t.field({
       type: Ticket,
       nullable: true,
-      description: 'For a ticket write that succeeded: the ticket as the job left it.',
-      resolve: (j) => (looksLikeTicket(j.result?.inventory) ? j.result.inventory : null),
-    }),
-    result: t.field({
-      type: 'JSON',
-      nullable: true,
-      description: 'For a job that succeeded: its result as ZStack sent it (dates as ZStack renders them).',
-      resolve: (j) => j.result,
+      description:
+        "For a ticket write that succeeded: the ticket now, read with the caller's session (null if it cannot see it).",
+      // Read again rather than taken from the job result: ZStack checks no session on job results,
+      // so only a read under the caller's own session may show the ticket.
+      resolve: (j, _args, ctx) => (j.ticketUuid ? ctx.loaders.ticketByUuid.load(j.ticketUuid) : null),
     }),
     error: t.field({
       type: ApiJobError,
@@ -84,17 +86,13 @@ const ApiJob = builder.objectRef<ApiJobView>('ApiJob').implement({
 function view(uuid: string, job: JobState): ApiJobView {
   switch (job.state) {
     case 'running':
-      return { uuid, state: 'RUNNING', result: null, error: null };
+      return { uuid, state: 'RUNNING', ticketUuid: null, error: null };
     case 'expired':
-      return { uuid, state: 'EXPIRED', result: null, error: null };
+      return { uuid, state: 'EXPIRED', ticketUuid: null, error: null };
     case 'failed':
-      return { uuid, state: 'FAILED', result: null, error: job.error };
-    case 'succeeded': {
-      const result =
-        job.result && typeof job.result === 'object' ? { ...(job.result as Record<string, unknown>) } : {};
-      delete result.schema;
-      return { uuid, state: 'SUCCEEDED', result, error: null };
-    }
+      return { uuid, state: 'FAILED', ticketUuid: null, error: job.error };
+    case 'succeeded':
+      return { uuid, state: 'SUCCEEDED', ticketUuid: ticketUuidOf(job.result), error: null };
   }
 }
 
@@ -112,8 +110,10 @@ builder.queryField('apiJob', (t) =>
     resolve: async (_root, args, ctx) => {
       const uuid = parseUuid(args.uuid, 'uuid');
       const opts = authed(ctx);
-      const [job] = await Promise.all([ctx.client.getJob(uuid, opts), ctx.timeZone.ensure(opts.session)]);
-      return view(uuid, job);
+      // ZStack answers job queries without looking at the session, so the gateway checks it.
+      if (!(await validateSession(ctx.client, opts.session, opts)))
+        throw unauthenticated('The session is not valid.');
+      return view(uuid, await ctx.client.getJob(uuid, opts));
     },
   }),
 );

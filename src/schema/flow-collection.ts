@@ -4,8 +4,7 @@ import type { ApiTicketFlow, ApiTicketFlowCollection } from '../zstack/types.js'
 import { builder } from './builder.js';
 import { connectionType, pageWindow, toPage } from './connection.js';
 import { connectionSelection } from './selection.js';
-import { resolveDate } from './ticket.js';
-import { requiredName } from './ticket-type.js';
+import { requiredName, resolveDate } from './ticket.js';
 
 export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').implement({
   description:

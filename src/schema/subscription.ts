@@ -1,4 +1,4 @@
-import { authed } from '../context.js';
+import { authed, forSubscriptionEvent } from '../context.js';
 import { badInput } from '../errors.js';
 import type { ApiTicket } from '../zstack/types.js';
 import { builder } from './builder.js';
@@ -37,6 +37,9 @@ builder.subscriptionField('ticketUpdated', (t) =>
       if (conditions) checkQuery({ conditions });
       return ctx.feed.subscribe(session, { uuids, conditions }, ctx.signal);
     },
-    resolve: (ticket) => ticket,
+    resolve: (ticket, _args, ctx) => {
+      forSubscriptionEvent(ctx);
+      return ticket;
+    },
   }),
 );

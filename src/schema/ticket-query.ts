@@ -1,6 +1,13 @@
 import { authed } from '../context.js';
 import { badInput } from '../errors.js';
-import { buildQuery, type QueryCondition, type QueryParams, QueryValueError } from '../zstack/query.js';
+import {
+  buildQuery,
+  likeContains,
+  MAX_UUIDS_PER_QUERY,
+  type QueryCondition,
+  type QueryParams,
+  QueryValueError,
+} from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { ApiTicket } from '../zstack/types.js';
 import { builder } from './builder.js';
@@ -12,8 +19,8 @@ import { Ticket, TicketStatus } from './ticket.js';
 import { TicketStatusHistory } from './ticket-history.js';
 import { TicketType } from './ticket-type.js';
 
-/** The most uuids one `uuidIn` filter may list. */
-export const MAX_UUID_IN = 100;
+/** The most uuids one `uuidIn` filter may list: one upstream condition. */
+export const MAX_UUID_IN = MAX_UUIDS_PER_QUERY;
 /** Text filters; nameContains loses two characters to the `%…%` around it (ZStack's limit is 255). */
 const MAX_TEXT_FILTER = 255;
 const MAX_CONTAINS_FILTER = 253;
@@ -179,13 +186,15 @@ export function ticketConditions(where: TicketWhereInput | null | undefined): Qu
   if (name !== undefined) conditions.push({ field: 'name', op: '=', value: name });
   const contains = checkLength(where.nameContains, MAX_CONTAINS_FILTER, 'where.nameContains');
   if (contains !== undefined) {
-    if (contains.includes('%') || contains.includes('_')) {
-      throw badInput(
-        'where.nameContains must not contain % or _: ZStack passes them to SQL LIKE as wildcards and cannot match them literally.',
-        'where.nameContains',
-      );
+    let pattern: string;
+    try {
+      pattern = likeContains(contains);
+    } catch (err) {
+      if (err instanceof QueryValueError)
+        throw badInput(`where.nameContains: ${err.message}`, 'where.nameContains');
+      throw err;
     }
-    conditions.push({ field: 'name', op: '~=', value: `%${contains}%` });
+    conditions.push({ field: 'name', op: '~=', value: pattern });
   }
   if (where.ticketTypeUuid !== null && where.ticketTypeUuid !== undefined) {
     conditions.push({

@@ -6,17 +6,7 @@ import type { ApiTicketType } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { connectionType, pageWindow, toPage } from './connection.js';
 import { connectionSelection } from './selection.js';
-import { resolveDate } from './ticket.js';
-
-/** A name ZStack must send; a missing one is an upstream fault, reported on the field. */
-export function requiredName(name: string | undefined, what: string): string {
-  if (name === undefined) {
-    throw new GraphQLError(`ZStack returned a ${what} without a name.`, {
-      extensions: { code: ErrorCode.UPSTREAM_ERROR },
-    });
-  }
-  return name;
-}
+import { requiredName, resolveDate } from './ticket.js';
 
 export const TicketType = builder.objectRef<ApiTicketType>('TicketType').implement({
   description:

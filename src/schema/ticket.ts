@@ -87,6 +87,16 @@ function parseDateOrFail(value: string, zone: string): Date {
   return date;
 }
 
+/** A name ZStack must send; a missing one is an upstream fault, reported on the field. */
+export function requiredName(name: string | undefined, what: string): string {
+  if (name === undefined) {
+    throw new GraphQLError(`ZStack returned a ${what} without a name.`, {
+      extensions: { code: ErrorCode.UPSTREAM_ERROR },
+    });
+  }
+  return name;
+}
+
 export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest').implement({
   description: 'One API call a ticket asks to run when it is finally approved.',
   fields: (t) => ({
@@ -156,14 +166,7 @@ export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
     uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
     name: t.string({
       description: 'The ticket name.',
-      resolve: (ticket) => {
-        if (ticket.name === undefined) {
-          throw new GraphQLError('ZStack returned a ticket without a name.', {
-            extensions: { code: ErrorCode.UPSTREAM_ERROR },
-          });
-        }
-        return ticket.name;
-      },
+      resolve: (ticket) => requiredName(ticket.name, 'ticket'),
     }),
     description: t.string({
       description: 'The ticket description.',

@@ -203,7 +203,11 @@ function classify(err: unknown, stop: number): TransportFailure {
   if (code !== undefined && NOT_SENT_CODES.has(code)) {
     return new TransportFailure(KIND_NOT_SENT, `connection failed (${code})`);
   }
-  if (code !== undefined && (BROKEN_CODES.has(code) || code.startsWith('HPE_'))) {
+  // Any other undici or HTTP-parser failure: the request may have been sent, so a write may have applied.
+  if (
+    code !== undefined &&
+    (BROKEN_CODES.has(code) || code.startsWith('HPE_') || code.startsWith('UND_ERR_'))
+  ) {
     return new TransportFailure(KIND_BROKEN, `connection broken (${code})`);
   }
   throw err;
@@ -253,7 +257,7 @@ function parseJson(ex: Exchange, jobUuid: string | undefined): unknown {
   }
 }
 
-function apiError(ex: Exchange, jobUuid: string | undefined): ZStackError {
+function apiError(ex: Exchange, jobUuid: string | undefined): ResponseError {
   const body = parseJson(ex, jobUuid) as { error?: unknown } | null;
   const error = body !== null && typeof body === 'object' ? body.error : undefined;
   if (error === null || typeof error !== 'object' || typeof (error as ApiErrorCode).code !== 'string') {
@@ -262,10 +266,10 @@ function apiError(ex: Exchange, jobUuid: string | undefined): ZStackError {
   return new ZStackApiError(error as ApiErrorCode, jobUuid);
 }
 
-type ZStackError = ZStackApiError | ZStackHttpError;
+type ResponseError = ZStackApiError | ZStackHttpError;
 
 /** The non-success answer of a sync call or a write, as a typed error. */
-function responseError(ex: Exchange, jobUuid: string | undefined): ZStackError {
+function responseError(ex: Exchange, jobUuid: string | undefined): ResponseError {
   if (ex.status === 503) return apiError(ex, jobUuid);
   if (ex.status >= 200 && ex.status < 300)
     return new ZStackHttpError(ex.status, 'unexpected status', jobUuid);

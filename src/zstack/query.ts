@@ -64,6 +64,9 @@ const OPERATOR_ORDER: readonly QueryOp[] = [
 
 export const MAX_QUERY_VALUE_LENGTH = 255;
 
+/** The most uuids the gateway puts in one `uuid?=` condition (one upstream call). */
+export const MAX_UUIDS_PER_QUERY = 100;
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 

@@ -70,9 +70,13 @@ describe('GraphiQL page and assets', () => {
     `${GRAPHIQL_ASSETS_PATH}%2e%2e/package.json`,
     `${GRAPHIQL_ASSETS_PATH}yoga-graphiql.es.js`,
     '/graphiql-assets/0.0.0/graphiql.css',
+    `${GRAPHIQL_ASSETS_PATH}constructor`,
+    `${GRAPHIQL_ASSETS_PATH}__proto__`,
+    `${GRAPHIQL_ASSETS_PATH}toString`,
   ])('answers 404 for %s', async (path) => {
     const res = await get(path);
     expect(res.status).toBe(404);
     expect(res.body).not.toContain('"version"');
+    expect(res.body).not.toContain('node_modules');
   });
 });

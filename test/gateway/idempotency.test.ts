@@ -4,7 +4,7 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) {
   changeTicketStatus(input: $input) { ticket { uuid status lastOpDate currentFlowUuid } }
 }`;
-const JOB = `query($uuid: ID!) { apiJob(uuid: $uuid) { uuid state ticket { uuid status } result error { code message zstack } } }`;
+const JOB = `query($uuid: ID!) { apiJob(uuid: $uuid) { uuid state ticket { uuid status } error { code message zstack } } }`;
 
 let h: Harness;
 let admin: string;
@@ -108,5 +108,18 @@ describe('apiJob', () => {
     const anonymous = await h.gql(JOB, { uuid: 'e'.repeat(32) });
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(h.simulator.controls.requests).toHaveLength(0);
+  });
+
+  it('a made-up session cannot read a job (ZStack checks none on job results)', async () => {
+    const res = await h.gql(CHANGE, { input: { uuid: pending, statusEvent: 'APPROVE' } }, { session: admin });
+    expect(res.errors).toBeUndefined();
+    const jobUuid = h.simulator.controls.requests
+      .find((r) => r.path.includes('/v1/api-jobs/'))
+      ?.path.split('/')
+      .pop();
+    const forged = await h.gql(JOB, { uuid: jobUuid }, { session: '0'.repeat(32) });
+    expect(forged.data).toBeNull();
+    expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(h.simulator.controls.count({ path: '/v1/api-jobs/' })).toBe(1);
   });
 });

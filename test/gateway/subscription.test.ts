@@ -18,12 +18,15 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 function suite(
   intervalMs: number,
   body: (ctx: () => { h: Harness; admin: string; pending: string[] }) => void,
+  env: Record<string, string> = {},
 ) {
   let h: Harness;
   let admin: string;
   let pending: string[];
   beforeAll(async () => {
-    h = await startHarness({ env: { TICKET_POLL_INTERVAL_MS: String(intervalMs), ZSTACK_TIME_ZONE: 'UTC' } });
+    h = await startHarness({
+      env: { TICKET_POLL_INTERVAL_MS: String(intervalMs), ZSTACK_TIME_ZONE: 'UTC', ...env },
+    });
   });
   afterAll(() => h.close());
   beforeEach(async () => {
@@ -125,4 +128,38 @@ describe('ticketUpdated: pushes', () => {
       expect(h.simulator.controls.requests).toHaveLength(0);
     });
   });
+});
+
+describe('ticketUpdated: each event is resolved afresh', () => {
+  suite(
+    100,
+    (get) => {
+      it('relations of later events are current, even after the operation budget of the opening request', async () => {
+        const { h, admin, pending } = get();
+        const uuid = pending[2] as string;
+        const sub = await subscribe(
+          h.url,
+          `subscription($uuids: [ID!]) { ticketUpdated(uuids: $uuids) { uuid status history { toStatus comment } } }`,
+          { uuids: [uuid] },
+          admin,
+        );
+        open.push(sub);
+        await until(() => ticketPolls(h) >= 1, 'the first poll');
+        h.simulator.controls.changeTicketStatus(uuid, 'reject');
+        const first = await sub.next(2000);
+        expect(first.errors).toBeUndefined();
+        const started = Date.now();
+        await until(() => Date.now() - started > 400, 'the opening request budget (300 ms) to pass');
+        h.simulator.controls.changeTicketStatus(uuid, 'reopen');
+        const second = await sub.next(2000);
+        expect(second.errors).toBeUndefined();
+        // biome-ignore lint/suspicious/noExplicitAny: event payload
+        const history = (second.data as any).ticketUpdated.history.map(
+          (row: { toStatus: string }) => row.toStatus,
+        );
+        expect(history.slice(-2)).toEqual(['REJECTED', 'PENDING']);
+      });
+    },
+    { OPERATION_TIMEOUT_MS: '300' },
+  );
 });
