@@ -5,11 +5,13 @@ import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin, YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { sessionFromHeader } from './context.js';
+import { createFastPath, type FastPath } from './fast-path.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
 import { createReadiness, type Readiness } from './health.js';
 import { LimitCode } from './limits.js';
 import { createLogger, type Logger, scrub } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { webhookPath } from './webhook.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
 
 /** What one HTTP request accumulates for its log line and metrics. */
@@ -31,13 +33,18 @@ export interface AppOptions {
   /** Where log lines go; a pino logger at `config.logLevel` on stdout when unset. */
   logger?: Logger;
   metrics?: Metrics;
+  /**
+   * Serve plain JSON POSTs to /graphql without yoga's Fetch-API layer (default true); false sends
+   * every request through yoga's handler (to compare the two).
+   */
+  fastPath?: boolean;
   /** Passed to createGateway; the observability hooks are added to it. */
   deps?: Omit<GatewayDeps, 'onCall' | 'onJob' | 'onMaskedError' | 'logging'>;
 }
 
 export interface App {
   gateway: Gateway;
-  /** The node request listener: /health, /ready, /metrics, the body limit, then yoga. */
+  /** The node request listener: /health, /ready, /metrics, the body limit, then the fast path or yoga. */
   handler: RequestListener;
   logger: Logger;
   metrics: Metrics;
@@ -107,7 +114,8 @@ function readLimited(req: IncomingMessage, max: number): Promise<Buffer | undefi
       }
       chunks.push(chunk);
     };
-    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    // Small bodies arrive in one chunk: no copy then.
+    const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', reject);
@@ -119,9 +127,15 @@ function codeOf(result: ExecutionResult): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+function noteResult(scope: RequestScope, result: ExecutionResult): void {
+  scope.errors += result.errors?.length ?? 0;
+  scope.code ??= codeOf(result);
+}
+
 /**
  * The HTTP application around the gateway: request ids, one log line and the metrics per request,
  * /health, /ready and /metrics, and a body size limit that costs one header read on the common path.
+ * Plain JSON POSTs to /graphql take the fast path (src/fast-path.ts); everything else goes to yoga.
  */
 export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -214,10 +228,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       const scope = scopes.getStore();
       if (!scope) return;
       const results = Array.isArray(result) ? result : Symbol.asyncIterator in result ? [] : [result];
-      for (const r of results) {
-        scope.errors += r.errors?.length ?? 0;
-        scope.code ??= codeOf(r);
-      }
+      for (const r of results) noteResult(scope, r);
     },
   };
 
@@ -230,6 +241,10 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     logging,
   });
   const { yoga } = gateway;
+  const fast = options.fastPath === false ? undefined : createFastPath(yoga);
+  const graphqlPath = yoga.graphqlEndpoint;
+  // The webhook is a yoga plugin: a request on its path never takes the fast path.
+  const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
 
   const inFlight = new Set<ServerResponse>();
   let draining = false;
@@ -241,6 +256,25 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     const status = res.statusCode;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
     metrics.observeRequest(scope.operation, code, ms / 1000);
+    const level = status >= 500 || code === 'INTERNAL_SERVER_ERROR' ? 'warn' : 'info';
+    // Most production configs log at warn: a successful request then builds no line at all.
+    if (logger.isLevelEnabled(level)) logLine(level, res, scope, path, status, code, ms);
+    if (inFlight.size === 0 && idleWaiters.length > 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function logLine(
+    level: 'warn' | 'info',
+    res: ServerResponse,
+    scope: RequestScope,
+    path: string,
+    status: number,
+    code: string,
+    ms: number,
+  ): void {
     const line = {
       reqId: scope.id,
       path,
@@ -253,13 +287,35 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       jobs: { count: scope.jobs, polls: scope.jobPolls, waitMs: scope.jobWaitMs },
       aborted: !res.writableFinished,
     };
-    if (status >= 500 || code === 'INTERNAL_SERVER_ERROR') logger.warn(line, 'request');
-    else logger.info(line, 'request');
-    if (inFlight.size === 0 && idleWaiters.length > 0) {
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const w of waiters) w();
+    logger[level](line, 'request');
+  }
+
+  /** yoga on a request whose body has already been read. */
+  function yogaWithBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    // whatwg-node takes a non-empty `body` on the request as already read (as after a body parser).
+    if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+    void yoga(req, res);
+  }
+
+  function serveFast(
+    fast: FastPath,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    mediaType: string,
+    scope: RequestScope,
+  ): void {
+    const served = fast.serve(req, res, body, mediaType, (result) => noteResult(scope, result));
+    if (served === false) {
+      yogaWithBody(req, res, body);
+      return;
     }
+    served.then(
+      (done) => {
+        if (!done) yogaWithBody(req, res, body);
+      },
+      () => res.destroy(),
+    );
   }
 
   function serveGraphQL(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
@@ -293,7 +349,16 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
         tooLarge(req, res, config.maxBodyBytes);
         return;
       }
-    } else if (req.headers['transfer-encoding'] !== undefined) {
+    }
+    const mediaType =
+      fast !== undefined &&
+      req.method === 'POST' &&
+      path === graphqlPath &&
+      path !== hookPath &&
+      declared !== '0'
+        ? fast.accepts(req)
+        : undefined;
+    if (fast !== undefined && mediaType !== undefined) {
       readLimited(req, config.maxBodyBytes).then(
         (body) => {
           if (body === undefined) {
@@ -301,9 +366,21 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
             tooLarge(req, res, config.maxBodyBytes);
             return;
           }
-          // whatwg-node takes a non-empty `body` on the request as already read (as after a body parser).
-          if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
-          scopes.run(scope, () => yoga(req, res));
+          scopes.run(scope, () => serveFast(fast, req, res, body, mediaType, scope));
+        },
+        () => res.destroy(),
+      );
+      return;
+    }
+    if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+      readLimited(req, config.maxBodyBytes).then(
+        (body) => {
+          if (body === undefined) {
+            scope.code = LimitCode.PAYLOAD_TOO_LARGE;
+            tooLarge(req, res, config.maxBodyBytes);
+            return;
+          }
+          scopes.run(scope, () => yogaWithBody(req, res, body));
         },
         () => res.destroy(),
       );
