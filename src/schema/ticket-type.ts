@@ -1,6 +1,4 @@
-import { GraphQLError } from 'graphql';
 import { authed } from '../context.js';
-import { ErrorCode } from '../errors.js';
 import { queryTicketTypes } from '../zstack/tickets.js';
 import type { ApiTicketType } from '../zstack/types.js';
 import { builder } from './builder.js';
