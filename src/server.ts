@@ -56,6 +56,10 @@ async function main(): Promise<void> {
   const app = createApp({ ...config, zstackUrl });
   const { logger } = app;
   const server = createServer(app.handler);
+  // Longer than common load balancers' idle timeouts (60 s), so the balancer, not the gateway,
+  // closes idle keep-alive connections and never sends a request onto a socket being closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
