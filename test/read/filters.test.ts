@@ -1,30 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Harness } from '../helpers/harness.js';
-import { type Any, gets, logInAdmin, param, params, startReadHarness } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { type Any, gets, param, params, useReadHarness } from './support.js';
 
-let h: Harness;
-let admin: string;
-
-beforeAll(async () => {
-  h = await startReadHarness();
-  admin = await logInAdmin(h);
-});
-afterAll(() => h.close());
-beforeEach(() => {
-  h.simulator.controls.reset();
-});
+const read = useReadHarness();
 
 const LIST = `query($where: TicketWhere, $orderBy: TicketOrder) {
   tickets(where: $where, orderBy: $orderBy, first: 500) { totalCount nodes { uuid name status ticketTypeUuid } }
 }`;
 
 async function list(where: unknown, orderBy?: unknown): Promise<Any> {
-  return h.gql<Any>(LIST, { where, orderBy }, { session: admin });
+  return read.h.gql<Any>(LIST, { where, orderBy }, { session: read.admin });
 }
 
-const tickets = () => h.simulator.controls.listTickets();
+const tickets = () => read.h.simulator.controls.listTickets();
 const qs = () =>
-  params(gets(h, '/tickets')[0])
+  params(gets(read.h, '/tickets')[0])
     .filter(([k]) => k === 'q')
     .map(([, v]) => v);
 
@@ -64,14 +53,14 @@ describe('filters map to q= and return the right tickets', () => {
     const res = await list({
       uuidIn: picked.map((u, i) => (i % 2 ? u.toUpperCase() : u)),
       ticketTypeUuid: typeUuid.toUpperCase(),
-      flowCollectionUuid: h.simulator.controls.demo.flowCollectionUuid,
+      flowCollectionUuid: read.h.simulator.controls.demo.flowCollectionUuid,
       accountSystemType: 'iam2',
     });
     expect(res.errors).toBeUndefined();
     expect(qs()).toEqual([
       `uuid?=${picked.join(',')}`,
       `ticketTypeUuid=${typeUuid}`,
-      `flowCollectionUuid=${h.simulator.controls.demo.flowCollectionUuid}`,
+      `flowCollectionUuid=${read.h.simulator.controls.demo.flowCollectionUuid}`,
       'accountSystemType=iam2',
     ]);
     const expected = all.filter((t) => picked.includes(t.uuid as string) && t.ticketTypeUuid === typeUuid);
@@ -84,7 +73,7 @@ describe('filters map to q= and return the right tickets', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data.tickets).toEqual({ totalCount: 0, nodes: [] });
     }
-    expect(h.simulator.controls.requests).toHaveLength(0);
+    expect(read.h.simulator.controls.requests).toHaveLength(0);
   });
 
   it.each([
@@ -92,13 +81,13 @@ describe('filters map to q= and return the right tickets', () => {
     [{ field: 'CREATE_DATE' }, 'sort=%2BcreateDate', 'createDate', 1],
     [{ field: 'LAST_OP_DATE', direction: 'DESC' }, 'sort=-lastOpDate', 'lastOpDate', -1],
   ])('orderBy %j sends %s and returns that order', async (orderBy, wire, field, sign) => {
-    const res = await h.gql<Any>(
+    const res = await read.h.gql<Any>(
       `query($o: TicketOrder) { tickets(orderBy: $o, first: 500) { nodes { uuid name createDate lastOpDate } } }`,
       { o: orderBy },
-      { session: admin },
+      { session: read.admin },
     );
     expect(res.errors).toBeUndefined();
-    expect(gets(h, '/tickets')[0]?.query.split('&')).toContain(wire);
+    expect(gets(read.h, '/tickets')[0]?.query.split('&')).toContain(wire);
     const values = res.data.tickets.nodes.map((n: Any) => n[field] as string);
     const sorted = [...values].sort((a, b) => (a < b ? -sign : a > b ? sign : 0));
     expect(values).toEqual(sorted);
@@ -127,7 +116,7 @@ describe('hostile filter values', () => {
     'x'.repeat(255),
   ])('name %j matches literally', async (value) => {
     const target = tickets()[3]?.uuid as string;
-    h.simulator.controls.setTicketField(target, 'name', value);
+    read.h.simulator.controls.setTicketField(target, 'name', value);
     const res = await list({ name: value });
     expect(res.errors).toBeUndefined();
     expect(res.data.tickets.nodes.map((n: Any) => [n.uuid, n.name])).toEqual([[target, value]]);
@@ -138,7 +127,7 @@ describe('hostile filter values', () => {
     'nameContains %j matches literally',
     async (value) => {
       const target = tickets()[5]?.uuid as string;
-      h.simulator.controls.setTicketField(target, 'name', `<<${value}>>`);
+      read.h.simulator.controls.setTicketField(target, 'name', `<<${value}>>`);
       const res = await list({ nameContains: value });
       expect(res.errors).toBeUndefined();
       const names: string[] = res.data.tickets.nodes.map((n: Any) => n.name);
@@ -182,7 +171,7 @@ describe('hostile filter values', () => {
     const res = await list(where);
     expect(res.data).toBeNull();
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(h.simulator.controls.requests).toHaveLength(0);
+    expect(read.h.simulator.controls.requests).toHaveLength(0);
   });
 
   it('100 uuids are accepted', async () => {
@@ -190,6 +179,6 @@ describe('hostile filter values', () => {
     const res = await list({ uuidIn: uuids });
     expect(res.errors).toBeUndefined();
     expect(res.data.tickets.nodes).toEqual([]);
-    expect(param(gets(h, '/tickets')[0], 'q')).toBe(`uuid?=${uuids.join(',')}`);
+    expect(param(gets(read.h, '/tickets')[0], 'q')).toBe(`uuid?=${uuids.join(',')}`);
   });
 });

@@ -1,18 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Harness } from '../helpers/harness.js';
-import { type Any, gets, logInAdmin, param, startReadHarness } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { type Any, gets, param, useReadHarness } from './support.js';
 
-let h: Harness;
-let admin: string;
-
-beforeAll(async () => {
-  h = await startReadHarness();
-  admin = await logInAdmin(h);
-});
-afterAll(() => h.close());
-beforeEach(() => {
-  h.simulator.controls.reset();
-});
+const read = useReadHarness();
 
 const PAGE = `query($first: Int, $after: String) {
   tickets(first: $first, after: $after) {
@@ -27,7 +16,7 @@ describe('tickets paging', () => {
     let after: string | null = null;
     let pages = 0;
     for (; pages < 20; pages++) {
-      const res: Any = await h.gql<Any>(PAGE, { first: 7, after }, { session: admin });
+      const res: Any = await read.h.gql<Any>(PAGE, { first: 7, after }, { session: read.admin });
       expect(res.errors).toBeUndefined();
       const { edges, pageInfo } = res.data.tickets;
       expect(pageInfo.hasPreviousPage).toBe(pages > 0);
@@ -38,25 +27,25 @@ describe('tickets paging', () => {
       after = pageInfo.endCursor;
     }
     expect(pages).toBe(7); // 7 pages of 7 and one of 1: the 8th page says hasNextPage false
-    const all = h.simulator.controls.listTickets().map((t) => t.uuid);
+    const all = read.h.simulator.controls.listTickets().map((t) => t.uuid);
     expect(seen).toEqual(all);
     expect(new Set(seen).size).toBe(50);
-    const second = gets(h, '/tickets')[1];
+    const second = gets(read.h, '/tickets')[1];
     expect(param(second, 'start')).toBe('7');
     expect(param(second, 'limit')).toBe('8');
   });
 
   it('an edge cursor in the middle continues right after that edge', async () => {
-    const first = await h.gql<Any>(PAGE, { first: 10 }, { session: admin });
+    const first = await read.h.gql<Any>(PAGE, { first: 10 }, { session: read.admin });
     const cursor = first.data.tickets.edges[3].cursor;
-    const next = await h.gql<Any>(PAGE, { first: 2, after: cursor }, { session: admin });
+    const next = await read.h.gql<Any>(PAGE, { first: 2, after: cursor }, { session: read.admin });
     expect(next.data.tickets.edges.map((e: Any) => e.node.uuid)).toEqual(
       first.data.tickets.edges.slice(4, 6).map((e: Any) => e.node.uuid),
     );
   });
 
   it('first: 0 returns no rows but knows whether there are any', async () => {
-    const res = await h.gql<Any>(PAGE, { first: 0 }, { session: admin });
+    const res = await read.h.gql<Any>(PAGE, { first: 0 }, { session: read.admin });
     expect(res.data.tickets.edges).toEqual([]);
     expect(res.data.tickets.pageInfo).toEqual({
       hasNextPage: true,
@@ -67,9 +56,9 @@ describe('tickets paging', () => {
   });
 
   it('defaults to 50 and accepts 500', async () => {
-    await h.gql<Any>(PAGE, {}, { session: admin });
-    await h.gql<Any>(PAGE, { first: 500 }, { session: admin });
-    expect(gets(h, '/tickets').map((r) => param(r, 'limit'))).toEqual(['51', '501']);
+    await read.h.gql<Any>(PAGE, {}, { session: read.admin });
+    await read.h.gql<Any>(PAGE, { first: 500 }, { session: read.admin });
+    expect(gets(read.h, '/tickets').map((r) => param(r, 'limit'))).toEqual(['51', '501']);
   });
 
   it.each([
@@ -86,10 +75,10 @@ describe('tickets paging', () => {
       'query($first: Int, $after: String) { ticketTypes(first: $first, after: $after) { nodes { uuid } } }',
       'query($first: Int, $after: String) { ticketFlowCollections(first: $first, after: $after) { nodes { uuid } } }',
     ]) {
-      const res = await h.gql<Any>(query, vars, { session: admin });
+      const res = await read.h.gql<Any>(query, vars, { session: read.admin });
       expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
-    expect(h.simulator.controls.requests).toHaveLength(0);
+    expect(read.h.simulator.controls.requests).toHaveLength(0);
   });
 });
 
@@ -98,27 +87,31 @@ describe('ticketTypes and ticketFlowCollections', () => {
     const q = `query($after: String) { ticketTypes(first: 2, after: $after) {
       nodes { uuid name description type requests adminOnly createDate lastOpDate }
       pageInfo { hasNextPage endCursor } } }`;
-    const one = await h.gql<Any>(q, {}, { session: admin });
+    const one = await read.h.gql<Any>(q, {}, { session: read.admin });
     expect(one.errors).toBeUndefined();
     expect(one.data.ticketTypes.pageInfo.hasNextPage).toBe(true);
-    const two = await h.gql<Any>(q, { after: one.data.ticketTypes.pageInfo.endCursor }, { session: admin });
+    const two = await read.h.gql<Any>(
+      q,
+      { after: one.data.ticketTypes.pageInfo.endCursor },
+      { session: read.admin },
+    );
     expect(two.data.ticketTypes.pageInfo.hasNextPage).toBe(false);
     const types = [...one.data.ticketTypes.nodes, ...two.data.ticketTypes.nodes];
-    expect(types.map((t: Any) => t.uuid)).toEqual(h.simulator.controls.demo.ticketTypeUuids);
+    expect(types.map((t: Any) => t.uuid)).toEqual(read.h.simulator.controls.demo.ticketTypeUuids);
     expect(types.map((t: Any) => t.name)).toContain('CREATE_VM_INSTANCE_TICKET_TYPE');
     expect(types[0].requests).toEqual(expect.stringContaining('org.zstack'));
     expect(types[0].createDate).toMatch(/Z$/);
   });
 
   it('lists the flow collection with its flows in order', async () => {
-    const res = await h.gql<Any>(
+    const res = await read.h.gql<Any>(
       `{ ticketFlowCollections { nodes { uuid name state status isDefault ticketTypeUuids projectUuid
           flows { uuid name parentFlowUuid collectionUuid approverUuid approverTitle createDate } } } }`,
       {},
-      { session: admin },
+      { session: read.admin },
     );
     expect(res.errors).toBeUndefined();
-    const { demo } = h.simulator.controls;
+    const { demo } = read.h.simulator.controls;
     const [c] = res.data.ticketFlowCollections.nodes;
     expect(c).toMatchObject({
       uuid: demo.flowCollectionUuid,

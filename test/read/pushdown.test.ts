@@ -1,35 +1,32 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Harness } from '../helpers/harness.js';
-import { type Any, gets, logInAdmin, param, params, startReadHarness } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { type Any, gets, param, params, useReadHarness } from './support.js';
 
-let h: Harness;
-let admin: string;
-
-beforeAll(async () => {
-  h = await startReadHarness();
-  admin = await logInAdmin(h);
-});
-afterAll(() => h.close());
-beforeEach(() => {
-  h.simulator.controls.reset();
-});
+const read = useReadHarness();
 
 const FULL = `uuid name description status accountSystemType ticketTypeUuid currentFlowUuid flowCollectionUuid
   createDate lastOpDate request { requestName apiName executeTimes apiBody }
   accountSystemContext { projectUuid virtualIDUuid json }`;
 
 async function fullList(): Promise<Any[]> {
-  const res = await h.gql<Any>(`{ tickets(first: 500) { nodes { ${FULL} } } }`, {}, { session: admin });
+  const res = await read.h.gql<Any>(
+    `{ tickets(first: 500) { nodes { ${FULL} } } }`,
+    {},
+    { session: read.admin },
+  );
   expect(res.errors).toBeUndefined();
-  h.simulator.controls.clearRequests();
+  read.h.simulator.controls.clearRequests();
   return res.data.tickets.nodes;
 }
 
 describe('totalCount pushdown', () => {
   it('unselected: no replyWithCount is sent', async () => {
-    const res = await h.gql<Any>('{ tickets(first: 5) { nodes { uuid } } }', {}, { session: admin });
+    const res = await read.h.gql<Any>(
+      '{ tickets(first: 5) { nodes { uuid } } }',
+      {},
+      { session: read.admin },
+    );
     expect(res.errors).toBeUndefined();
-    const [call] = gets(h, '/tickets');
+    const [call] = gets(read.h, '/tickets');
     expect(params(call).map(([k]) => k)).not.toContain('replyWithCount');
     expect(param(call, 'limit')).toBe('6');
   });
@@ -43,35 +40,37 @@ describe('totalCount pushdown', () => {
     ],
     ['under an alias', '{ tickets(first: 5) { n: totalCount } }'],
   ])('selected %s: replyWithCount=true is sent and the total returned', async (_how, query) => {
-    const res = await h.gql<Any>(query, {}, { session: admin });
+    const res = await read.h.gql<Any>(query, {}, { session: read.admin });
     expect(res.errors).toBeUndefined();
     expect(Object.values(res.data.tickets)).toEqual([50]);
-    expect(param(gets(h, '/tickets')[0], 'replyWithCount')).toBe('true');
+    expect(param(gets(read.h, '/tickets')[0], 'replyWithCount')).toBe('true');
   });
 
   it('ticketTypes and ticketFlowCollections push totalCount down too', async () => {
-    const res = await h.gql<Any>(
+    const res = await read.h.gql<Any>(
       '{ ticketTypes { totalCount nodes { name } } ticketFlowCollections { nodes { name } } }',
       {},
-      { session: admin },
+      { session: read.admin },
     );
     expect(res.errors).toBeUndefined();
     expect(res.data.ticketTypes.totalCount).toBe(3);
-    expect(param(gets(h, '/ticket-types')[0], 'replyWithCount')).toBe('true');
-    expect(params(gets(h, '/tickets/flow-collections')[0]).map(([k]) => k)).not.toContain('replyWithCount');
+    expect(param(gets(read.h, '/ticket-types')[0], 'replyWithCount')).toBe('true');
+    expect(params(gets(read.h, '/tickets/flow-collections')[0]).map(([k]) => k)).not.toContain(
+      'replyWithCount',
+    );
   });
 });
 
 describe('fields= projection', () => {
   it('sends exactly the ZStack fields the selection needs, and the values are complete', async () => {
     const full = await fullList();
-    const res = await h.gql<Any>(
+    const res = await read.h.gql<Any>(
       '{ tickets(first: 500) { edges { node { name status ticketType { name } } } } }',
       {},
-      { session: admin },
+      { session: read.admin },
     );
     expect(res.errors).toBeUndefined();
-    const [call] = gets(h, '/tickets');
+    const [call] = gets(read.h, '/tickets');
     expect(param(call, 'fields')).toBe('uuid,name,status,ticketTypeUuid');
     expect(res.data.tickets.edges.map((e: Any) => ({ name: e.node.name, status: e.node.status }))).toEqual(
       full.map((t) => ({ name: t.name, status: t.status })),
@@ -81,15 +80,15 @@ describe('fields= projection', () => {
 
   it('merges fields from nodes, edges, aliases and named fragments', async () => {
     const full = await fullList();
-    const res = await h.gql<Any>(
+    const res = await read.h.gql<Any>(
       `query { tickets(first: 500) { ...Page nodes { createDate } } }
        fragment Page on TicketConnection { edges { node { ...T when: lastOpDate } } }
        fragment T on Ticket { nm: name ... on Ticket { flowCollection { name } } }`,
       {},
-      { session: admin },
+      { session: read.admin },
     );
     expect(res.errors).toBeUndefined();
-    expect(param(gets(h, '/tickets')[0], 'fields')).toBe(
+    expect(param(gets(read.h, '/tickets')[0], 'fields')).toBe(
       'uuid,name,flowCollectionUuid,createDate,lastOpDate',
     );
     res.data.tickets.edges.forEach((e: Any, i: number) => {
@@ -101,20 +100,20 @@ describe('fields= projection', () => {
   });
 
   it('history needs only uuid; the histories still come complete', async () => {
-    const res = await h.gql<Any>(
+    const res = await read.h.gql<Any>(
       '{ tickets(first: 3) { nodes { history { uuid } } } }',
       {},
-      { session: admin },
+      { session: read.admin },
     );
     expect(res.errors).toBeUndefined();
-    expect(param(gets(h, '/tickets')[0], 'fields')).toBe('uuid');
-    const uuids = h.simulator.controls
+    expect(param(gets(read.h, '/tickets')[0], 'fields')).toBe('uuid');
+    const uuids = read.h.simulator.controls
       .listTickets()
       .slice(0, 3)
       .map((t) => t.uuid as string);
     res.data.tickets.nodes.forEach((n: Any, i: number) => {
       expect(n.history.map((x: Any) => x.uuid)).toEqual(
-        h.simulator.controls.historyOf(uuids[i] as string).map((x) => x.uuid),
+        read.h.simulator.controls.historyOf(uuids[i] as string).map((x) => x.uuid),
       );
     });
   });
@@ -122,7 +121,7 @@ describe('fields= projection', () => {
   it('a selection of every field sends no projection and matches the projected reads', async () => {
     const full = await fullList();
     expect(full).toHaveLength(50);
-    await h.gql<Any>(`{ tickets(first: 500) { nodes { ${FULL} } } }`, {}, { session: admin });
-    expect(params(gets(h, '/tickets')[0]).map(([k]) => k)).not.toContain('fields');
+    await read.h.gql<Any>(`{ tickets(first: 500) { nodes { ${FULL} } } }`, {}, { session: read.admin });
+    expect(params(gets(read.h, '/tickets')[0]).map(([k]) => k)).not.toContain('fields');
   });
 });

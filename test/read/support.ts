@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { RecordedRequest } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
@@ -45,3 +46,28 @@ export function param(r: RecordedRequest | undefined, name: string): string | un
 
 // biome-ignore lint/suspicious/noExplicitAny: test data walks untyped GraphQL results
 export type Any = any;
+
+/**
+ * One read harness for a test file: started before its tests, back to the seeded state before each,
+ * closed after; `admin` is an admin session.
+ */
+export function useReadHarness(): { readonly h: Harness; readonly admin: string } {
+  let h: Harness | undefined;
+  let admin: string | undefined;
+  beforeAll(async () => {
+    h = await startReadHarness();
+    admin = await logInAdmin(h);
+  });
+  afterAll(() => h?.close());
+  beforeEach(() => h?.simulator.controls.reset());
+  return {
+    get h() {
+      if (!h) throw new Error('the read harness has not started');
+      return h;
+    },
+    get admin() {
+      if (!admin) throw new Error('the read harness has not started');
+      return admin;
+    },
+  };
+}
