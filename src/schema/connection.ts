@@ -1,7 +1,12 @@
 import type { ObjectRef } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import type DataLoader from 'dataloader';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import { authed, type Context } from '../context.js';
 import { badInput, ErrorCode } from '../errors.js';
+import type { CallOptions, ZStackClient } from '../zstack/client.js';
+import type { QueryParams } from '../zstack/query.js';
 import { builder } from './builder.js';
+import { connectionSelection } from './selection.js';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
@@ -65,6 +70,35 @@ export function toPage<T>(
     hasNextPage: all.length > window.first,
     total: reply.total,
   };
+}
+
+/**
+ * One page of an unfiltered ZStack list: the total asked for only when `totalCount` is selected,
+ * and every row primed into `loader` so relations to it in the same response cost no call.
+ */
+export async function listPage<T extends { uuid: string }>(
+  ctx: Context,
+  info: GraphQLResolveInfo,
+  typeName: string,
+  args: { first?: number | null; after?: string | null },
+  query: (
+    client: ZStackClient,
+    params: QueryParams,
+    opts: CallOptions,
+  ) => Promise<{ inventories?: T[]; total?: number }>,
+  loader: DataLoader<string, T | null>,
+): Promise<Page<T>> {
+  const window = pageWindow(args.first, args.after);
+  const opts = authed(ctx);
+  const { totalCount } = connectionSelection(info, typeName, typeName);
+  const reply = await query(
+    ctx.client,
+    { limit: window.limit, start: window.start, replyWithCount: totalCount },
+    opts,
+  );
+  const page = toPage(window, reply);
+  for (const row of page.rows) loader.prime(row.uuid, row);
+  return page;
 }
 
 export interface PageInfoShape {

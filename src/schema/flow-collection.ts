@@ -1,9 +1,7 @@
-import { authed } from '../context.js';
 import { queryTicketFlowCollections } from '../zstack/tickets.js';
 import type { ApiTicketFlow, ApiTicketFlowCollection } from '../zstack/types.js';
 import { builder } from './builder.js';
-import { connectionType, pageWindow, toPage } from './connection.js';
-import { connectionSelection } from './selection.js';
+import { connectionType, listPage } from './connection.js';
 import { requiredName, resolveDate } from './ticket.js';
 
 export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').implement({
@@ -118,18 +116,14 @@ builder.queryField('ticketFlowCollections', (t) =>
         description: 'Return the collections after this cursor (from a previous page).',
       }),
     },
-    resolve: async (_root, args, ctx, info) => {
-      const window = pageWindow(args.first, args.after);
-      const opts = authed(ctx);
-      const { totalCount } = connectionSelection(info, 'TicketFlowCollection', 'TicketFlowCollection');
-      const reply = await queryTicketFlowCollections(
-        ctx.client,
-        { limit: window.limit, start: window.start, replyWithCount: totalCount },
-        opts,
-      );
-      const page = toPage(window, reply);
-      for (const row of page.rows) ctx.loaders.flowCollectionByUuid.prime(row.uuid, row);
-      return page;
-    },
+    resolve: (_root, args, ctx, info) =>
+      listPage(
+        ctx,
+        info,
+        'TicketFlowCollection',
+        args,
+        queryTicketFlowCollections,
+        ctx.loaders.flowCollectionByUuid,
+      ),
   }),
 );

@@ -1,9 +1,7 @@
-import { authed } from '../context.js';
 import { queryTicketTypes } from '../zstack/tickets.js';
 import type { ApiTicketType } from '../zstack/types.js';
 import { builder } from './builder.js';
-import { connectionType, pageWindow, toPage } from './connection.js';
-import { connectionSelection } from './selection.js';
+import { connectionType, listPage } from './connection.js';
 import { requiredName, resolveDate } from './ticket.js';
 
 export const TicketType = builder.objectRef<ApiTicketType>('TicketType').implement({
@@ -59,18 +57,7 @@ builder.queryField('ticketTypes', (t) =>
         description: 'Return the ticket types after this cursor (from a previous page).',
       }),
     },
-    resolve: async (_root, args, ctx, info) => {
-      const window = pageWindow(args.first, args.after);
-      const opts = authed(ctx);
-      const { totalCount } = connectionSelection(info, 'TicketType', 'TicketType');
-      const reply = await queryTicketTypes(
-        ctx.client,
-        { limit: window.limit, start: window.start, replyWithCount: totalCount },
-        opts,
-      );
-      const page = toPage(window, reply);
-      for (const row of page.rows) ctx.loaders.ticketTypeByUuid.prime(row.uuid, row);
-      return page;
-    },
+    resolve: (_root, args, ctx, info) =>
+      listPage(ctx, info, 'TicketType', args, queryTicketTypes, ctx.loaders.ticketTypeByUuid),
   }),
 );
