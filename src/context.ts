@@ -24,6 +24,21 @@ export interface Context {
   loaders: Loaders;
   /** Live ticket changes (subscriptions); shared by the gateway, keyed by session. */
   readonly feed: TicketFeed;
+  /** The HTTP layer's handle on this request (REQUEST_TAG), passed on to every upstream call's events. */
+  tag: unknown;
+}
+
+/**
+ * Where the HTTP layer hangs its per-request handle (request id, counters) on the node request;
+ * the gateway only passes it through, from the request to the context to the client's events.
+ */
+export const REQUEST_TAG: unique symbol = Symbol('requestTag');
+
+/** The handle the HTTP layer put on a node request, if any. */
+export function requestTag(req: unknown): unknown {
+  return typeof req === 'object' && req !== null
+    ? (req as { [REQUEST_TAG]?: unknown })[REQUEST_TAG]
+    : undefined;
 }
 
 /** The context of one GraphQL request: its session, abort signal and fresh loaders. */
@@ -35,6 +50,7 @@ export function createContext(deps: {
   feed: TicketFeed;
   /** The whole operation's budget; unlimited when unset. */
   operationTimeoutMs?: number;
+  tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
   const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
@@ -45,7 +61,8 @@ export function createContext(deps: {
     client: deps.client,
     timeZone: deps.timeZone,
     feed: deps.feed,
-    loaders: createLoaders({ client: deps.client, session, signal: deps.signal, deadline }),
+    tag: deps.tag,
+    loaders: createLoaders({ client: deps.client, session, signal: deps.signal, deadline, tag: deps.tag }),
   };
 }
 
@@ -56,6 +73,8 @@ export function createContext(deps: {
  */
 export function forSubscriptionEvent(ctx: Context): void {
   ctx.deadline = undefined;
+  // The opening request has long been answered and logged: nothing to attribute events to.
+  ctx.tag = undefined;
   ctx.loaders = createLoaders({ client: ctx.client, session: ctx.session, signal: ctx.signal });
 }
 
@@ -73,11 +92,11 @@ export function sessionFromHeader(header: string | null | undefined): string | u
 
 /** The caller's abort signal and the operation's deadline, for an upstream call that needs no session. */
 export function callOptions(ctx: Context): CallOptions {
-  return { signal: ctx.signal, deadline: ctx.deadline };
+  return { signal: ctx.signal, deadline: ctx.deadline, tag: ctx.tag };
 }
 
 /** The session, abort signal and deadline for an upstream call; refuses before any call when there is no session. */
 export function authed(ctx: Context): CallOptions & { session: string } {
   if (!ctx.session) throw unauthenticated();
-  return { session: ctx.session, signal: ctx.signal, deadline: ctx.deadline };
+  return { session: ctx.session, signal: ctx.signal, deadline: ctx.deadline, tag: ctx.tag };
 }

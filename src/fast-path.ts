@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult, GraphQLError } from 'graphql';
-import { type GraphQLParams, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
-import type { Context } from './context.js';
+import { type GraphQLParams, processRegularResult } from 'graphql-yoga';
+import { requestTag } from './context.js';
 import { maskError } from './errors.js';
+import type { Gateway } from './gateway.js';
+import { PREPARE_KEY, type PreparedOperation, preparedKey } from './prepared.js';
 
 /**
  * The hot path of every frontend, `POST /graphql` with a JSON body and a JSON answer, without
@@ -11,6 +13,8 @@ import { maskError } from './errors.js';
  * (its onParams hooks, the enveloped parse/validate with their caches and every plugin's rules,
  * the context factory, execute with jit, masking, onExecutionResult hooks), and the answer is
  * built by yoga's own `processRegularResult`, so status, headers and body are the ones yoga sends.
+ * A document text that has been through that pipeline once runs as a prepared operation
+ * (src/prepared.ts): execute, then the result processing yoga applies, with no pipeline around it.
  * Anything else goes to yoga's full handler.
  */
 
@@ -153,24 +157,31 @@ export interface FastPath {
   /**
    * Serves a request whose whole body has been read. Returns false without side effects when
    * the body is not a plain single operation; the caller then gives the request to yoga.
-   * `onResult` sees the result as sent (for logs and metrics), before it is written.
    */
   serve(
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer,
     mediaType: string,
-    onResult: (result: ExecutionResult) => void,
+    observer: FastPathObserver,
   ): Promise<boolean> | false;
+}
+
+/** What the HTTP layer learns of a request served here (for its log line and metrics). */
+export interface FastPathObserver {
+  /** The operation about to run prepared (yoga's hooks report it on the other paths). */
+  onOperation(name: string | undefined): void;
+  /** The result as sent, before it is written. */
+  onResult(result: ExecutionResult): void;
 }
 
 function send(
   res: ServerResponse,
   result: ExecutionResult,
   mediaType: string,
-  onResult: (result: ExecutionResult) => void,
+  observer: FastPathObserver,
 ): void {
-  onResult(result);
+  observer.onResult(result);
   const response = processRegularResult(result, CAPTURE, mediaType) as unknown as CapturedResponse;
   if (res.destroyed) return;
   const text = response.body ?? '';
@@ -178,10 +189,31 @@ function send(
   res.end(text);
 }
 
-type Yoga = YogaServerInstance<Record<string, unknown>, Context>;
+/** yoga aborts its request signal when the connection closes before the response is sent. */
+function abortOnClose(res: ServerResponse): { signal: AbortSignal; release(): void } {
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  return { signal: abort.signal, release: () => res.removeListener('close', onClose) };
+}
 
-/** The fast path over one yoga instance. */
-export function createFastPath(yoga: Yoga): FastPath {
+/**
+ * Only a text with nothing beside it may be prepared or run prepared: `extensions` may name a
+ * persisted operation, and a non-string operationName is yoga's to refuse.
+ */
+function keyOf(params: GraphQLParams): string | undefined {
+  const { operationName, extensions } = params;
+  if (extensions !== undefined && extensions !== null) return undefined;
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string')
+    return undefined;
+  return preparedKey(params.query as string, operationName);
+}
+
+/** The fast path over one gateway's yoga instance. */
+export function createFastPath(gateway: Gateway): FastPath {
+  const { yoga, prepared } = gateway;
   const getResultForParams = yoga.getResultForParams;
   const waitUntil = yoga.waitUntil;
   const mediaTypes = new Map<string, string | undefined>();
@@ -195,6 +227,35 @@ export function createFastPath(yoga: Yoga): FastPath {
     return type;
   }
 
+  /** A prepared operation: the request's context, execute, and yoga's result processing. */
+  function runPrepared(
+    operation: PreparedOperation,
+    params: GraphQLParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+    mediaType: string,
+    observer: FastPathObserver,
+  ): Promise<boolean> {
+    observer.onOperation(operation.operationName);
+    const abort = abortOnClose(res);
+    const tag = requestTag(req);
+    const settle = (result: ExecutionResult) => {
+      abort.release();
+      send(res, gateway.finishResult(result, tag), mediaType, observer);
+      return true;
+    };
+    // Past this point the operation may run (a mutation must never run twice): every outcome is
+    // answered here, an unexpected throw masked (and reported) by finishResult as yoga masks one.
+    const failed = (error: unknown) => settle({ errors: [error as GraphQLError] });
+    try {
+      const context = gateway.createContext(req.headers.authorization, abort.signal, tag);
+      const result = operation.execute(context, params.variables ?? undefined);
+      return result instanceof Promise ? result.then(settle, failed) : Promise.resolve(settle(result));
+    } catch (error) {
+      return Promise.resolve(failed(error));
+    }
+  }
+
   return {
     accepts(req) {
       const headers = req.headers;
@@ -204,7 +265,7 @@ export function createFastPath(yoga: Yoga): FastPath {
       return mediaTypeFor(headers.accept);
     },
 
-    serve(req, res, body, mediaType, onResult) {
+    serve(req, res, body, mediaType, observer) {
       if (body.length === 0 || body.length > YOGA_BODY_LIMIT) return false;
       let params: unknown;
       try {
@@ -213,15 +274,13 @@ export function createFastPath(yoga: Yoga): FastPath {
         return false; // yoga words the parse error
       }
       if (!isPlainOperation(params)) return false;
+      const key = prepared === undefined ? undefined : keyOf(params);
+      const operation = key === undefined ? undefined : prepared?.get(key);
+      if (operation !== undefined) return runPrepared(operation, params, req, res, mediaType, observer);
 
-      // yoga aborts its request signal when the connection closes before the response is sent.
-      const abort = new AbortController();
-      const onClose = () => {
-        if (!res.writableFinished) abort.abort();
-      };
-      res.once('close', onClose);
+      const abort = abortOnClose(res);
       const request = new NodeRequestView(req, abort.signal) as unknown as Request;
-      const context = { req, res, waitUntil };
+      const context = { req, res, waitUntil, [PREPARE_KEY]: key };
 
       return Promise.resolve()
         .then(() => getResultForParams({ params, request }, context))
@@ -230,20 +289,20 @@ export function createFastPath(yoga: Yoga): FastPath {
             if (result === undefined || Symbol.asyncIterator in result) {
               // Only yoga can stream; not reached, as subscriptions never come this way.
               if (result !== undefined) void (result as unknown as AsyncIterator<unknown>).return?.();
-              res.removeListener('close', onClose);
+              abort.release();
               return false;
             }
-            send(res, result, mediaType, onResult);
+            send(res, result, mediaType, observer);
             return true;
           },
           (error: unknown) => {
-            res.removeListener('close', onClose);
+            abort.release();
             // yoga's handleParams puts `params` on the context first: without it only an onParams
             // hook threw, nothing has run, and yoga answers in its own words.
             if (!('params' in context)) return false;
             // Past that point the operation may have run (a mutation must never run twice): answer
             // here, masked, as yoga does for an error it did not expect.
-            send(res, { errors: [maskError(error) as GraphQLError] }, mediaType, onResult);
+            send(res, { errors: [maskError(error) as GraphQLError] }, mediaType, observer);
             return true;
           },
         );

@@ -1,32 +1,46 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin, YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { sessionFromHeader } from './context.js';
+import { REQUEST_TAG, requestTag, sessionFromHeader } from './context.js';
 import { createFastPath, type FastPath } from './fast-path.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
 import { createReadiness, type Readiness } from './health.js';
 import { LimitCode } from './limits.js';
-import { createLogger, type Logger, scrub } from './logger.js';
+import { createLogger, type Logger, scrub, scrubUuids } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { webhookPath } from './webhook.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
 
-/** What one HTTP request accumulates for its log line and metrics. */
-interface RequestScope {
-  readonly id: string;
-  readonly session: string | undefined;
-  operation: string | undefined;
+/**
+ * What one HTTP request accumulates for its log line and metrics. It rides on the node request
+ * (REQUEST_TAG) into the GraphQL context and from there on every upstream call's events, so no
+ * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
+ */
+class RequestScope {
+  operation: string | undefined = undefined;
   /** The first `extensions.code` of the response, if any. */
-  code: string | undefined;
-  errors: number;
-  upstreamCalls: number;
-  upstreamMs: number;
-  jobs: number;
-  jobPolls: number;
-  jobWaitMs: number;
+  code: string | undefined = undefined;
+  errors = 0;
+  upstreamCalls = 0;
+  upstreamMs = 0;
+  jobs = 0;
+  jobPolls = 0;
+  jobWaitMs = 0;
+  constructor(
+    readonly id: string,
+    readonly session: string | undefined,
+  ) {}
+}
+
+function scopeOf(tag: unknown): RequestScope | undefined {
+  return tag instanceof RequestScope ? tag : undefined;
+}
+
+/** The scope of the node request in a yoga server context. */
+function scopeIn(serverContext: unknown): RequestScope | undefined {
+  return scopeOf(requestTag((serverContext as { req?: unknown } | undefined)?.req));
 }
 
 export interface AppOptions {
@@ -140,7 +154,6 @@ function noteResult(scope: RequestScope, result: ExecutionResult): void {
 export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = options.metrics ?? createMetrics();
-  const scopes = new AsyncLocalStorage<RequestScope>();
   const readiness = createReadiness({
     zstackUrl: config.zstackUrl,
     timeoutMs: config.readyTimeoutMs,
@@ -149,7 +162,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
 
   const onCall = (e: UpstreamCallEvent) => {
     metrics.onCall(e);
-    const scope = scopes.getStore();
+    const scope = scopeOf(e.tag);
     if (scope) {
       scope.upstreamCalls++;
       scope.upstreamMs += e.durationMs;
@@ -163,7 +176,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   };
   const onJob = (e: JobEvent) => {
     metrics.onJob(e);
-    const scope = scopes.getStore();
+    const scope = scopeOf(e.tag);
     if (scope) {
       scope.jobs++;
       scope.jobPolls += e.polls;
@@ -183,8 +196,8 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       );
     }
   };
-  const onMaskedError = (error: unknown) => {
-    const scope = scopes.getStore();
+  const onMaskedError = (error: unknown, tag: unknown) => {
+    const scope = scopeOf(tag);
     const original = (error as { originalError?: unknown }).originalError ?? error;
     const err = original instanceof Error ? original : new Error(String(original));
     logger.error(
@@ -201,11 +214,9 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     );
   };
   const yogaLog = logger.child({ component: 'yoga' });
+  // yoga's own lines come with no request to tell whose session to remove: every uuid goes.
   const text = (args: unknown[]) =>
-    scrub(
-      args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '),
-      scopes.getStore()?.session,
-    );
+    scrubUuids(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
   const logging: YogaLogger = {
     debug: (...args) => {
       if (yogaLog.isLevelEnabled('debug')) yogaLog.debug(text(args));
@@ -216,16 +227,16 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   };
 
   const observe: Plugin = {
-    onParams({ params }) {
-      const scope = scopes.getStore();
+    onParams({ params, context }) {
+      const scope = scopeIn(context);
       if (scope && typeof params.operationName === 'string') scope.operation = params.operationName;
     },
-    onValidate({ params }) {
-      const scope = scopes.getStore();
+    onValidate({ params, context }) {
+      const scope = scopeIn(context);
       if (scope) scope.operation = getOperationAST(params.documentAST, scope.operation)?.name?.value;
     },
-    onResultProcess({ result }) {
-      const scope = scopes.getStore();
+    onResultProcess({ result, serverContext }) {
+      const scope = scopeIn(serverContext);
       if (!scope) return;
       const results = Array.isArray(result) ? result : Symbol.asyncIterator in result ? [] : [result];
       for (const r of results) noteResult(scope, r);
@@ -233,6 +244,9 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   };
 
   const gateway = createGateway(config, {
+    // A prepared operation skips yoga's per-request hooks: only this module's `observe` is known
+    // to be covered (the fast path reports the operation and result itself).
+    preparedOperations: (options.deps?.plugins?.length ?? 0) === 0,
     ...options.deps,
     plugins: [observe, ...(options.deps?.plugins ?? [])],
     onCall,
@@ -241,7 +255,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     logging,
   });
   const { yoga } = gateway;
-  const fast = options.fastPath === false ? undefined : createFastPath(yoga);
+  const fast = options.fastPath === false ? undefined : createFastPath(gateway);
   const graphqlPath = yoga.graphqlEndpoint;
   // The webhook is a yoga plugin: a request on its path never takes the fast path.
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
@@ -305,7 +319,12 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     mediaType: string,
     scope: RequestScope,
   ): void {
-    const served = fast.serve(req, res, body, mediaType, (result) => noteResult(scope, result));
+    const served = fast.serve(req, res, body, mediaType, {
+      onOperation: (name) => {
+        scope.operation = name;
+      },
+      onResult: (result) => noteResult(scope, result),
+    });
     if (served === false) {
       yogaWithBody(req, res, body);
       return;
@@ -320,18 +339,8 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
 
   function serveGraphQL(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
     const started = performance.now();
-    const scope: RequestScope = {
-      id,
-      session: sessionFromHeader(req.headers.authorization),
-      operation: undefined,
-      code: undefined,
-      errors: 0,
-      upstreamCalls: 0,
-      upstreamMs: 0,
-      jobs: 0,
-      jobPolls: 0,
-      jobWaitMs: 0,
-    };
+    const scope = new RequestScope(id, sessionFromHeader(req.headers.authorization));
+    (req as IncomingMessage & { [REQUEST_TAG]?: unknown })[REQUEST_TAG] = scope;
     inFlight.add(res);
     let done = false;
     const end = () => {
@@ -366,7 +375,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
             tooLarge(req, res, config.maxBodyBytes);
             return;
           }
-          scopes.run(scope, () => serveFast(fast, req, res, body, mediaType, scope));
+          serveFast(fast, req, res, body, mediaType, scope);
         },
         () => res.destroy(),
       );
@@ -380,13 +389,13 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
             tooLarge(req, res, config.maxBodyBytes);
             return;
           }
-          scopes.run(scope, () => yogaWithBody(req, res, body));
+          yogaWithBody(req, res, body);
         },
         () => res.destroy(),
       );
       return;
     }
-    scopes.run(scope, () => yoga(req, res));
+    void yoga(req, res);
   }
 
   async function serveReady(res: ServerResponse): Promise<void> {

@@ -36,7 +36,7 @@ function reportAs(code: LimitCode) {
 const SUGGESTION = /\s*Did you mean .*$/s;
 
 /** Without introspection, "Did you mean …" would still reveal the schema piece by piece. */
-function hideSuggestions(errors: readonly Error[] | undefined): void {
+export function hideSuggestions(errors: readonly Error[] | undefined): void {
   if (!errors) return;
   for (const error of errors) {
     if (error.message.includes('Did you mean')) error.message = error.message.replace(SUGGESTION, '');

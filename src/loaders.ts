@@ -35,6 +35,8 @@ export interface LoaderDeps {
   signal?: AbortSignal;
   /** The operation's deadline (absolute ms). */
   deadline?: number;
+  /** CallOptions.tag of every load. */
+  tag?: unknown;
   /** Rows per history page (tests use a small one to exercise paging). */
   historyPageSize?: number;
 }
@@ -53,7 +55,7 @@ type Fetch<T> = (
 export function createLoaders(deps: LoaderDeps): Loaders {
   const options = (): CallOptions & { session: string } => {
     if (!deps.session) throw unauthenticated();
-    return { session: deps.session, signal: deps.signal, deadline: deps.deadline };
+    return { session: deps.session, signal: deps.signal, deadline: deps.deadline, tag: deps.tag };
   };
 
   function byUuid<T extends { uuid: string }>(fetch: Fetch<T>): DataLoader<string, T | null> {

@@ -46,3 +46,10 @@ export function scrub(text: string, session: string | undefined): string {
   }
   return out;
 }
+
+const UUID = /\b[0-9A-Fa-f]{32}\b/g;
+
+/** scrub() for text that may hold anyone's session: every 32-hex uuid is removed. */
+export function scrubUuids(text: string): string {
+  return scrub(text, undefined).replace(UUID, '[redacted]');
+}

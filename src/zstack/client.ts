@@ -16,6 +16,8 @@ export interface UpstreamCallEvent {
   route: string;
   status: number | 'error';
   durationMs: number;
+  /** The call's CallOptions.tag. */
+  tag: unknown;
 }
 
 export interface JobEvent {
@@ -24,6 +26,8 @@ export interface JobEvent {
   polls: number;
   waitMs: number;
   outcome: 'succeeded' | 'failed' | 'pending' | 'expired' | 'aborted' | 'unavailable';
+  /** The wait's CallOptions.tag. */
+  tag: unknown;
 }
 
 export interface ZStackClientConfig {
@@ -55,6 +59,8 @@ export interface CallOptions {
   jobUuid?: string;
   /** Absolute ms timestamp (Date.now() based); no call or poll outlives it. */
   deadline?: number;
+  /** Opaque to the client: handed back in the call's events (the HTTP layer's request, for logs). */
+  tag?: unknown;
 }
 
 export interface ReadRequest {
@@ -450,7 +456,7 @@ class UndiciZStackClient implements ZStackClient {
       attempt.finish();
       if (this.onCall !== undefined) {
         const route = routePath === JOB_ROUTE ? `/v1${JOB_ROUTE}` : routeOf(routePath);
-        this.onCall({ method, route, status, durationMs: performance.now() - started });
+        this.onCall({ method, route, status, durationMs: performance.now() - started, tag: opts?.tag });
       }
     }
   }
@@ -673,7 +679,7 @@ class UndiciZStackClient implements ZStackClient {
       waiter.dispose();
       this.unwait(jobUuid, waiter);
       if (this.onJob !== undefined) {
-        this.onJob({ jobUuid, route, polls, waitMs: Date.now() - started, outcome });
+        this.onJob({ jobUuid, route, polls, waitMs: Date.now() - started, outcome, tag: opts?.tag });
       }
     }
   }
