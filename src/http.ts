@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { type ExecutionResult, getOperationAST } from 'graphql';
+import { type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin, YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { REQUEST_TAG, requestTag, sessionFromHeader } from './context.js';
@@ -12,6 +12,7 @@ import { createLogger, type Logger, scrub, scrubUuids } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { webhookPath } from './webhook.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
+import { ZStackError } from './zstack/errors.js';
 
 /**
  * What one HTTP request accumulates for its log line and metrics. It rides on the node request
@@ -136,6 +137,14 @@ function readLimited(req: IncomingMessage, max: number): Promise<Buffer | undefi
   });
 }
 
+/** A ZStack failure as the client reports it, bare or wrapped in a GraphQLError. */
+function isUpstreamError(value: unknown): boolean {
+  return (
+    value instanceof ZStackError ||
+    (value instanceof GraphQLError && value.originalError instanceof ZStackError)
+  );
+}
+
 function codeOf(result: ExecutionResult): string | undefined {
   const code = result.errors?.[0]?.extensions?.code;
   return typeof code === 'string' ? code : undefined;
@@ -223,7 +232,15 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     },
     info: (...args) => yogaLog.info(text(args)),
     warn: (...args) => yogaLog.warn(text(args)),
-    error: (...args) => yogaLog.error(text(args)),
+    error: (...args) => {
+      // yoga logs every error its masking replaces, upstream ones too; those reached the caller
+      // with their code (an expired session is no fault of the gateway), so they are debug lines.
+      if (args.length === 1 && isUpstreamError(args[0])) {
+        if (yogaLog.isLevelEnabled('debug')) yogaLog.debug(text(args));
+        return;
+      }
+      yogaLog.error(text(args));
+    },
   };
 
   const observe: Plugin = {

@@ -75,40 +75,58 @@ export function createLoaders(deps: LoaderDeps): Loaders {
   }
 
   const pageSize = deps.historyPageSize ?? HISTORY_PAGE_SIZE;
-  const historiesByTicketUuid = new DataLoader<string, ApiTicketStatusHistory[]>(
-    async (keys) => {
-      const opts = options();
-      const rows: ApiTicketStatusHistory[] = [];
-      // Sorted by uuid (a total order) so that offset pages neither skip nor repeat rows.
-      for (let start = 0; ; start += pageSize) {
-        const reply = await queryTicketHistories(
-          deps.client,
-          {
-            conditions: [{ field: 'ticketUuid', op: '?=', value: keys }],
-            sort: { field: 'uuid', direction: 'asc' },
-            limit: pageSize,
-            start,
-          },
-          opts,
-        );
-        const page = reply.inventories ?? [];
-        rows.push(...page);
-        if (page.length < pageSize) break;
-      }
-      const byTicket = new Map<string, ApiTicketStatusHistory[]>(keys.map((k) => [k, []]));
-      for (const row of rows) {
-        if (row.ticketUuid !== undefined) byTicket.get(row.ticketUuid)?.push(row);
-      }
-      return keys.map((key) => sortHistory(byTicket.get(key) ?? []));
-    },
-    { maxBatchSize: MAX_UUIDS_PER_QUERY },
-  );
+  const histories = () =>
+    new DataLoader<string, ApiTicketStatusHistory[]>(
+      async (keys) => {
+        const opts = options();
+        const rows: ApiTicketStatusHistory[] = [];
+        // Sorted by uuid (a total order) so that offset pages neither skip nor repeat rows.
+        for (let start = 0; ; start += pageSize) {
+          const reply = await queryTicketHistories(
+            deps.client,
+            {
+              conditions: [{ field: 'ticketUuid', op: '?=', value: keys }],
+              sort: { field: 'uuid', direction: 'asc' },
+              limit: pageSize,
+              start,
+            },
+            opts,
+          );
+          const page = reply.inventories ?? [];
+          rows.push(...page);
+          if (page.length < pageSize) break;
+        }
+        const byTicket = new Map<string, ApiTicketStatusHistory[]>(keys.map((k) => [k, []]));
+        for (const row of rows) {
+          if (row.ticketUuid !== undefined) byTicket.get(row.ticketUuid)?.push(row);
+        }
+        return keys.map((key) => sortHistory(byTicket.get(key) ?? []));
+      },
+      { maxBatchSize: MAX_UUIDS_PER_QUERY },
+    );
 
+  // Made on first use: most operations need one loader or none (a mutation only primes tickets).
+  let tickets: Loaders['ticketByUuid'] | undefined;
+  let historiesLoader: Loaders['historiesByTicketUuid'] | undefined;
+  let ticketTypes: Loaders['ticketTypeByUuid'] | undefined;
+  let flowCollections: Loaders['flowCollectionByUuid'] | undefined;
   return {
-    ticketByUuid: byUuid<ApiTicket>(queryTickets),
-    historiesByTicketUuid,
-    ticketTypeByUuid: byUuid<ApiTicketType>(queryTicketTypes),
-    flowCollectionByUuid: byUuid<ApiTicketFlowCollection>(queryTicketFlowCollections),
+    get ticketByUuid() {
+      tickets ??= byUuid<ApiTicket>(queryTickets);
+      return tickets;
+    },
+    get historiesByTicketUuid() {
+      historiesLoader ??= histories();
+      return historiesLoader;
+    },
+    get ticketTypeByUuid() {
+      ticketTypes ??= byUuid<ApiTicketType>(queryTicketTypes);
+      return ticketTypes;
+    },
+    get flowCollectionByUuid() {
+      flowCollections ??= byUuid<ApiTicketFlowCollection>(queryTicketFlowCollections);
+      return flowCollections;
+    },
   };
 }
 

@@ -124,6 +124,19 @@ describe('request ids and the request log line', () => {
     expect(line).toMatchObject({ operation: 'Anon', code: 'GRAPHQL_VALIDATION_FAILED' });
   });
 
+  it('an upstream error the caller got with its code is no error line, twice in a row', async () => {
+    const session = await h.adminSession();
+    h.simulator.controls.expireSession(session);
+    h.logs.length = 0;
+    for (let i = 0; i < 2; i++) {
+      const res = await h.gql('query Mine { tickets(first: 1) { nodes { uuid } } }', {}, { session });
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    const lines = parsedLogs();
+    expect(lines.filter((l) => l.msg === 'request')).toHaveLength(2);
+    expect(lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+  });
+
   it('builds no debug lines at info level', async () => {
     const session = await h.adminSession();
     await h.gql('{ session { uuid } }', {}, { session });
