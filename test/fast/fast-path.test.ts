@@ -1,26 +1,29 @@
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Context } from '../../src/context.js';
-import { type App, createApp } from '../../src/http.js';
+import { createApp } from '../../src/http.js';
 import { createLogger } from '../../src/logger.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
+import {
+  type Answer,
+  directSession,
+  json,
+  listen,
+  type Side,
+  send,
+  stopSide,
+  throwingClient,
+} from './support.js';
 
-/** One app listening on port 0, with a count of the requests that reached yoga's own handler. */
-interface Side {
-  app: App;
-  server: Server;
-  url: string;
+/** A Side that counts the requests that reached yoga's own handler. */
+interface ProbedSide extends Side {
   /** Requests yoga's full (Fetch-API) handler saw: its onRequest hook runs for nothing else. */
   yogaRequests: number;
   /** The context signal of every operation executed, in order. */
   signals: AbortSignal[];
-  logs: string[];
 }
 
 async function startSide(
@@ -29,83 +32,42 @@ async function startSide(
   fastPath: boolean,
   client?: ZStackClient,
   extra: Plugin[] = [],
-): Promise<Side> {
+): Promise<ProbedSide> {
   const config = loadConfig({ LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC', ...env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
-  const side = { yogaRequests: 0, signals: [] as AbortSignal[], logs } as Side;
+  const counts = { yogaRequests: 0, signals: [] as AbortSignal[] };
   const probe: Plugin<Context> = {
     onRequest() {
-      side.yogaRequests++;
+      counts.yogaRequests++;
     },
     onExecute({ args }) {
-      side.signals.push((args.contextValue as Context).signal);
+      counts.signals.push((args.contextValue as Context).signal);
     },
   };
-  side.app = createApp(
+  const app = createApp(
     { ...config, zstackUrl },
     { logger, fastPath, deps: { plugins: [probe as Plugin, ...extra], ...(client ? { client } : {}) } },
   );
-  side.server = createServer(side.app.handler);
-  await new Promise<void>((resolve) => side.server.listen(0, '127.0.0.1', resolve));
-  side.url = `http://127.0.0.1:${(side.server.address() as AddressInfo).port}/graphql`;
-  return side;
+  const side = await listen(app, logs);
+  return Object.defineProperties(side, {
+    yogaRequests: { get: () => counts.yogaRequests },
+    signals: { get: () => counts.signals },
+  }) as ProbedSide;
 }
-
-async function stopSide(side: Side): Promise<void> {
-  side.server.closeAllConnections();
-  await new Promise<void>((resolve) => side.server.close(() => resolve()));
-  await side.app.close();
-}
-
-interface Answer {
-  status: number;
-  contentType: string | undefined;
-  body: string;
-}
-
-async function send(
-  url: string,
-  body: string,
-  headers: Record<string, string> = {},
-  method: 'POST' | 'GET' = 'POST',
-): Promise<Answer> {
-  const res = await request(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: method === 'POST' ? body : undefined,
-  });
-  return {
-    status: res.statusCode,
-    contentType: res.headers['content-type'] as string | undefined,
-    body: await res.body.text(),
-  };
-}
-
-const json = (query: unknown, variables?: unknown, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ query, variables, ...extra });
 
 let sim: Simulator;
 let session: string;
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0 });
-  // A session straight from the simulator, so no gateway under test is involved in getting it.
-  const { accountName, password } = sim.controls.demo.admin;
-  const res = await request(`${sim.url}/v1/accounts/login`, {
-    method: 'PUT',
-    // ZStack takes the password's SHA-512 hex.
-    body: JSON.stringify({
-      logInByAccount: { accountName, password: createHash('sha512').update(password).digest('hex') },
-    }),
-  });
-  session = ((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid;
+  session = await directSession(sim);
 });
 afterAll(() => sim.close());
 
 describe('the fast path answers exactly as yoga does', () => {
-  let fast: Side;
-  let slow: Side;
+  let fast: ProbedSide;
+  let slow: ProbedSide;
   beforeAll(async () => {
     const env = { MAX_BODY_BYTES: '4000', GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_ALIASES: '3' };
     [fast, slow] = await Promise.all([startSide(sim.url, env, true), startSide(sim.url, env, false)]);
@@ -293,8 +255,8 @@ describe('the fast path answers exactly as yoga does', () => {
 });
 
 describe('with introspection off', () => {
-  let fast: Side;
-  let slow: Side;
+  let fast: ProbedSide;
+  let slow: ProbedSide;
   beforeAll(async () => {
     const env = { GRAPHQL_INTROSPECTION: 'false' };
     [fast, slow] = await Promise.all([startSide(sim.url, env, true), startSide(sim.url, env, false)]);
@@ -320,20 +282,10 @@ describe('with introspection off', () => {
 });
 
 describe('masked errors', () => {
-  let fast: Side;
-  let slow: Side;
+  let fast: ProbedSide;
+  let slow: ProbedSide;
   beforeAll(async () => {
-    const boom = async () => {
-      throw new Error(`boom at http://zstack.internal with OAuth ${'c'.repeat(32)}`);
-    };
-    const client = {
-      read: boom,
-      sync: boom,
-      write: boom,
-      getJob: boom,
-      notifyJobDone: () => {},
-      close: async () => {},
-    } as unknown as ZStackClient;
+    const client = throwingClient();
     [fast, slow] = await Promise.all([
       startSide('http://zstack.invalid/zstack', {}, true, client),
       startSide('http://zstack.invalid/zstack', {}, false, client),
@@ -353,7 +305,8 @@ describe('masked errors', () => {
       expect(a).toEqual(b);
       expect(a.body).not.toContain('boom');
       expect(JSON.parse(a.body).errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
-      const logged = (side: Side) => side.logs.filter((l) => l.includes('unexpected error, masked')).length;
+      const logged = (side: ProbedSide) =>
+        side.logs.filter((l) => l.includes('unexpected error, masked')).length;
       expect(logged(fast)).toBe(logged(slow));
       expect(logged(fast)).toBeGreaterThan(0);
       expect(fast.yogaRequests).toBe(0);
@@ -362,7 +315,7 @@ describe('masked errors', () => {
 });
 
 describe('a plugin failing after execution', () => {
-  let fast: Side;
+  let fast: ProbedSide;
   beforeAll(async () => {
     const failing: Plugin = {
       onExecutionResult() {
@@ -385,7 +338,7 @@ describe('a plugin failing after execution', () => {
 });
 
 describe('a caller that goes away', () => {
-  let fast: Side;
+  let fast: ProbedSide;
   beforeAll(async () => {
     fast = await startSide(sim.url, {}, true);
   });

@@ -1,17 +1,24 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type App, createApp } from '../../src/http.js';
+import { createApp } from '../../src/http.js';
 import { createLogger } from '../../src/logger.js';
 import { preparedKey } from '../../src/prepared.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
+import {
+  type Answer,
+  directSession,
+  json,
+  listen,
+  type Side,
+  send,
+  stopSide,
+  throwingClient,
+} from './support.js';
 
 /**
  * Prepared operations (src/prepared.ts): a text that went through yoga's pipeline once runs
@@ -19,13 +26,6 @@ import type { ZStackClient } from '../../src/zstack/client.js';
  * them (the second answer is the prepared one) and once to an app where yoga's handler answers
  * everything, and compare status, content type and body.
  */
-
-interface Side {
-  app: App;
-  server: Server;
-  url: string;
-  logs: string[];
-}
 
 async function startSide(
   zstackUrl: string,
@@ -36,40 +36,11 @@ async function startSide(
   const config = loadConfig({ LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC', ...env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
-  const app = createApp({ ...config, zstackUrl }, { logger, fastPath, deps: client ? { client } : {} });
-  const server = createServer(app.handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-  return { app, server, url, logs };
+  return listen(
+    createApp({ ...config, zstackUrl }, { logger, fastPath, deps: client ? { client } : {} }),
+    logs,
+  );
 }
-
-async function stopSide(side: Side): Promise<void> {
-  side.server.closeAllConnections();
-  await new Promise<void>((resolve) => side.server.close(() => resolve()));
-  await side.app.close();
-}
-
-interface Answer {
-  status: number;
-  contentType: string | undefined;
-  body: string;
-}
-
-async function send(url: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
-  return {
-    status: res.statusCode,
-    contentType: res.headers['content-type'] as string | undefined,
-    body: await res.body.text(),
-  };
-}
-
-const json = (query: string, variables?: unknown, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ query, variables, ...extra });
 
 const isPrepared = (side: Side, query: string, operationName?: string) =>
   side.app.gateway.prepared?.get(preparedKey(query, operationName)) !== undefined;
@@ -79,14 +50,7 @@ let session: string;
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0 });
-  const { accountName, password } = sim.controls.demo.admin;
-  const res = await request(`${sim.url}/v1/accounts/login`, {
-    method: 'PUT',
-    body: JSON.stringify({
-      logInByAccount: { accountName, password: createHash('sha512').update(password).digest('hex') },
-    }),
-  });
-  session = ((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid;
+  session = await directSession(sim);
 });
 afterAll(() => sim.close());
 
@@ -255,17 +219,7 @@ describe('with PERSISTED_OPERATIONS_ONLY', () => {
 describe('an unexpected error in a prepared operation', () => {
   let side: Side;
   beforeAll(async () => {
-    const boom = async () => {
-      throw new Error(`boom at http://zstack.internal with OAuth ${'c'.repeat(32)}`);
-    };
-    const client = {
-      read: boom,
-      sync: boom,
-      write: boom,
-      getJob: boom,
-      notifyJobDone: () => {},
-      close: async () => {},
-    } as unknown as ZStackClient;
+    const client = throwingClient();
     side = await startSide('http://zstack.invalid/zstack', {}, true, client);
   });
   afterAll(() => stopSide(side));
