@@ -91,11 +91,13 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.i
  */
 function isPlainOperation(params: unknown): params is GraphQLParams {
   if (!isObject(params)) return false;
-  for (const [name, value] of Object.entries(params as object)) {
+  const record = params as Record<string, unknown>;
+  for (const name in record) {
+    const value = record[name];
     if (value !== null && value !== undefined && !PARAM_NAMES.has(name)) return false;
   }
-  const { query, variables, extensions } = params as Record<string, unknown>;
-  if (typeof query !== 'string' || query === '' || SUBSCRIPTION.test(query)) return false;
+  const { query, variables, extensions } = record;
+  if (typeof query !== 'string' || query === '') return false;
   if (variables !== undefined && variables !== null && !isObject(variables)) return false;
   return extensions === undefined || extensions === null || isObject(extensions);
 }
@@ -182,8 +184,19 @@ function send(
   observer: FastPathObserver,
 ): void {
   observer.onResult(result);
-  const response = processRegularResult(result, CAPTURE, mediaType) as unknown as CapturedResponse;
   if (res.destroyed) return;
+  if (result.errors === undefined && result.extensions === undefined) {
+    // What processRegularResult makes of a result with neither errors nor extensions (no status or
+    // header can come from either), without building it.
+    const text = JSON.stringify(result);
+    res.writeHead(200, {
+      'Content-Type': `${mediaType}; charset=utf-8`,
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+    return;
+  }
+  const response = processRegularResult(result, CAPTURE, mediaType) as unknown as CapturedResponse;
   const text = response.body ?? '';
   res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -276,7 +289,9 @@ export function createFastPath(gateway: Gateway): FastPath {
       if (!isPlainOperation(params)) return false;
       const key = prepared === undefined ? undefined : keyOf(params);
       const operation = key === undefined ? undefined : prepared?.get(key);
+      // A prepared text is no subscription: those never reach execute, so they are never prepared.
       if (operation !== undefined) return runPrepared(operation, params, req, res, mediaType, observer);
+      if (SUBSCRIPTION.test(params.query as string)) return false;
 
       const abort = abortOnClose(res);
       const request = new NodeRequestView(req, abort.signal) as unknown as Request;

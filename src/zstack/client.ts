@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import {
   ZStackAbortedError,
@@ -157,13 +156,15 @@ function errorCode(err: unknown): string | undefined {
 
 /**
  * Cancels one HTTP attempt on timeout, deadline or the caller's abort, without per-call closures.
- * It is its own abort signal: undici accepts an EventEmitter with `aborted`/`reason`, which costs
- * far less per call than an AbortController (an EventTarget, and a DOMException on abort).
+ * It is its own abort signal: undici takes an object with `aborted`/`reason` and the EventEmitter
+ * methods `once`/`removeListener` (it checks for `on`), which costs less per call than an
+ * AbortController (an EventTarget, and a DOMException on abort) or a whole EventEmitter.
  */
-class Attempt extends EventEmitter {
+class Attempt {
   aborted = false;
   reason: Error | undefined;
   stop = STOP_NONE;
+  private listeners: (() => void)[] | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly callerSignal: AbortSignal | undefined;
   constructor(
@@ -171,10 +172,22 @@ class Attempt extends EventEmitter {
     private readonly timerStop: number,
     callerSignal: AbortSignal | undefined,
   ) {
-    super();
     this.timer = setTimeout(stopAttempt, ms, this);
     this.callerSignal = callerSignal;
     callerSignal?.addEventListener('abort', this);
+  }
+  on(_event: 'abort', listener: () => void): this {
+    this.listeners ??= [];
+    this.listeners.push(listener);
+    return this;
+  }
+  once(event: 'abort', listener: () => void): this {
+    return this.on(event, listener);
+  }
+  removeListener(_event: 'abort', listener: () => void): this {
+    const at = this.listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) this.listeners?.splice(at, 1);
+    return this;
   }
   handleEvent(): void {
     this.abort(STOP_ABORT);
@@ -186,7 +199,9 @@ class Attempt extends EventEmitter {
     if (this.stop !== STOP_NONE) return;
     this.stop = kind;
     this.aborted = true;
-    this.emit('abort');
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
   }
   finish(): void {
     clearTimeout(this.timer);
