@@ -35,9 +35,14 @@ export interface PreparedOperations {
 /** Where the fast path puts a request's cache key on yoga's server context. */
 export const PREPARE_KEY = Symbol('prepareKey');
 
-/** The cache key of a document text and operation name. */
-export function preparedKey(query: string, operationName: string | null | undefined): string {
-  return operationName ? `${operationName}\u0000${query}` : query;
+/**
+ * The cache key of a document text and operation name, or undefined for a text holding U+0000
+ * (never valid GraphQL, so never prepared). Texts being free of it keeps keys apart: the text is
+ * what follows the last U+0000, and an empty operationName is not a missing one.
+ */
+export function preparedKey(query: string, operationName: string | null | undefined): string | undefined {
+  if (query.includes('\u0000')) return undefined;
+  return operationName === undefined || operationName === null ? query : `${operationName}\u0000${query}`;
 }
 
 export interface PreparedOptions {

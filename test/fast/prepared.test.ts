@@ -42,8 +42,10 @@ async function startSide(
   );
 }
 
-const isPrepared = (side: Side, query: string, operationName?: string) =>
-  side.app.gateway.prepared?.get(preparedKey(query, operationName)) !== undefined;
+const isPrepared = (side: Side, query: string, operationName?: string) => {
+  const key = preparedKey(query, operationName);
+  return key !== undefined && side.app.gateway.prepared?.get(key) !== undefined;
+};
 
 let sim: Simulator;
 let session: string;
@@ -158,6 +160,20 @@ describe('a prepared operation answers exactly as yoga does', () => {
     for (let i = 0; i < 2; i++) expect(await send(prepared.url, body, auth())).toEqual(reference);
     const name = (extra as { operationName?: string }).operationName;
     if (!('extensions' in extra)) expect(isPrepared(prepared, query, name)).toBe(false);
+  });
+
+  it('a text is not run as the prepared operation of another request', async () => {
+    const both = `query A { __typename } query B ${TICKETS}`;
+    await send(prepared.url, json(both, undefined, { operationName: 'B' }), auth());
+    expect(isPrepared(prepared, both, 'B')).toBe(true);
+    // An empty operationName is not a missing one, and a U+0000 never joins name and text.
+    for (const body of [
+      json(both, undefined, { operationName: '' }),
+      json(`B\u0000${both}`),
+      json(both, undefined, { operationName: 'B\u0000' }),
+    ]) {
+      expect(await send(prepared.url, body, auth())).toEqual(await send(yoga.url, body, auth()));
+    }
   });
 
   it('a prepared mutation reaches ZStack once per request, and the log line counts its calls', async () => {
