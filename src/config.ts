@@ -117,7 +117,7 @@ export function loadConfig(env: Env): Config {
     zstackJobTimeoutMs: intVar(env, 'ZSTACK_JOB_TIMEOUT_MS', 60_000, 1, 3 * 3600_000),
     operationTimeoutMs: intVar(env, 'OPERATION_TIMEOUT_MS', 90_000, 1, 3 * 3600_000),
     zstackTimeZone: timeZoneVar(env, 'ZSTACK_TIME_ZONE'),
-    zstackWebhookUrl: urlVar(env, 'ZSTACK_WEBHOOK_URL'),
+    zstackWebhookUrl: webhookUrlVar(env),
     production,
     logLevel,
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', true),
@@ -133,6 +133,19 @@ export function loadConfig(env: Env): Config {
     readyCacheMs: intVar(env, 'READY_CACHE_MS', 1000, 0, 60_000),
     ...persistedOperationsVars(env),
   };
+}
+
+/** Paths the gateway serves itself; the webhook would shadow them. */
+const OWN_PATHS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+
+function webhookUrlVar(env: Env): string | undefined {
+  const url = urlVar(env, 'ZSTACK_WEBHOOK_URL');
+  if (url !== undefined && OWN_PATHS.has(new URL(url).pathname)) {
+    throw new ConfigError(
+      `ZSTACK_WEBHOOK_URL must not use the gateway's own path ${new URL(url).pathname}; use e.g. /zstack-webhook`,
+    );
+  }
+  return url;
 }
 
 function persistedOperationsVars(

@@ -10,7 +10,7 @@ import { createReadiness, type Readiness } from './health.js';
 import { LimitCode } from './limits.js';
 import { createLogger, type Logger, scrub, scrubUuids } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { webhookPath } from './webhook.js';
+import { answerWebhook, webhookPath } from './webhook.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
 import { ZStackError } from './zstack/errors.js';
 
@@ -78,6 +78,10 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 function requestIdOf(header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function pathOf(url: string | undefined): string {
@@ -274,7 +278,8 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   const { yoga } = gateway;
   const fast = options.fastPath === false ? undefined : createFastPath(gateway);
   const graphqlPath = yoga.graphqlEndpoint;
-  // The webhook is a yoga plugin: a request on its path never takes the fast path.
+  // ZStack's job callbacks are answered here, ahead of yoga (its plugin serves yoga-only use):
+  // each one wakes a waiting mutation, so it must not queue behind the Fetch-API layer.
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
 
   const inFlight = new Set<ServerResponse>();
@@ -377,11 +382,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       }
     }
     const mediaType =
-      fast !== undefined &&
-      req.method === 'POST' &&
-      path === graphqlPath &&
-      path !== hookPath &&
-      declared !== '0'
+      fast !== undefined && req.method === 'POST' && path === graphqlPath && declared !== '0'
         ? fast.accepts(req)
         : undefined;
     if (fast !== undefined && mediaType !== undefined) {
@@ -415,6 +416,22 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     void yoga(req, res);
   }
 
+  /** A job callback: wakes that job's poll at once (answerWebhook), then answers once the body is read. */
+  function serveWebhook(req: IncomingMessage, res: ServerResponse): void {
+    const status = answerWebhook(
+      req.method ?? 'GET',
+      (name) => headerText(req.headers[name]),
+      gateway.client,
+    );
+    req.on('error', () => res.destroy());
+    // The body carries nothing we use; it is read to the end so the connection can be reused.
+    req.once('end', () => {
+      res.writeHead(status, status === 405 ? { allow: 'POST' } : {});
+      res.end();
+    });
+    req.resume();
+  }
+
   async function serveReady(res: ServerResponse): Promise<void> {
     if (draining) return sendJson(res, 503, { status: 'draining' });
     const verdict = await readiness.check();
@@ -445,6 +462,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       });
       return;
     }
+    if (path === hookPath) return serveWebhook(req, res);
     serveGraphQL(req, res, id, path);
   };
 

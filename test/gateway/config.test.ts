@@ -44,6 +44,8 @@ describe('loadConfig', () => {
     ['ZSTACK_TIME_ZONE', 'Mars/Olympus'],
     ['GRAPHQL_INTROSPECTION', 'maybe'],
     ['LOG_LEVEL', 'loud'],
+    ['ZSTACK_WEBHOOK_URL', 'http://gateway:4000/graphql'],
+    ['ZSTACK_WEBHOOK_URL', 'http://gateway:4000/health'],
   ])('refuses %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

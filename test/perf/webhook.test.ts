@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createApp } from '../../src/http.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { answerWebhook } from '../../src/webhook.js';
 
@@ -31,7 +32,12 @@ afterEach(async () => {
  * A simulator and a gateway on port 0. The gateway's port must be known before it is built (it is
  * in ZSTACK_WEBHOOK_URL), so the server listens first and hands requests over once it exists.
  */
-async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' | 'lost' }): Promise<Setup> {
+async function setup(options: {
+  jobLatencyMs: number;
+  webhook: 'self' | 'none' | 'lost';
+  /** What serves HTTP: yoga's handler with the webhook plugin (default), or the app (src/http.ts). */
+  via?: 'yoga' | 'app';
+}): Promise<Setup> {
   const simulator = await startSimulator({
     port: 0,
     jobLatencyMs: options.jobLatencyMs,
@@ -45,14 +51,16 @@ async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' |
   if (options.webhook === 'self') env.ZSTACK_WEBHOOK_URL = `${origin}/zstack-webhook`;
   // Nothing listens on port 9 (discard) of this host: every delivery fails, as a lost callback does.
   if (options.webhook === 'lost') env.ZSTACK_WEBHOOK_URL = 'http://127.0.0.1:9/zstack-webhook';
-  const gateway = createGateway({ ...loadConfig(env), zstackUrl: simulator.url });
+  const config = { ...loadConfig(env), zstackUrl: simulator.url };
+  const app = options.via === 'app' ? createApp(config) : undefined;
+  const gateway = app?.gateway ?? createGateway(config);
   const notified: string[] = [];
   const notify = gateway.client.notifyJobDone.bind(gateway.client);
   gateway.client.notifyJobDone = (jobUuid) => {
     notified.push(jobUuid);
     notify(jobUuid);
   };
-  handler = gateway.yoga;
+  handler = app?.handler ?? gateway.yoga;
   return {
     simulator,
     gateway,
@@ -61,7 +69,7 @@ async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' |
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await gateway.close();
+      await (app ?? gateway).close();
       await simulator.close();
     },
   };
@@ -114,8 +122,11 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
 }
 
 /** One approval on a fresh gateway (nothing learned yet) with 400 ms jobs; its job polls. */
-async function coldApprovalPolls(webhook: 'self' | 'none'): Promise<{ polls: number; notified: string[] }> {
-  const s = await setup({ jobLatencyMs: 400, webhook });
+async function coldApprovalPolls(
+  webhook: 'self' | 'none',
+  via: 'yoga' | 'app' = 'yoga',
+): Promise<{ polls: number; notified: string[] }> {
+  const s = await setup({ jobLatencyMs: 400, webhook, via });
   open = s;
   const session = await adminSession(s);
   s.simulator.controls.clearRequests();
@@ -143,6 +154,13 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     expect(put?.headers['x-web-hook']).toBe(`${s.origin}/zstack-webhook`);
     const logins = s.simulator.controls.requests.filter((r) => r.method !== 'PUT' && r.method !== 'GET');
     for (const r of logins) expect(r.headers['x-web-hook']).toBeUndefined();
+  });
+
+  it('through the app (not yoga) the callback wakes the waiting mutation just the same', async () => {
+    const withHook = await coldApprovalPolls('self', 'app');
+    const without = await coldApprovalPolls('none', 'app');
+    expect(withHook.notified).toHaveLength(1);
+    expect(withHook.polls).toBeLessThan(without.polls);
   });
 
   it('without ZSTACK_WEBHOOK_URL no write carries X-Web-Hook and the path is not served', async () => {
@@ -223,16 +241,21 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     ['POST', { 'x-job-uuid': '../../etc', 'x-job-success': 'true' }, 400],
     ['POST', { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' }, 200],
   ] as const)('%s with %o answers %i, over HTTP', async (method, headers, status) => {
-    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
-    open = s;
-    const res = await request(`${s.origin}/zstack-webhook`, {
-      method,
-      headers,
-      body: method === 'POST' ? '{}' : undefined,
-    });
-    await res.body.dump();
-    expect(res.statusCode).toBe(status);
-    expect(s.notified).toEqual(status === 200 ? ['a'.repeat(32)] : []);
+    for (const via of ['yoga', 'app'] as const) {
+      const s = await setup({ jobLatencyMs: 0, webhook: 'self', via });
+      open = s;
+      const res = await request(`${s.origin}/zstack-webhook`, {
+        method,
+        headers,
+        body: method === 'POST' ? '{}' : undefined,
+      });
+      await res.body.dump();
+      expect(res.statusCode).toBe(status);
+      expect(res.headers.allow).toBe(status === 405 ? 'POST' : undefined);
+      expect(s.notified).toEqual(status === 200 ? ['a'.repeat(32)] : []);
+      await s.close();
+      open = undefined;
+    }
   });
 
   it('answerWebhook notifies only for a complete POST', () => {
