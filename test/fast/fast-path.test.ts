@@ -5,17 +5,16 @@ import { loadConfig } from '../../src/config.js';
 import type { Context } from '../../src/context.js';
 import { createApp } from '../../src/http.js';
 import { createLogger } from '../../src/logger.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 import {
-  type Answer,
-  directSession,
+  answersUnderTicketsTimeout,
   json,
   listen,
   type Side,
   send,
   stopSide,
   throwingClient,
+  useSimulator,
 } from './support.js';
 
 /** A Side that counts the requests that reached yoga's own handler. */
@@ -56,28 +55,24 @@ async function startSide(
   }) as ProbedSide;
 }
 
-let sim: Simulator;
-let session: string;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0 });
-  session = await directSession(sim);
-});
-afterAll(() => sim.close());
+const shared = useSimulator();
 
 describe('the fast path answers exactly as yoga does', () => {
   let fast: ProbedSide;
   let slow: ProbedSide;
   beforeAll(async () => {
     const env = { MAX_BODY_BYTES: '4000', GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_ALIASES: '3' };
-    [fast, slow] = await Promise.all([startSide(sim.url, env, true), startSide(sim.url, env, false)]);
+    [fast, slow] = await Promise.all([
+      startSide(shared.sim.url, env, true),
+      startSide(shared.sim.url, env, false),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([stopSide(fast), stopSide(slow)]);
   });
-  beforeEach(() => sim.controls.clearFaults());
+  beforeEach(() => shared.sim.controls.clearFaults());
 
-  const auth = () => ({ authorization: `OAuth ${session}` });
+  const auth = () => ({ authorization: `OAuth ${shared.session}` });
   const TICKETS = '{ tickets(first: 3) { nodes { uuid name status createDate } } }';
 
   /** name, body, headers, and whether the fast app must serve it without yoga's handler. */
@@ -188,11 +183,7 @@ describe('the fast path answers exactly as yoga does', () => {
   });
 
   it('upstream errors: the same code, message and status either way', async () => {
-    const answers: Answer[] = [];
-    for (const side of [fast, slow]) {
-      sim.controls.injectFault({ fault: { kind: 'errorCode', code: 'SYS.1001' }, path: '/v1/tickets' });
-      answers.push(await send(side.url, json(TICKETS), auth()));
-    }
+    const answers = await answersUnderTicketsTimeout(shared.sim, [fast.url, slow.url], json(TICKETS), auth());
     expect(answers[0]).toEqual(answers[1]);
     expect(JSON.parse(answers[0]?.body ?? '').errors[0].extensions.code).toBe('UPSTREAM_TIMEOUT');
   });
@@ -226,7 +217,7 @@ describe('the fast path answers exactly as yoga does', () => {
   });
 
   it('a logIn input that leaves out kind (default ACCOUNT) works inline and as a variable', async () => {
-    const { accountName, password } = sim.controls.demo.admin;
+    const { accountName, password } = shared.sim.controls.demo.admin;
     const inline = json(
       `mutation { logIn(input: { accountName: "${accountName}", password: "${password}" }) { session { uuid } } }`,
     );
@@ -259,7 +250,10 @@ describe('with introspection off', () => {
   let slow: ProbedSide;
   beforeAll(async () => {
     const env = { GRAPHQL_INTROSPECTION: 'false' };
-    [fast, slow] = await Promise.all([startSide(sim.url, env, true), startSide(sim.url, env, false)]);
+    [fast, slow] = await Promise.all([
+      startSide(shared.sim.url, env, true),
+      startSide(shared.sim.url, env, false),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([stopSide(fast), stopSide(slow)]);
@@ -270,7 +264,7 @@ describe('with introspection off', () => {
     ['a near-miss enum value', '{ tickets(first: 1, where: { statusIn: [PENDIN] }) { nodes { uuid } } }'],
     ['an introspection query', '{ __schema { types { name } } }'],
   ])('%s is refused the same way on both paths', async (_name, query) => {
-    const headers = { authorization: `OAuth ${session}` };
+    const headers = { authorization: `OAuth ${shared.session}` };
     const before = fast.yogaRequests;
     const a = await send(fast.url, json(query), headers);
     const b = await send(slow.url, json(query), headers);
@@ -322,13 +316,13 @@ describe('a plugin failing after execution', () => {
         throw new Error('plugin bug');
       },
     };
-    fast = await startSide(sim.url, {}, true, undefined, [failing]);
+    fast = await startSide(shared.sim.url, {}, true, undefined, [failing]);
   });
   afterAll(() => stopSide(fast));
 
   it('never runs the operation a second time on yoga: it answers masked itself', async () => {
     const res = await send(fast.url, json('{ tickets(first: 1) { nodes { uuid } } }'), {
-      authorization: `OAuth ${session}`,
+      authorization: `OAuth ${shared.session}`,
     });
     expect(fast.signals).toHaveLength(1);
     expect(fast.yogaRequests).toBe(0);
@@ -340,17 +334,17 @@ describe('a plugin failing after execution', () => {
 describe('a caller that goes away', () => {
   let fast: ProbedSide;
   beforeAll(async () => {
-    fast = await startSide(sim.url, {}, true);
+    fast = await startSide(shared.sim.url, {}, true);
   });
   afterAll(() => stopSide(fast));
 
   it('aborts the operation signal on the fast path', async () => {
-    sim.controls.clearFaults();
-    sim.controls.injectFault({ fault: { kind: 'latency', ms: 3000 }, path: '/v1/tickets' });
+    shared.sim.controls.clearFaults();
+    shared.sim.controls.injectFault({ fault: { kind: 'latency', ms: 3000 }, path: '/v1/tickets' });
     const controller = new AbortController();
     const call = request(fast.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `OAuth ${session}` },
+      headers: { 'content-type': 'application/json', authorization: `OAuth ${shared.session}` },
       body: json('{ tickets(first: 1) { nodes { uuid } } }'),
       signal: controller.signal,
     }).catch(() => undefined);
@@ -363,6 +357,6 @@ describe('a caller that goes away', () => {
     while (!signal?.aborted && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     expect(signal?.aborted).toBe(true);
     expect(fast.yogaRequests).toBe(0);
-    sim.controls.clearFaults();
+    shared.sim.controls.clearFaults();
   });
 });

@@ -7,17 +7,16 @@ import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/http.js';
 import { createLogger } from '../../src/logger.js';
 import { preparedKey } from '../../src/prepared.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 import {
-  type Answer,
-  directSession,
+  answersUnderTicketsTimeout,
   json,
   listen,
   type Side,
   send,
   stopSide,
   throwingClient,
+  useSimulator,
 } from './support.js';
 
 /**
@@ -47,29 +46,25 @@ const isPrepared = (side: Side, query: string, operationName?: string) => {
   return key !== undefined && side.app.gateway.prepared?.get(key) !== undefined;
 };
 
-let sim: Simulator;
-let session: string;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0 });
-  session = await directSession(sim);
-});
-afterAll(() => sim.close());
+const shared = useSimulator();
 
 const TICKETS = '{ tickets(first: 3) { nodes { uuid name status createDate } } }';
-const auth = () => ({ authorization: `OAuth ${session}` });
+const auth = () => ({ authorization: `OAuth ${shared.session}` });
 
 describe('a prepared operation answers exactly as yoga does', () => {
   let prepared: Side;
   let yoga: Side;
   beforeAll(async () => {
     const env = { GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_ALIASES: '3' };
-    [prepared, yoga] = await Promise.all([startSide(sim.url, env, true), startSide(sim.url, env, false)]);
+    [prepared, yoga] = await Promise.all([
+      startSide(shared.sim.url, env, true),
+      startSide(shared.sim.url, env, false),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([stopSide(prepared), stopSide(yoga)]);
   });
-  beforeEach(() => sim.controls.clearFaults());
+  beforeEach(() => shared.sim.controls.clearFaults());
 
   /** name, query, variables, operationName, headers: each is prepared after its first run. */
   const cases: [string, string, unknown, string | undefined, () => Record<string, string>][] = [
@@ -135,11 +130,12 @@ describe('a prepared operation answers exactly as yoga does', () => {
   it('upstream errors: the same code, message and status when prepared', async () => {
     await send(prepared.url, json(TICKETS), auth());
     expect(isPrepared(prepared, TICKETS)).toBe(true);
-    const answers: Answer[] = [];
-    for (const side of [prepared, yoga]) {
-      sim.controls.injectFault({ fault: { kind: 'errorCode', code: 'SYS.1001' }, path: '/v1/tickets' });
-      answers.push(await send(side.url, json(TICKETS), auth()));
-    }
+    const answers = await answersUnderTicketsTimeout(
+      shared.sim,
+      [prepared.url, yoga.url],
+      json(TICKETS),
+      auth(),
+    );
     expect(answers[0]).toEqual(answers[1]);
     expect(JSON.parse(answers[0]?.body ?? '').errors[0].extensions.code).toBe('UPSTREAM_TIMEOUT');
   });
@@ -177,18 +173,18 @@ describe('a prepared operation answers exactly as yoga does', () => {
   });
 
   it('a prepared mutation reaches ZStack once per request, and the log line counts its calls', async () => {
-    const [t1, t2] = sim.controls.listTickets().filter((t) => t.status === 'Pending');
+    const [t1, t2] = shared.sim.controls.listTickets().filter((t) => t.status === 'Pending');
     const doc =
       'mutation Approve($i: ChangeTicketStatusInput!) { changeTicketStatus(input: $i) { ticket { uuid status } } }';
     prepared.logs.length = 0;
     for (const [n, ticket] of [t1, t2].entries()) {
-      sim.controls.clearRequests();
+      shared.sim.controls.clearRequests();
       const res = await send(prepared.url, json(doc, { i: { uuid: ticket?.uuid, statusEvent: 'APPROVE' } }), {
         ...auth(),
         'x-request-id': `prepared-${n}`,
       });
       expect(JSON.parse(res.body).data.changeTicketStatus.ticket.uuid).toBe(ticket?.uuid);
-      expect(sim.controls.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+      expect(shared.sim.controls.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
     }
     expect(isPrepared(prepared, doc)).toBe(true);
     const lines = prepared.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
@@ -212,7 +208,7 @@ describe('with PERSISTED_OPERATIONS_ONLY', () => {
     const manifest = join(tmpdir(), `prepared-manifest-${process.pid}.json`);
     writeFileSync(manifest, JSON.stringify({ [HASH]: DOC }));
     side = await startSide(
-      sim.url,
+      shared.sim.url,
       { PERSISTED_OPERATIONS_FILE: manifest, PERSISTED_OPERATIONS_ONLY: 'true' },
       true,
     );

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import type { App } from '../../src/http.js';
-import type { Simulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 
 /** One app listening on port 0 on loopback, with its captured log lines. */
@@ -66,6 +67,35 @@ export async function directSession(sim: Simulator): Promise<string> {
     }),
   });
   return ((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid;
+}
+
+/**
+ * One simulator for the file, and an admin session got from it directly; both are set once the
+ * file's beforeAll has run.
+ */
+export function useSimulator(): { sim: Simulator; session: string } {
+  const shared = {} as { sim: Simulator; session: string };
+  beforeAll(async () => {
+    shared.sim = await startSimulator({ port: 0 });
+    shared.session = await directSession(shared.sim);
+  });
+  afterAll(() => shared.sim.close());
+  return shared;
+}
+
+/** Each url's answer to `body` while ZStack fails the tickets query with SYS.1001 (a timeout). */
+export async function answersUnderTicketsTimeout(
+  sim: Simulator,
+  urls: string[],
+  body: string,
+  headers: Record<string, string>,
+): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (const url of urls) {
+    sim.controls.injectFault({ fault: { kind: 'errorCode', code: 'SYS.1001' }, path: '/v1/tickets' });
+    answers.push(await send(url, body, headers));
+  }
+  return answers;
 }
 
 /** An upstream client whose every call throws a plain Error (a bug, as far as the gateway knows). */
