@@ -1,6 +1,6 @@
 import { unauthenticated } from './errors.js';
+import type { TicketFeed } from './live/ticket-feed.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { TicketFeed } from './ticket-feed.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
 

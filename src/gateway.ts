@@ -3,15 +3,15 @@ import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } fro
 import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { ErrorCode, maskError } from './errors.js';
-import { renderLocalGraphiQL, useGraphiQLAssets } from './graphiql.js';
-import { createJit } from './jit.js';
-import { createLimitPlugins, hideSuggestions } from './limits.js';
-import { createPersistedOperationsPlugin } from './persisted.js';
+import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
+import { createWebhookPlugin } from './http/webhook.js';
+import { createTicketFeed } from './live/ticket-feed.js';
+import { createJit } from './plugins/jit.js';
+import { createLimitPlugins, hideSuggestions } from './plugins/limits.js';
+import { createPersistedOperationsPlugin } from './plugins/persisted.js';
 import { createPreparedOperations, type PreparedOperations } from './prepared.js';
 import { schema } from './schema/index.js';
-import { createTicketFeed } from './ticket-feed.js';
 import { createTimeZoneSource } from './time-zone.js';
-import { createWebhookPlugin } from './webhook.js';
 import {
   createZStackClient,
   type JobEvent,

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createApp } from './http.js';
 
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@ import { buildSchema, parse, validate } from 'graphql';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_QUERY } from '../../src/gateway.js';
-import { GRAPHIQL_ASSETS_PATH } from '../../src/graphiql.js';
+import { GRAPHIQL_ASSETS_PATH } from '../../src/http/graphiql.js';
 import { schema } from '../../src/schema/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 

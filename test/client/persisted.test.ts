@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { loadPersistedOperations } from '../../src/persisted.js';
+import { loadPersistedOperations } from '../../src/plugins/persisted.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'persisted-'));

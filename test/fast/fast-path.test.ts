@@ -1,10 +1,10 @@
 import type { Plugin } from 'graphql-yoga';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Context } from '../../src/context.js';
-import { createApp } from '../../src/http.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 import {
   answersUnderTicketsTimeout,

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
-import type { App } from '../../src/http.js';
+import type { App } from '../../src/app.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 

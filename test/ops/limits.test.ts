@@ -4,7 +4,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLimitPlugins } from '../../src/limits.js';
+import { createLimitPlugins } from '../../src/plugins/limits.js';
 import { type OpsHarness, startOps } from './support.js';
 
 /** `__type` nests `ofType` as deep as one likes, so depth can be tested with a valid document. */

@@ -2,7 +2,7 @@ import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createGateway } from '../../src/gateway.js';
-import { createJitPlugin } from '../../src/jit.js';
+import { createJitPlugin } from '../../src/plugins/jit.js';
 import { schema } from '../../src/schema/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 

@@ -2,11 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
-import { createApp } from '../../src/http.js';
+import { answerWebhook } from '../../src/http/webhook.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { answerWebhook } from '../../src/webhook.js';
 
 const CHANGE = `mutation Change($input: ChangeTicketStatusInput!) {
   changeTicketStatus(input: $input) { ticket { uuid status } }

@@ -4,7 +4,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 /** The `extensions.code` of each refusal by a limit (documented in the README). */
 export const LimitCode = {

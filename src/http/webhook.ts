@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { ZStackClient } from './zstack/client.js';
+import type { ZStackClient } from '../zstack/client.js';
 
 /** Job uuids as ZStack writes them (32 hex), with room for other ids; anything else is refused. */
 const JOB_ID = /^[0-9A-Za-z-]{1,64}$/;

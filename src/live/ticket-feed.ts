@@ -1,9 +1,9 @@
-import { canonicalJson } from './canonical-json.js';
-import type { ZStackClient } from './zstack/client.js';
-import { ZStackApiError } from './zstack/errors.js';
-import { MAX_UUIDS_PER_QUERY, type QueryCondition } from './zstack/query.js';
-import { queryTickets } from './zstack/tickets.js';
-import type { ApiTicket } from './zstack/types.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { ZStackClient } from '../zstack/client.js';
+import { ZStackApiError } from '../zstack/errors.js';
+import { MAX_UUIDS_PER_QUERY, type QueryCondition } from '../zstack/query.js';
+import { queryTickets } from '../zstack/tickets.js';
+import type { ApiTicket } from '../zstack/types.js';
 
 /** What one subscriber watches: given tickets, tickets matching conditions, or both. */
 export interface TicketFilter {

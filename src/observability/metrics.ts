@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
+import type { JobEvent, UpstreamCallEvent } from '../zstack/client.js';
 
 export interface Metrics {
   /** This gateway's own registry (never prom-client's global one, so two gateways never collide). */

@@ -6,11 +6,11 @@ import type { Config } from './config.js';
 import { REQUEST_TAG, requestTag, sessionFromHeader } from './context.js';
 import { createFastPath, type FastPath } from './fast-path.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
-import { createReadiness, type Readiness } from './health.js';
-import { LimitCode } from './limits.js';
-import { createLogger, type Logger, scrub, scrubUuids } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { answerWebhook, webhookPath } from './webhook.js';
+import { createReadiness, type Readiness } from './http/health.js';
+import { answerWebhook, webhookPath } from './http/webhook.js';
+import { createLogger, type Logger, scrub, scrubUuids } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { LimitCode } from './plugins/limits.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
 import { ZStackError } from './zstack/errors.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import type { Plugin } from 'graphql-yoga';
-import { ConfigError } from './config.js';
+import { ConfigError } from '../config.js';
 
 export interface PersistedOperationsOptions {
   /** A JSON object hash → document, as codegen's client preset writes with `persistedDocuments`. */
