@@ -1,65 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
-import type { Plugin, YogaLogger } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import type { YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { REQUEST_TAG, requestTag, sessionFromHeader } from './context.js';
-import { createFastPath, type FastPath } from './fast-path.js';
+import { sessionFromHeader } from './context.js';
+import { ErrorCode } from './errors.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
+import { readBody } from './http/body.js';
+import { type Cors, createCors } from './http/cors.js';
+import { createGraphQLPost, isJsonContentType, negotiate, serializeResult } from './http/graphql-post.js';
 import { createReadiness, type Readiness } from './http/health.js';
+import { sendJson } from './http/respond.js';
 import { answerWebhook, webhookPath } from './http/webhook.js';
 import { createLogger, type Logger, scrub, scrubUuids } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { LimitCode } from './plugins/limits.js';
+import {
+  attachScope,
+  createScopePlugin,
+  RequestScope,
+  scopeOf,
+  scopeOfRequest,
+} from './observability/request-scope.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
 import { ZStackError } from './zstack/errors.js';
 
-/**
- * What one HTTP request accumulates for its log line and metrics. It rides on the node request
- * (REQUEST_TAG) into the GraphQL context and from there on every upstream call's events, so no
- * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
- */
-class RequestScope {
-  operation: string | undefined = undefined;
-  /** The first `extensions.code` of the response, if any. */
-  code: string | undefined = undefined;
-  errors = 0;
-  upstreamCalls = 0;
-  upstreamMs = 0;
-  jobs = 0;
-  jobPolls = 0;
-  jobWaitMs = 0;
-  constructor(
-    readonly id: string,
-    readonly session: string | undefined,
-  ) {}
-}
-
-function scopeOf(tag: unknown): RequestScope | undefined {
-  return tag instanceof RequestScope ? tag : undefined;
-}
-
-/** The scope of the node request in a yoga server context. */
-function scopeIn(serverContext: unknown): RequestScope | undefined {
-  return scopeOf(requestTag((serverContext as { req?: unknown } | undefined)?.req));
-}
-
 export interface AppOptions {
-  /** Where log lines go; a pino logger at `config.logLevel` on stdout when unset. */
+  /** Where log lines go; a pino logger at `config.logLevel` on stdout (asynchronous) when unset. */
   logger?: Logger;
   metrics?: Metrics;
-  /**
-   * Serve plain JSON POSTs to /graphql without yoga's Fetch-API layer (default true); false sends
-   * every request through yoga's handler (to compare the two).
-   */
-  fastPath?: boolean;
-  /** Passed to createGateway; the observability hooks are added to it. */
-  deps?: Omit<GatewayDeps, 'onCall' | 'onJob' | 'onMaskedError' | 'logging'>;
+  /** Passed to createGateway (an upstream client for tests); the observability hooks are added. */
+  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery'>;
 }
 
 export interface App {
   gateway: Gateway;
-  /** The node request listener: /health, /ready, /metrics, the body limit, then the fast path or yoga. */
+  /** The node request listener: every request the gateway serves goes through it. */
   handler: RequestListener;
   logger: Logger;
   metrics: Metrics;
@@ -80,65 +55,41 @@ function requestIdOf(header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
 function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
+/** A refusal of the HTTP layer: its status and coded error. */
+interface Refusal {
+  status: number;
+  message: string;
+  code: ErrorCode;
+  headers?: Record<string, string>;
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): void {
-  sendJson(
-    res,
-    413,
-    {
-      errors: [
-        {
-          message: `The request body is larger than ${maxBodyBytes} bytes.`,
-          extensions: { code: LimitCode.PAYLOAD_TOO_LARGE },
-        },
-      ],
-    },
-    { connection: 'close' },
-  );
-  // Discard what the client is still sending until the connection closes, so it can read the 413.
-  req.resume();
-}
+const REFUSED_ORIGIN: Refusal = {
+  status: 403,
+  message: 'This origin may not call the gateway (see CORS_ORIGINS).',
+  code: ErrorCode.FORBIDDEN,
+};
+const NOT_JSON: Refusal = {
+  status: 415,
+  message: 'Send GraphQL requests as Content-Type: application/json.',
+  code: ErrorCode.BAD_REQUEST,
+};
+const NOT_ACCEPTABLE: Refusal = {
+  status: 406,
+  message: 'Accept application/graphql-response+json, application/json or text/event-stream.',
+  code: ErrorCode.NOT_ACCEPTABLE,
+};
 
-/** Reads a body of unknown length, giving up as soon as it passes the limit. */
-function readLimited(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    // Small bodies arrive in one chunk: no copy then.
-    const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', reject);
-  });
+/** Sends a refusal as a GraphQL response. */
+function refuse(res: ServerResponse, scope: RequestScope | undefined, refusal: Refusal): void {
+  const error = new GraphQLError(refusal.message, { extensions: { code: refusal.code } });
+  scope?.noteErrors([error]);
+  sendJson(res, refusal.status, serializeResult({ errors: [error] }), undefined, refusal.headers);
 }
 
 /** A ZStack failure as the client reports it, bare or wrapped in a GraphQLError. */
@@ -149,68 +100,65 @@ function isUpstreamError(value: unknown): boolean {
   );
 }
 
-function codeOf(result: ExecutionResult): string | undefined {
-  const code = result.errors?.[0]?.extensions?.code;
-  return typeof code === 'string' ? code : undefined;
+/** yoga's own log lines: no request to tell whose session they hold, so every uuid goes. */
+function yogaLogger(logger: Logger): YogaLogger {
+  const log = logger.child({ component: 'yoga' });
+  const text = (args: unknown[]) =>
+    scrubUuids(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
+  return {
+    debug: (...args) => {
+      if (log.isLevelEnabled('debug')) log.debug(text(args));
+    },
+    info: (...args) => log.info(text(args)),
+    warn: (...args) => log.warn(text(args)),
+    error: (...args) => {
+      // yoga logs every error its masking replaces, upstream ones too; those reached the caller
+      // with their code (an expired session is no fault of the gateway), so they are debug lines.
+      if (args.length === 1 && isUpstreamError(args[0])) {
+        if (log.isLevelEnabled('debug')) log.debug(text(args));
+        return;
+      }
+      log.error(text(args));
+    },
+  };
 }
 
-function noteResult(scope: RequestScope, result: ExecutionResult): void {
-  scope.errors += result.errors?.length ?? 0;
-  scope.code ??= codeOf(result);
+/** Upstream calls and job waits, counted on the request's scope, in metrics and debug lines. */
+function upstreamObservers(logger: Logger, metrics: Metrics) {
+  return {
+    onCall(e: UpstreamCallEvent) {
+      metrics.onCall(e);
+      const scope = scopeOf(e.tag);
+      if (scope) {
+        scope.upstreamCalls++;
+        scope.upstreamMs += e.durationMs;
+      }
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          { reqId: scope?.id, method: e.method, route: e.route, status: e.status, durationMs: e.durationMs },
+          'upstream call',
+        );
+      }
+    },
+    onJob(e: JobEvent) {
+      metrics.onJob(e);
+      const scope = scopeOf(e.tag);
+      if (scope) {
+        scope.jobs++;
+        scope.jobPolls += e.polls;
+        scope.jobWaitMs += e.waitMs;
+      }
+      if (logger.isLevelEnabled('debug')) {
+        const { jobUuid, route, polls, waitMs, outcome } = e;
+        logger.debug({ reqId: scope?.id, jobUuid, route, polls, waitMs, outcome }, 'job wait');
+      }
+    },
+  };
 }
 
-/**
- * The HTTP application around the gateway: request ids, one log line and the metrics per request,
- * /health, /ready and /metrics, and a body size limit that costs one header read on the common path.
- * Plain JSON POSTs to /graphql take the fast path (src/fast-path.ts); everything else goes to yoga.
- */
-export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const metrics = options.metrics ?? createMetrics();
-  const readiness = createReadiness({
-    zstackUrl: config.zstackUrl,
-    timeoutMs: config.readyTimeoutMs,
-    cacheMs: config.readyCacheMs,
-  });
-
-  const onCall = (e: UpstreamCallEvent) => {
-    metrics.onCall(e);
-    const scope = scopeOf(e.tag);
-    if (scope) {
-      scope.upstreamCalls++;
-      scope.upstreamMs += e.durationMs;
-    }
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        { reqId: scope?.id, method: e.method, route: e.route, status: e.status, durationMs: e.durationMs },
-        'upstream call',
-      );
-    }
-  };
-  const onJob = (e: JobEvent) => {
-    metrics.onJob(e);
-    const scope = scopeOf(e.tag);
-    if (scope) {
-      scope.jobs++;
-      scope.jobPolls += e.polls;
-      scope.jobWaitMs += e.waitMs;
-    }
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        {
-          reqId: scope?.id,
-          jobUuid: e.jobUuid,
-          route: e.route,
-          polls: e.polls,
-          waitMs: e.waitMs,
-          outcome: e.outcome,
-        },
-        'job wait',
-      );
-    }
-  };
-  const onMaskedError = (error: unknown, tag: unknown) => {
-    const scope = scopeOf(tag);
+/** Logs an error the caller only sees as "Unexpected error.", with its request, scrubbed. */
+function reportMasked(logger: Logger) {
+  return (error: unknown, scope: RequestScope | undefined) => {
     const original = (error as { originalError?: unknown }).originalError ?? error;
     const err = original instanceof Error ? original : new Error(String(original));
     logger.error(
@@ -226,75 +174,78 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       'unexpected error, masked from the caller',
     );
   };
-  const yogaLog = logger.child({ component: 'yoga' });
-  // yoga's own lines come with no request to tell whose session to remove: every uuid goes.
-  const text = (args: unknown[]) =>
-    scrubUuids(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
-  const logging: YogaLogger = {
-    debug: (...args) => {
-      if (yogaLog.isLevelEnabled('debug')) yogaLog.debug(text(args));
-    },
-    info: (...args) => yogaLog.info(text(args)),
-    warn: (...args) => yogaLog.warn(text(args)),
-    error: (...args) => {
-      // yoga logs every error its masking replaces, upstream ones too; those reached the caller
-      // with their code (an expired session is no fault of the gateway), so they are debug lines.
-      if (args.length === 1 && isUpstreamError(args[0])) {
-        if (yogaLog.isLevelEnabled('debug')) yogaLog.debug(text(args));
-        return;
-      }
-      yogaLog.error(text(args));
-    },
-  };
+}
 
-  const observe: Plugin = {
-    onParams({ params, context }) {
-      const scope = scopeIn(context);
-      if (scope && typeof params.operationName === 'string') scope.operation = params.operationName;
-    },
-    onValidate({ params, context }) {
-      const scope = scopeIn(context);
-      if (scope) scope.operation = getOperationAST(params.documentAST, scope.operation)?.name?.value;
-    },
-    onResultProcess({ result, serverContext }) {
-      const scope = scopeIn(serverContext);
-      if (!scope) return;
-      const results = Array.isArray(result) ? result : Symbol.asyncIterator in result ? [] : [result];
-      for (const r of results) noteResult(scope, r);
-    },
+/** One line per request at info (warn for a 5xx or an internal error), and the request metrics. */
+function requestLog(logger: Logger, metrics: Metrics) {
+  return (res: ServerResponse, scope: RequestScope, started: number, path: string) => {
+    const ms = performance.now() - started;
+    const status = res.statusCode;
+    const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
+    metrics.observeRequest(scope.operation, code, ms / 1000);
+    const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
+      {
+        reqId: scope.id,
+        path,
+        status,
+        operation: scope.operation,
+        code,
+        errors: scope.errors,
+        durationMs: Math.round(ms * 10) / 10,
+        upstream: { calls: scope.upstreamCalls, ms: Math.round(scope.upstreamMs * 10) / 10 },
+        jobs: { count: scope.jobs, polls: scope.jobPolls, waitMs: scope.jobWaitMs },
+        aborted: !res.writableFinished,
+      },
+      'request',
+    );
   };
+}
 
+/**
+ * The HTTP application around the gateway. Every request takes one documented route:
+ * - `/health`, `/ready`, `/metrics`: answered here;
+ * - the job-callback path of ZSTACK_WEBHOOK_URL: answered here (it wakes a waiting mutation);
+ * - `POST /graphql` with a JSON body asking for a JSON answer: the JSON POST entry
+ *   (src/http/graphql-post.ts), yoga's envelop pipeline driven from node:http;
+ * - anything else at /graphql (GET queries, SSE subscriptions, the GraphiQL page and its assets):
+ *   yoga's own handler, over the same envelop pipeline.
+ * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins.
+ */
+export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = options.metrics ?? createMetrics();
+  const readiness = createReadiness({
+    zstackUrl: config.zstackUrl,
+    timeoutMs: config.readyTimeoutMs,
+    cacheMs: config.readyCacheMs,
+  });
+  const onMasked = reportMasked(logger);
   const gateway = createGateway(config, {
-    // A prepared operation skips yoga's per-request hooks: only this module's `observe` is known
-    // to be covered (the fast path reports the operation and result itself).
-    preparedOperations: (options.deps?.plugins?.length ?? 0) === 0,
     ...options.deps,
-    plugins: [observe, ...(options.deps?.plugins ?? [])],
-    onCall,
-    onJob,
-    onMaskedError,
-    logging,
+    plugins: [createScopePlugin(onMasked)],
+    ...upstreamObservers(logger, metrics),
+    logging: yogaLogger(logger),
   });
   const { yoga } = gateway;
-  const fast = options.fastPath === false ? undefined : createFastPath(gateway);
+  const post = createGraphQLPost({
+    getEnveloped: (initial) => yoga.getEnveloped(initial as never) as never,
+    persisted: gateway.persisted,
+    onRefused: (req, error) => scopeOfRequest(req)?.noteErrors([error]),
+    onThrown: (req, error) => onMasked(error, scopeOfRequest(req)),
+  });
+  const cors: Cors = createCors(config.corsOrigins);
   const graphqlPath = yoga.graphqlEndpoint;
-  // ZStack's job callbacks are answered here, ahead of yoga (its plugin serves yoga-only use):
-  // each one wakes a waiting mutation, so it must not queue behind the Fetch-API layer.
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
+  const logRequest = requestLog(logger, metrics);
 
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let idleWaiters: (() => void)[] = [];
 
-  function finished(res: ServerResponse, scope: RequestScope, started: number, path: string) {
+  function finished(res: ServerResponse) {
     inFlight.delete(res);
-    const ms = performance.now() - started;
-    const status = res.statusCode;
-    const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
-    metrics.observeRequest(scope.operation, code, ms / 1000);
-    const level = status >= 500 || code === 'INTERNAL_SERVER_ERROR' ? 'warn' : 'info';
-    // Most production configs log at warn: a successful request then builds no line at all.
-    if (logger.isLevelEnabled(level)) logLine(level, res, scope, path, status, code, ms);
     if (inFlight.size === 0 && idleWaiters.length > 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
@@ -302,127 +253,71 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     }
   }
 
-  function logLine(
-    level: 'warn' | 'info',
-    res: ServerResponse,
-    scope: RequestScope,
-    path: string,
-    status: number,
-    code: string,
-    ms: number,
-  ): void {
-    const line = {
-      reqId: scope.id,
-      path,
-      status,
-      operation: scope.operation,
-      code,
-      errors: scope.errors,
-      durationMs: Math.round(ms * 10) / 10,
-      upstream: { calls: scope.upstreamCalls, ms: Math.round(scope.upstreamMs * 10) / 10 },
-      jobs: { count: scope.jobs, polls: scope.jobPolls, waitMs: scope.jobWaitMs },
-      aborted: !res.writableFinished,
-    };
-    logger[level](line, 'request');
-  }
-
-  /** yoga on a request whose body has already been read. */
-  function yogaWithBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
-    // whatwg-node takes a non-empty `body` on the request as already read (as after a body parser).
-    if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
-    void yoga(req, res);
-  }
-
-  function serveFast(
-    fast: FastPath,
-    req: IncomingMessage,
-    res: ServerResponse,
-    body: Buffer,
-    mediaType: string,
-    scope: RequestScope,
-  ): void {
-    const served = fast.serve(req, res, body, mediaType, {
-      onOperation: (name) => {
-        scope.operation = name;
-      },
-      onResult: (result) => noteResult(scope, result),
-    });
-    if (served === false) {
-      yogaWithBody(req, res, body);
-      return;
-    }
-    served.then(
-      (done) => {
-        if (!done) yogaWithBody(req, res, body);
-      },
-      () => res.destroy(),
-    );
-  }
-
   function serveGraphQL(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
     const started = performance.now();
     const scope = new RequestScope(id, sessionFromHeader(req.headers.authorization));
-    (req as IncomingMessage & { [REQUEST_TAG]?: unknown })[REQUEST_TAG] = scope;
+    attachScope(req, scope);
     inFlight.add(res);
     let done = false;
     const end = () => {
       if (done) return;
       done = true;
-      finished(res, scope, started, path);
+      finished(res);
+      logRequest(res, scope, started, path);
     };
     res.once('finish', end);
     res.once('close', end);
 
+    const origin = cors.verdict(req);
+    if (origin === 'allowed' && req.method === 'OPTIONS') {
+      cors.preflight(req, res);
+      return;
+    }
+    if (origin === 'allowed') cors.allow(req, res);
+    const refusal = origin === 'refused' ? REFUSED_ORIGIN : refusalOf(req, path);
+    if (refusal !== undefined) {
+      req.resume();
+      refuse(res, scope, refusal);
+      return;
+    }
+    const media = req.method === 'POST' && path === graphqlPath ? negotiate(req.headers.accept) : 'stream';
+    if (media === 'stream' || media === undefined) {
+      void yoga(req, res);
+      return;
+    }
+    readBody(req, config.maxBodyBytes).then(
+      (body) => {
+        if (body === undefined) refuse(res, scope, tooLarge);
+        else return post.serve(req, res, body, media);
+      },
+      () => res.destroy(),
+    );
+  }
+
+  const tooLarge: Refusal = {
+    status: 413,
+    message: `The request body is larger than ${config.maxBodyBytes} bytes.`,
+    code: ErrorCode.PAYLOAD_TOO_LARGE,
+    headers: { connection: 'close' },
+  };
+
+  /** What the HTTP layer refuses from the headers alone, before any body is read or GraphQL runs. */
+  function refusalOf(req: IncomingMessage, path: string): Refusal | undefined {
     const declared = req.headers['content-length'];
-    if (declared !== undefined) {
-      if (Number(declared) > config.maxBodyBytes) {
-        scope.code = LimitCode.PAYLOAD_TOO_LARGE;
-        tooLarge(req, res, config.maxBodyBytes);
-        return;
-      }
-    }
-    const mediaType =
-      fast !== undefined && req.method === 'POST' && path === graphqlPath && declared !== '0'
-        ? fast.accepts(req)
-        : undefined;
-    if (fast !== undefined && mediaType !== undefined) {
-      readLimited(req, config.maxBodyBytes).then(
-        (body) => {
-          if (body === undefined) {
-            scope.code = LimitCode.PAYLOAD_TOO_LARGE;
-            tooLarge(req, res, config.maxBodyBytes);
-            return;
-          }
-          serveFast(fast, req, res, body, mediaType, scope);
-        },
-        () => res.destroy(),
-      );
-      return;
-    }
-    if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
-      readLimited(req, config.maxBodyBytes).then(
-        (body) => {
-          if (body === undefined) {
-            scope.code = LimitCode.PAYLOAD_TOO_LARGE;
-            tooLarge(req, res, config.maxBodyBytes);
-            return;
-          }
-          yogaWithBody(req, res, body);
-        },
-        () => res.destroy(),
-      );
-      return;
-    }
-    void yoga(req, res);
+    if (declared !== undefined && Number(declared) > config.maxBodyBytes) return tooLarge;
+    if (req.method !== 'POST' || path !== graphqlPath) return undefined;
+    if (!isJsonContentType(req.headers['content-type'])) return NOT_JSON;
+    if (negotiate(req.headers.accept) === undefined) return NOT_ACCEPTABLE;
+    return undefined;
   }
 
   /** A job callback: wakes that job's poll at once (answerWebhook), then answers once the body is read. */
   function serveWebhook(req: IncomingMessage, res: ServerResponse): void {
-    const status = answerWebhook(
-      req.method ?? 'GET',
-      (name) => headerText(req.headers[name]),
-      gateway.client,
-    );
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    };
+    const status = answerWebhook(req.method ?? 'GET', header, gateway.client);
     req.on('error', () => res.destroy());
     // The body carries nothing we use; it is read to the end so the connection can be reused.
     req.once('end', () => {
@@ -433,10 +328,13 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   }
 
   async function serveReady(res: ServerResponse): Promise<void> {
-    if (draining) return sendJson(res, 503, { status: 'draining' });
+    if (draining) {
+      sendJson(res, 503, JSON.stringify({ status: 'draining' }));
+      return;
+    }
     const verdict = await readiness.check();
-    if (verdict.ready) return sendJson(res, 200, { status: 'ready' });
-    sendJson(res, 503, { status: 'unavailable', reason: verdict.reason });
+    const body = verdict.ready ? { status: 'ready' } : { status: 'unavailable', reason: verdict.reason };
+    sendJson(res, verdict.ready ? 200 : 503, JSON.stringify(body));
   }
 
   async function serveMetrics(res: ServerResponse): Promise<void> {
@@ -445,25 +343,30 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     res.end(body);
   }
 
+  function serveProbe(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, JSON.stringify({ status: 'method not allowed' }), undefined, { allow: 'GET, HEAD' });
+      return;
+    }
+    if (path === '/health') {
+      sendJson(res, 200, JSON.stringify({ status: 'ok' }));
+      return;
+    }
+    const served = path === '/ready' ? serveReady(res) : serveMetrics(res);
+    served.catch(() => {
+      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ status: 'error' }));
+      else res.destroy();
+    });
+  }
+
   const handler: RequestListener = (req, res) => {
     const id = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', id);
     if (draining) res.setHeader('connection', 'close');
     const path = pathOf(req.url);
-    if (path === '/health' || path === '/ready' || path === '/metrics') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        return sendJson(res, 405, { status: 'method not allowed' }, { allow: 'GET, HEAD' });
-      }
-      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-      const served = path === '/ready' ? serveReady(res) : serveMetrics(res);
-      served.catch(() => {
-        if (!res.headersSent) sendJson(res, 500, { status: 'error' });
-        else res.destroy();
-      });
-      return;
-    }
-    if (path === hookPath) return serveWebhook(req, res);
-    serveGraphQL(req, res, id, path);
+    if (path === '/health' || path === '/ready' || path === '/metrics') serveProbe(req, res, path);
+    else if (path === hookPath) serveWebhook(req, res);
+    else serveGraphQL(req, res, id, path);
   };
 
   return {

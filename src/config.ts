@@ -45,6 +45,8 @@ export interface Config {
   persistedOperationsFile?: string | undefined;
   /** Run only the manifest's operations, refusing documents sent as text (PERSISTED_OPERATIONS_ONLY). */
   persistedOperationsOnly?: boolean;
+  /** Origins (scheme://host[:port]) whose web pages may call the gateway (CORS_ORIGINS); none by default. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -132,7 +134,26 @@ export function loadConfig(env: Env): Config {
     readyTimeoutMs: intVar(env, 'READY_TIMEOUT_MS', 1000, 1, 60_000),
     readyCacheMs: intVar(env, 'READY_CACHE_MS', 1000, 0, 60_000),
     ...persistedOperationsVars(env),
+    corsOrigins: originsVar(env, 'CORS_ORIGINS'),
   };
+}
+
+function originsVar(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== text) {
+      throw new ConfigError(`${name} must list origins like https://console.example.com, got "${text}"`);
+    }
+    return url.origin;
+  });
 }
 
 /** Paths the gateway serves itself; the webhook would shadow them. */

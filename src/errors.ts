@@ -10,8 +10,12 @@ import {
 } from './zstack/errors.js';
 import type { ApiErrorCode } from './zstack/types.js';
 
-/** Every `extensions.code` the gateway itself produces. */
+/**
+ * Every `extensions.code` a caller can get from the gateway: the one list, used by every refusal,
+ * by the upstream-error mapping and by the tests (the README's error table documents each).
+ */
 export const ErrorCode = {
+  // The caller and ZStack
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
@@ -21,6 +25,20 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   JOB_PENDING: 'JOB_PENDING',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  // The request itself (GraphQL over HTTP)
+  BAD_REQUEST: 'BAD_REQUEST',
+  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  PERSISTED_QUERY_ONLY: 'PERSISTED_QUERY_ONLY',
+  // Limits
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  DEPTH_LIMIT_EXCEEDED: 'DEPTH_LIMIT_EXCEEDED',
+  ALIAS_LIMIT_EXCEEDED: 'ALIAS_LIMIT_EXCEEDED',
+  TOKEN_LIMIT_EXCEEDED: 'TOKEN_LIMIT_EXCEEDED',
+  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,15 +1,15 @@
-import { type ExecutionResult, type GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { IncomingMessage } from 'node:http';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
-import { ErrorCode, maskError } from './errors.js';
+import { maskError } from './errors.js';
 import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
-import { createWebhookPlugin } from './http/webhook.js';
+import { guardRequestParams } from './http/yoga-params.js';
 import { createTicketFeed } from './live/ticket-feed.js';
-import { createJit } from './plugins/jit.js';
-import { createLimitPlugins, hideSuggestions } from './plugins/limits.js';
-import { createPersistedOperationsPlugin } from './plugins/persisted.js';
-import { createPreparedOperations, type PreparedOperations } from './prepared.js';
+import { createJitPlugin } from './plugins/jit.js';
+import { createLimitPlugins } from './plugins/limits.js';
+import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
 import { schema } from './schema/index.js';
 import { createTimeZoneSource } from './time-zone.js';
 import {
@@ -82,7 +82,7 @@ query Ticket($uuid: ID!) {
 export interface GatewayDeps {
   /** An upstream client to use instead of creating one (tests). */
   client?: ZStackClient;
-  /** Extra envelop/yoga plugins (observability, limits). */
+  /** Extra envelop plugins (the request scope); they run on both HTTP entries. */
   plugins?: Plugin[];
   /** The GraphiQL opening document; DEFAULT_QUERY when unset. */
   graphiqlQuery?: string;
@@ -90,55 +90,27 @@ export interface GatewayDeps {
   onCall?: (e: UpstreamCallEvent) => void;
   /** Observes every job wait of the client createGateway creates. */
   onJob?: (e: JobEvent) => void;
-  /**
-   * Sees each error of an operation's result that is about to be masked as "Unexpected error."
-   * (to log it), with the request's tag (REQUEST_TAG). Failures outside execution are logged by
-   * yoga's own logger.
-   */
-  onMaskedError?: (error: unknown, tag: unknown) => void;
   /** Where yoga's own log lines go; yoga's console logger when unset. */
   logging?: YogaLogger | boolean;
-  /**
-   * Keep documents that passed yoga's pipeline for the fast path to run directly (default true).
-   * Turn off when `plugins` holds per-request hooks (onParams, onExecute…): a prepared operation
-   * skips them.
-   */
-  preparedOperations?: boolean;
 }
 
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   client: ZStackClient;
-  /** Documents the fast path may run without yoga's pipeline; undefined when that is off. */
-  prepared: PreparedOperations | undefined;
-  /** The context yoga's factory builds, for a request's Authorization header, abort signal and tag. */
-  createContext(authorization: string | null | undefined, signal: AbortSignal, tag: unknown): Context;
-  /**
-   * What yoga does to an execution result before it is sent (error masking, then hiding
-   * suggestions), reporting what it masks to onMaskedError.
-   */
-  finishResult(result: ExecutionResult, tag: unknown): ExecutionResult;
+  /** The persisted-operations manifest, when PERSISTED_OPERATIONS_FILE is set. */
+  persisted: PersistedDocuments | undefined;
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
 
-interface MaskedErrorsOpts {
-  errorMessage: string;
-  maskError: (error: GraphQLError, message: string) => GraphQLError;
-}
-
-/** Calls `report` with each error that masking turns into "Unexpected error.". */
-function reportMasked(
-  errors: readonly GraphQLError[] | undefined,
-  tag: unknown,
-  report: ((error: unknown, tag: unknown) => void) | undefined,
-): void {
-  if (errors === undefined || report === undefined) return;
-  for (const error of errors) {
-    const out = maskError(error);
-    const code = (out as { extensions?: { code?: unknown } }).extensions?.code;
-    if (out !== error && code === ErrorCode.INTERNAL_SERVER_ERROR) report(error, tag);
-  }
+/**
+ * What either HTTP entry hands the pipeline: the node request (yoga's node adapter and the JSON
+ * POST entry both put it there), and the caller's abort signal (yoga's Fetch request carries it).
+ */
+interface InitialContext {
+  req?: IncomingMessage;
+  request?: Request;
+  signal?: AbortSignal;
 }
 
 /** Builds the gateway for one ZStack; never listens and never reads process.env. */
@@ -153,54 +125,24 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onCall: deps.onCall,
       onJob: deps.onJob,
     });
-  const { onMaskedError } = deps;
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
   const feed = createTicketFeed(client, { intervalMs: config.ticketPollIntervalMs });
-  const plugins: Plugin[] = [...createLimitPlugins(config), ...(deps.plugins ?? [])];
-  if (config.persistedOperationsFile) {
-    plugins.push(
-      createPersistedOperationsPlugin({
+  const persisted = config.persistedOperationsFile
+    ? createPersistedDocuments({
         manifestPath: config.persistedOperationsFile,
         only: config.persistedOperationsOnly ?? false,
-      }),
-    );
-  }
+      })
+    : undefined;
+  // Order matters: limits code and refuse first, the request scope sees coded errors, jit goes
+  // last so its execute is the one that runs.
+  const plugins: Plugin[] = [guardRequestParams(), ...createLimitPlugins(config), ...(deps.plugins ?? [])];
+  if (persisted !== undefined) plugins.push(persisted.plugin);
   if (!config.introspection) {
     plugins.push({
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
     });
   }
-  // The webhook answers before any GraphQL limit looks at the request; jit goes last so its
-  // execute is the one that runs.
-  if (config.zstackWebhookUrl !== undefined)
-    plugins.unshift(createWebhookPlugin(client, config.zstackWebhookUrl));
-  const jit = config.jit ? createJit() : undefined;
-  const prepared =
-    deps.preparedOperations === false ? undefined : createPreparedOperations({ execute: jit?.execute });
-  // Prepared operations record what yoga's own executor would run, so they go before jit.
-  if (prepared !== undefined) plugins.push(prepared.plugin);
-  if (jit !== undefined) plugins.push(jit.plugin);
-  const contextFor = (authorization: string | null | undefined, signal: AbortSignal, tag: unknown) =>
-    createContext({
-      authorization,
-      signal,
-      client,
-      timeZone,
-      feed,
-      operationTimeoutMs: config.operationTimeoutMs,
-      tag,
-    });
-  if (onMaskedError !== undefined) {
-    // Sees results before yoga's masking (it runs after every plugin given to createYoga).
-    plugins.push({
-      onExecute: ({ args }) => ({
-        onExecuteDone({ result }) {
-          if (!(Symbol.asyncIterator in result))
-            reportMasked(result.errors, (args.contextValue as unknown as Context).tag, onMaskedError);
-        },
-      }),
-    });
-  }
+  if (config.jit) plugins.push(createJitPlugin());
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -208,6 +150,9 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     landingPage: false,
     maskedErrors: { maskError },
     logging: deps.logging ?? true,
+    // The HTTP layer owns CORS (an allow-list) and the body limit for both entries.
+    cors: false,
+    maxRequestBodySize: config.maxBodyBytes,
     renderGraphiQL: renderLocalGraphiQL,
     graphiql: {
       title: 'ZStack GraphQL',
@@ -215,28 +160,24 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       headers: JSON.stringify({ Authorization: 'OAuth <session uuid from logIn>' }, null, 2),
     },
     plugins: [useGraphiQLAssets(), ...plugins],
-    context: ({ request, req }) =>
-      contextFor(request.headers.get('authorization'), request.signal, requestTag(req)),
+    context: (initial) => {
+      const { req, request, signal } = initial as InitialContext;
+      return createContext({
+        authorization: req?.headers.authorization ?? request?.headers.get('authorization'),
+        signal: signal ?? request?.signal ?? new AbortController().signal,
+        client,
+        timeZone,
+        feed,
+        operationTimeoutMs: config.operationTimeoutMs,
+        tag: requestTag(req),
+      });
+    },
   });
-
-  // yoga's masking as its useMaskedErrors applies it (logging what it masks); private in its typings.
-  const masking = (yoga as unknown as { maskedErrorsOpts: MaskedErrorsOpts | null }).maskedErrorsOpts;
-  const finishResult = (result: ExecutionResult, tag: unknown): ExecutionResult => {
-    reportMasked(result.errors, tag, onMaskedError);
-    let out = result;
-    if (masking !== null && result.errors !== undefined) {
-      out = { ...result, errors: result.errors.map((e) => masking.maskError(e, masking.errorMessage)) };
-    }
-    if (!config.introspection) hideSuggestions(out.errors);
-    return out;
-  };
 
   return {
     yoga,
     client,
-    prepared,
-    createContext: contextFor,
-    finishResult,
+    persisted,
     async close() {
       feed.close();
       await yoga.dispose();

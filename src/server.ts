@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { listen } from './http/listen.js';
 
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -55,16 +54,7 @@ async function main(): Promise<void> {
 
   const app = createApp({ ...config, zstackUrl });
   const { logger } = app;
-  const server = createServer(app.handler);
-  // Longer than common load balancers' idle timeouts (60 s), so the balancer, not the gateway,
-  // closes idle keep-alive connections and never sends a request onto a socket being closed.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listen(app, config);
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
   if (demoBanner) console.log(demoBanner);
   console.log(`zstack-graphql listening: http://${shownHost}:${port}/graphql (GraphiQL in a browser)`);

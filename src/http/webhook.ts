@@ -1,4 +1,3 @@
-import type { Plugin } from 'graphql-yoga';
 import type { ZStackClient } from '../zstack/client.js';
 
 /** Job uuids as ZStack writes them (32 hex), with room for other ids; anything else is refused. */
@@ -28,31 +27,4 @@ export function answerWebhook(
   if (!JOB_ID.test(jobUuid)) return 400;
   client.notifyJobDone(jobUuid);
   return 200;
-}
-
-async function discardBody(request: Request): Promise<void> {
-  const body = request.body;
-  if (body === null) return;
-  const reader = body.getReader();
-  try {
-    // Read to the end without keeping it, so the connection stays usable for the next callback.
-    for (;;) if ((await reader.read()).done) return;
-  } catch {
-    // A client that went away mid-body: nothing to answer.
-  }
-}
-
-/** A yoga plugin that serves the callback path of `webhookUrl` and ends those requests itself. */
-export function createWebhookPlugin(client: Pick<ZStackClient, 'notifyJobDone'>, webhookUrl: string): Plugin {
-  const path = webhookPath(webhookUrl);
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== path) return;
-      await discardBody(request);
-      const status = answerWebhook(request.method, (name) => request.headers.get(name), client);
-      endResponse(
-        new fetchAPI.Response(null, { status, headers: status === 405 ? { allow: 'POST' } : undefined }),
-      );
-    },
-  };
 }

@@ -131,20 +131,6 @@ function variablesAreSafe(args: ExecutionArgs): boolean {
  * are untouched (they never reach onExecute).
  */
 export function createJitPlugin(options: JitOptions = {}): Plugin {
-  return createJit(options).plugin;
-}
-
-export interface Jit {
-  /** Swaps yoga's execute for the compiled one. */
-  readonly plugin: Plugin;
-  /**
-   * The compiled execute, for callers outside yoga's pipeline (prepared operations); graphql-js
-   * runs what graphql-jit cannot, as in the plugin.
-   */
-  readonly execute: Execute;
-}
-
-export function createJit(options: JitOptions = {}): Jit {
   const maxDocuments = options.maxDocuments ?? 1000;
   const cache = new Map<DocumentNode, DocumentEntry>();
 
@@ -214,5 +200,5 @@ export function createJit(options: JitOptions = {}): Jit {
       setExecuteFn(jitExecute);
     },
   };
-  return { plugin, execute: jitExecute };
+  return plugin;
 }

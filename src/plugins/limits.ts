@@ -3,19 +3,9 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ValidationContext } from 'graphql';
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
-
-/** The `extensions.code` of each refusal by a limit (documented in the README). */
-export const LimitCode = {
-  DEPTH_LIMIT_EXCEEDED: 'DEPTH_LIMIT_EXCEEDED',
-  ALIAS_LIMIT_EXCEEDED: 'ALIAS_LIMIT_EXCEEDED',
-  TOKEN_LIMIT_EXCEEDED: 'TOKEN_LIMIT_EXCEEDED',
-  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
-  /** HTTP 413, answered before yoga sees the request. */
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-} as const;
-export type LimitCode = (typeof LimitCode)[keyof typeof LimitCode];
+import { ErrorCode } from '../errors.js';
 
 export type LimitConfig = Pick<Config, 'maxDepth' | 'maxAliases' | 'maxTokens' | 'maxCost' | 'introspection'>;
 
@@ -25,12 +15,18 @@ function armorMessage(err: GraphQLError): string {
 }
 
 /** armor's rules throw by default, which aborts validation; report a coded error instead. */
-function reportAs(code: LimitCode) {
+function reportAs(code: ErrorCode) {
   return [
     (ctx: ValidationContext | null, err: GraphQLError) => {
       ctx?.reportError(new GraphQLError(armorMessage(err), { extensions: { code } }));
     },
   ];
+}
+
+/** Gives a parse or validation error its code unless a limit already did (every refusal is coded). */
+function withCode(error: GraphQLError, code: ErrorCode): void {
+  const extensions = error.extensions as Record<string, unknown>;
+  extensions.code ??= code;
 }
 
 const SUGGESTION = /\s*Did you mean .*$/s;
@@ -44,25 +40,6 @@ export function hideSuggestions(errors: readonly Error[] | undefined): void {
 }
 
 /**
- * yoga JSON.parses `variables`/`extensions` of GET and form requests unguarded, so a malformed value
- * would surface as a masked INTERNAL_SERVER_ERROR; it is the caller's mistake: 400 BAD_REQUEST.
- */
-type RequestParser = NonNullable<Parameters<NonNullable<Plugin['onRequestParse']>>[0]['requestParser']>;
-
-function guardParser(parser: RequestParser): RequestParser {
-  return async (request) => {
-    try {
-      return await parser(request);
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      throw createGraphQLError('The request parameters (variables or extensions) are not valid JSON.', {
-        extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-      });
-    }
-  };
-}
-
-/**
  * The envelop plugins that refuse abusive documents (depth, aliases, tokens, cost; graphql-armor's
  * counting), each with its own `extensions.code`; with introspection off they also strip field and
  * enum suggestions from errors.
@@ -72,17 +49,17 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
     maxDepthRule({
       n: config.maxDepth,
       propagateOnRejection: false,
-      onReject: reportAs(LimitCode.DEPTH_LIMIT_EXCEEDED),
+      onReject: reportAs(ErrorCode.DEPTH_LIMIT_EXCEEDED),
     }),
     maxAliasesRule({
       n: config.maxAliases,
       propagateOnRejection: false,
-      onReject: reportAs(LimitCode.ALIAS_LIMIT_EXCEEDED),
+      onReject: reportAs(ErrorCode.ALIAS_LIMIT_EXCEEDED),
     }),
     costLimitRule({
       maxCost: config.maxCost,
       propagateOnRejection: false,
-      onReject: reportAs(LimitCode.COST_LIMIT_EXCEEDED),
+      onReject: reportAs(ErrorCode.COST_LIMIT_EXCEEDED),
     }),
   ];
   const tokenOptions = {
@@ -90,22 +67,25 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
     // The lexer has no validation context to report to: throwing is the only way out of parse.
     onReject: [
       (_ctx: ValidationContext | null, err: GraphQLError) => {
-        throw new GraphQLError(armorMessage(err), { extensions: { code: LimitCode.TOKEN_LIMIT_EXCEEDED } });
+        throw new GraphQLError(armorMessage(err), { extensions: { code: ErrorCode.TOKEN_LIMIT_EXCEEDED } });
       },
     ],
   };
   const plugins: Plugin[] = [
     {
-      onRequestParse({ requestParser, setRequestParser }) {
-        if (requestParser) setRequestParser(guardParser(requestParser));
-      },
       onParse({ setParseFn }) {
         setParseFn((source, options) =>
           new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument(),
         );
+        return ({ result }) => {
+          if (result instanceof GraphQLError) withCode(result, ErrorCode.GRAPHQL_PARSE_FAILED);
+        };
       },
       onValidate({ addValidationRule }) {
         for (const rule of rules) addValidationRule(rule);
+        return ({ result }) => {
+          for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
+        };
       },
     },
   ];
@@ -115,9 +95,11 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         () =>
         ({ result }) =>
           hideSuggestions(result),
-      onExecutionResult({ result }) {
-        if (result && !(Symbol.asyncIterator in result)) hideSuggestions(result.errors);
-      },
+      onExecute: () => ({
+        onExecuteDone({ result }) {
+          if (!(Symbol.asyncIterator in result)) hideSuggestions(result.errors);
+        },
+      }),
     });
   }
   return plugins;

@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ConfigError } from '../config.js';
-
-export interface PersistedOperationsOptions {
-  /** A JSON object hash → document, as codegen's client preset writes with `persistedDocuments`. */
-  manifestPath: string;
-  /** Refuse documents sent as text, so only the manifest's operations run (PERSISTED_OPERATIONS_ONLY). */
-  only: boolean;
-}
+import { ErrorCode } from '../errors.js';
 
 /** Reads and checks a persisted-documents manifest; throws ConfigError on anything but hash → string. */
 export function loadPersistedOperations(manifestPath: string): Map<string, string> {
@@ -35,14 +29,60 @@ export function loadPersistedOperations(manifestPath: string): Map<string, strin
   return operations;
 }
 
+/** The request parameters persisted operations look at. */
+interface Params {
+  query?: string | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+export interface PersistedDocuments {
+  /**
+   * The parameters with the manifest's document as `query` when they name one by
+   * `extensions.persistedQuery.sha256Hash`; an error for an unknown hash, or for a text when only
+   * the manifest's operations may run.
+   */
+  resolve<P extends Params>(params: P): P | GraphQLError;
+  /** The same rule for yoga's handler (GET requests, streams). */
+  readonly plugin: Plugin;
+}
+
+function hashOf(extensions: Record<string, unknown> | null | undefined): string | undefined {
+  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
+  return typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
+}
+
 /**
- * Yoga's persisted-operations plugin over a manifest read once at start. Clients send
- * `extensions.persistedQuery = { version: 1, sha256Hash }`; unknown hashes get PERSISTED_QUERY_NOT_IN_LIST.
+ * Persisted operations over a manifest read once at start, as codegen's client preset writes it
+ * (`persistedDocuments`). Clients send `extensions.persistedQuery = { version: 1, sha256Hash }`.
+ * Both HTTP entries apply the same rule: the JSON POST entry calls `resolve`, yoga's handler runs `plugin`.
  */
-export function createPersistedOperationsPlugin(options: PersistedOperationsOptions): Plugin {
-  const operations = loadPersistedOperations(options.manifestPath);
-  return usePersistedOperations({
-    getPersistedOperation: (hash) => operations.get(hash) ?? null,
-    allowArbitraryOperations: !options.only,
-  }) as Plugin;
+export function createPersistedDocuments(options: {
+  manifestPath: string;
+  only: boolean;
+}): PersistedDocuments {
+  const documents = loadPersistedOperations(options.manifestPath);
+  function resolve<P extends Params>(params: P): P | GraphQLError {
+    const hash = hashOf(params.extensions);
+    if (hash !== undefined) {
+      const query = documents.get(hash);
+      if (query === undefined)
+        return new GraphQLError('PersistedQueryNotFound', {
+          extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_IN_LIST },
+        });
+      return { ...params, query };
+    }
+    if (options.only)
+      return new GraphQLError('PersistedQueryOnly', { extensions: { code: ErrorCode.PERSISTED_QUERY_ONLY } });
+    return params;
+  }
+  return {
+    resolve,
+    plugin: {
+      onParams({ params, setParams, setResult }) {
+        const out = resolve(params);
+        if (out instanceof GraphQLError) setResult({ errors: [out] });
+        else setParams(out);
+      },
+    },
+  };
 }

@@ -1,7 +1,7 @@
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createGateway } from '../../src/gateway.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
+import { startGateway } from '../helpers/harness.js';
 
 /** A client double for outcomes the simulator cannot produce through its own API. */
 function fakeClient(write: () => Promise<unknown>): ZStackClient {
@@ -15,21 +15,23 @@ function fakeClient(write: () => Promise<unknown>): ZStackClient {
   };
 }
 
+/** The served app with `client` as its upstream, answering one approval. */
 async function run(client: ZStackClient) {
-  const gateway = createGateway(
-    { ...loadConfig({ ZSTACK_TIME_ZONE: 'UTC' }), zstackUrl: 'http://zstack.invalid/zstack' },
-    { client },
-  );
-  const res = await gateway.yoga.fetch('http://gateway/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `OAuth ${'a'.repeat(32)}` },
-    body: JSON.stringify({
-      query: `mutation { changeTicketStatus(input: { uuid: "${'b'.repeat(32)}", statusEvent: APPROVE }) {
+  const served = await startGateway({ env: { ZSTACK_TIME_ZONE: 'UTC' }, deps: { client } });
+  try {
+    const res = await request(served.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `OAuth ${'a'.repeat(32)}` },
+      body: JSON.stringify({
+        query: `mutation { changeTicketStatus(input: { uuid: "${'b'.repeat(32)}", statusEvent: APPROVE }) {
         ticket { uuid name status createDate } } }`,
-    }),
-  });
-  await gateway.close();
-  return res.json();
+      }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: test data walks untyped GraphQL results
+    return (await res.body.json()) as any;
+  } finally {
+    await served.close();
+  }
 }
 
 describe('what callers see of unusual outcomes', () => {

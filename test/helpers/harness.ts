@@ -1,8 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { request } from 'undici';
+import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.js';
+import type { Gateway } from '../../src/gateway.js';
+import { listen } from '../../src/http/listen.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -11,11 +13,62 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-export interface Harness {
+export interface StartOptions {
+  simulator?: SimulatorOptions;
+  /** The environment the gateway's config is read from (LOG_LEVEL defaults to silent). */
+  env?: Record<string, string>;
+  /** createApp's deps (an upstream client of the test's own). */
+  deps?: AppOptions['deps'];
+}
+
+/** The app `npm start` serves (createApp + listen), on port 0 in front of a simulator. */
+export interface Served {
   simulator: Simulator;
+  app: App;
   gateway: Gateway;
-  /** http://127.0.0.1:<port>/graphql */
+  server: Server;
+  config: Config;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  /** `${base}/graphql` */
   url: string;
+  /** Every log line written so far (raw JSON text). */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Starts a simulator and, in front of it, the very app src/server.ts serves, with its log lines captured. */
+export async function startGateway(options: StartOptions = {}): Promise<Served> {
+  const simulator = await startSimulator({ port: 0, ...options.simulator });
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env });
+  const logs: string[] = [];
+  const logger = createLogger(config.logLevel, {
+    write(line: string) {
+      logs.push(line);
+    },
+  });
+  const app = createApp({ ...config, zstackUrl: simulator.url }, { logger, deps: options.deps });
+  const { server, port } = await listen(app, { port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    simulator,
+    app,
+    gateway: app.gateway,
+    server,
+    config,
+    base,
+    url: `${base}/graphql`,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
+      await simulator.close();
+    },
+  };
+}
+
+export interface Harness extends Served {
   /** POSTs a GraphQL operation; `session` goes as `Authorization: OAuth <session>`. */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -24,21 +77,11 @@ export interface Harness {
   ): Promise<GraphQLResponse<T>>;
   /** Logs in at the gateway and returns the session uuid. */
   logIn(input: Record<string, unknown>): Promise<string>;
-  close(): Promise<void>;
 }
 
-/** A simulator and a gateway, both listening on port 0. */
-export async function startHarness(
-  options: { simulator?: SimulatorOptions; env?: Record<string, string>; deps?: GatewayDeps } = {},
-): Promise<Harness> {
-  const simulator = await startSimulator({ port: 0, ...options.simulator });
-  const config: Config = loadConfig({ LOG_LEVEL: 'silent', ...options.env });
-  // Errors are asserted on, not printed: yoga's own logger stays quiet unless a test asks for it.
-  const gateway = createGateway({ ...config, zstackUrl: simulator.url }, { logging: false, ...options.deps });
-  const server: Server = createServer(gateway.yoga);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-
+/** startGateway with a JSON client for its /graphql. */
+export async function startHarness(options: StartOptions = {}): Promise<Harness> {
+  const served = await startGateway(options);
   const gql: Harness['gql'] = async (query, variables, opts = {}) => {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -46,7 +89,11 @@ export async function startHarness(
     };
     const authorization = opts.authorization ?? (opts.session ? `OAuth ${opts.session}` : undefined);
     if (authorization) headers.authorization = authorization;
-    const res = await request(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    const res = await request(served.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
     const text = await res.body.text();
     return { status: res.statusCode, ...(JSON.parse(text) as object) } as never;
   };
@@ -61,17 +108,5 @@ export async function startHarness(
     return uuid;
   };
 
-  return {
-    simulator,
-    gateway,
-    url,
-    gql,
-    logIn,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await gateway.close();
-      await simulator.close();
-    },
-  };
+  return { ...served, gql, logIn };
 }

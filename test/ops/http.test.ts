@@ -118,10 +118,11 @@ describe('request ids and the request log line', () => {
     expect(h.logs.join('\n')).not.toContain(session);
   });
 
-  it('logs the first error code of a failed request', async () => {
+  it('logs the first error code of a failed request, and no operation name for a document that did not validate', async () => {
     await h.gql('query Anon { session { uuid } nope }');
     const line = parsedLogs().find((l) => l.msg === 'request');
-    expect(line).toMatchObject({ operation: 'Anon', code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(line).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', errors: 1 });
+    expect(line?.operation).toBeUndefined();
   });
 
   it('an upstream error the caller got with its code is no error line, twice in a row', async () => {
@@ -237,13 +238,17 @@ describe('malformed request parameters', () => {
     expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 
-  it('a form body with non-JSON variables is 400 BAD_REQUEST', async () => {
+  it.each([
+    ['application/x-www-form-urlencoded', `query=${encodeURIComponent('{ __typename }')}`],
+    ['text/plain', JSON.stringify({ query: '{ __typename }' })],
+    ['multipart/form-data; boundary=x', '--x--'],
+  ])('a POST as %s is refused with 415 BAD_REQUEST (no page can post a form to it)', async (type, body) => {
     const res = await request(h.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: `query=${encodeURIComponent('{ __typename }')}&variables=nope`,
+      headers: { 'content-type': type, accept: 'application/json' },
+      body,
     });
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(415);
     expect(JSON.parse(await res.body.text()).errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 });

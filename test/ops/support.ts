@@ -1,10 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { type App, createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { ErrorCode } from '../../src/errors.js';
+import type { SimulatorOptions } from '../../src/simulator/index.js';
+import { type Served, startGateway } from '../helpers/harness.js';
 
 export interface GqlResult {
   status: number;
@@ -16,42 +13,24 @@ export interface GqlResult {
   text: string;
 }
 
-export interface OpsHarness {
-  simulator: Simulator;
-  app: App;
-  server: Server;
-  /** http://127.0.0.1:<port> */
-  base: string;
-  /** `${base}/graphql` */
-  url: string;
-  /** Every log line written so far (raw JSON text). */
-  logs: string[];
+export interface OpsHarness extends Served {
   gql(
     query: string,
     variables?: Record<string, unknown>,
     options?: { session?: string; headers?: Record<string, string> },
   ): Promise<GqlResult>;
   adminSession(): Promise<string>;
-  close(): Promise<void>;
 }
 
-/** A simulator and the full HTTP app (createApp) on port 0, with its log lines captured. */
+/** The served app (test/helpers/harness.ts) at LOG_LEVEL=info, with a client that keeps headers and raw text. */
 export async function startOps(
   options: { simulator?: SimulatorOptions; env?: Record<string, string> } = {},
 ): Promise<OpsHarness> {
-  const simulator = await startSimulator({ port: 0, ...options.simulator });
-  const config = loadConfig({ LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC', ...options.env });
-  const logs: string[] = [];
-  const logger = createLogger(config.logLevel, {
-    write(line: string) {
-      logs.push(line);
-    },
+  const served = await startGateway({
+    simulator: options.simulator,
+    env: { LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC', ...options.env },
   });
-  const app = createApp({ ...config, zstackUrl: simulator.url }, { logger });
-  const server = createServer(app.handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const url = `${base}/graphql`;
+  const { url, simulator } = served;
 
   const gql: OpsHarness['gql'] = async (query, variables, opts = {}) => {
     const headers: Record<string, string> = {
@@ -75,22 +54,7 @@ export async function startOps(
     return uuid;
   };
 
-  return {
-    simulator,
-    app,
-    server,
-    base,
-    url,
-    logs,
-    gql,
-    adminSession,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await app.close();
-      await simulator.close();
-    },
-  };
+  return { ...served, gql, adminSession };
 }
 
 /** Polls `condition` every few ms until it holds or `timeoutMs` passes (then throws `what`). */
@@ -106,22 +70,7 @@ export const CHANGE = `mutation Change($input: ChangeTicketStatusInput!) {
   changeTicketStatus(input: $input) { ticket { uuid status } }
 }`;
 
-/** Codes a caller can act on; anything else in a response is a bug. */
-export const KNOWN_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'UPSTREAM_TIMEOUT',
-  'UPSTREAM_ERROR',
-  'UPSTREAM_UNAVAILABLE',
-  'JOB_PENDING',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'DEPTH_LIMIT_EXCEEDED',
-  'ALIAS_LIMIT_EXCEEDED',
-  'TOKEN_LIMIT_EXCEEDED',
-  'COST_LIMIT_EXCEEDED',
-  'PAYLOAD_TOO_LARGE',
-]);
+/** Codes a caller can act on (the gateway's one list, less INTERNAL_SERVER_ERROR): anything else is a bug. */
+export const KNOWN_CODES: ReadonlySet<string> = new Set(
+  Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+);

@@ -1,10 +1,10 @@
 import { createYoga } from 'graphql-yoga';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createGateway } from '../../src/gateway.js';
 import { createJitPlugin } from '../../src/plugins/jit.js';
 import { schema } from '../../src/schema/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
+import { startGateway } from '../helpers/harness.js';
 
 const TICKET = 'b'.repeat(32);
 const SESSION = 'a'.repeat(32);
@@ -100,22 +100,19 @@ const cases: Case[] = [
 ];
 
 async function answer(jit: boolean, c: Case, operationName?: string): Promise<unknown> {
-  const gateway = createGateway(
-    {
-      ...loadConfig({ ZSTACK_TIME_ZONE: 'UTC', GRAPHQL_JIT: String(jit), LOG_LEVEL: 'silent' }),
-      zstackUrl: 'http://zstack.invalid/zstack',
-    },
-    { client: fakeClient(c.write) },
-  );
+  const served = await startGateway({
+    env: { ZSTACK_TIME_ZONE: 'UTC', GRAPHQL_JIT: String(jit) },
+    deps: { client: fakeClient(c.write) },
+  });
   try {
-    const res = await gateway.yoga.fetch('http://gateway/graphql', {
+    const res = await request(served.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `OAuth ${SESSION}` },
       body: JSON.stringify({ query: c.query, variables: c.variables, operationName }),
     });
-    return { status: res.status, body: await res.json() };
+    return { status: res.statusCode, body: await res.body.json() };
   } finally {
-    await gateway.close();
+    await served.close();
   }
 }
 

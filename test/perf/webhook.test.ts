@@ -4,8 +4,9 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createGateway, type Gateway } from '../../src/gateway.js';
+import type { Gateway } from '../../src/gateway.js';
 import { answerWebhook } from '../../src/http/webhook.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 
 const CHANGE = `mutation Change($input: ChangeTicketStatusInput!) {
@@ -32,12 +33,7 @@ afterEach(async () => {
  * A simulator and a gateway on port 0. The gateway's port must be known before it is built (it is
  * in ZSTACK_WEBHOOK_URL), so the server listens first and hands requests over once it exists.
  */
-async function setup(options: {
-  jobLatencyMs: number;
-  webhook: 'self' | 'none' | 'lost';
-  /** What serves HTTP: yoga's handler with the webhook plugin (default), or the app (src/http.ts). */
-  via?: 'yoga' | 'app';
-}): Promise<Setup> {
+async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' | 'lost' }): Promise<Setup> {
   const simulator = await startSimulator({
     port: 0,
     jobLatencyMs: options.jobLatencyMs,
@@ -52,15 +48,15 @@ async function setup(options: {
   // Nothing listens on port 9 (discard) of this host: every delivery fails, as a lost callback does.
   if (options.webhook === 'lost') env.ZSTACK_WEBHOOK_URL = 'http://127.0.0.1:9/zstack-webhook';
   const config = { ...loadConfig(env), zstackUrl: simulator.url };
-  const app = options.via === 'app' ? createApp(config) : undefined;
-  const gateway = app?.gateway ?? createGateway(config);
+  const app = createApp(config, { logger: createLogger('silent') });
+  const gateway = app.gateway;
   const notified: string[] = [];
   const notify = gateway.client.notifyJobDone.bind(gateway.client);
   gateway.client.notifyJobDone = (jobUuid) => {
     notified.push(jobUuid);
     notify(jobUuid);
   };
-  handler = app?.handler ?? gateway.yoga;
+  handler = app.handler;
   return {
     simulator,
     gateway,
@@ -69,7 +65,7 @@ async function setup(options: {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await (app ?? gateway).close();
+      await app.close();
       await simulator.close();
     },
   };
@@ -122,11 +118,8 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
 }
 
 /** One approval on a fresh gateway (nothing learned yet) with 400 ms jobs; its job polls. */
-async function coldApprovalPolls(
-  webhook: 'self' | 'none',
-  via: 'yoga' | 'app' = 'yoga',
-): Promise<{ polls: number; notified: string[] }> {
-  const s = await setup({ jobLatencyMs: 400, webhook, via });
+async function coldApprovalPolls(webhook: 'self' | 'none'): Promise<{ polls: number; notified: string[] }> {
+  const s = await setup({ jobLatencyMs: 400, webhook });
   open = s;
   const session = await adminSession(s);
   s.simulator.controls.clearRequests();
@@ -157,8 +150,8 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
   });
 
   it('through the app (not yoga) the callback wakes the waiting mutation just the same', async () => {
-    const withHook = await coldApprovalPolls('self', 'app');
-    const without = await coldApprovalPolls('none', 'app');
+    const withHook = await coldApprovalPolls('self');
+    const without = await coldApprovalPolls('none');
     expect(withHook.notified).toHaveLength(1);
     expect(withHook.polls).toBeLessThan(without.polls);
   });
@@ -241,21 +234,17 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     ['POST', { 'x-job-uuid': '../../etc', 'x-job-success': 'true' }, 400],
     ['POST', { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' }, 200],
   ] as const)('%s with %o answers %i, over HTTP', async (method, headers, status) => {
-    for (const via of ['yoga', 'app'] as const) {
-      const s = await setup({ jobLatencyMs: 0, webhook: 'self', via });
-      open = s;
-      const res = await request(`${s.origin}/zstack-webhook`, {
-        method,
-        headers,
-        body: method === 'POST' ? '{}' : undefined,
-      });
-      await res.body.dump();
-      expect(res.statusCode).toBe(status);
-      expect(res.headers.allow).toBe(status === 405 ? 'POST' : undefined);
-      expect(s.notified).toEqual(status === 200 ? ['a'.repeat(32)] : []);
-      await s.close();
-      open = undefined;
-    }
+    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
+    open = s;
+    const res = await request(`${s.origin}/zstack-webhook`, {
+      method,
+      headers,
+      body: method === 'POST' ? '{}' : undefined,
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(status);
+    expect(res.headers.allow).toBe(status === 405 ? 'POST' : undefined);
+    expect(s.notified).toEqual(status === 200 ? ['a'.repeat(32)] : []);
   });
 
   it('answerWebhook notifies only for a complete POST', () => {

@@ -1,0 +1,287 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+} from 'graphql';
+import { ErrorCode, maskError } from '../errors.js';
+import type { PersistedDocuments } from '../plugins/persisted.js';
+import { sendJson } from './respond.js';
+
+/**
+ * `POST /graphql` with a JSON body and a JSON answer, the request every frontend sends, served
+ * from node:http through yoga's envelop pipeline (`yoga.getEnveloped`, the entry yoga documents for
+ * other transports): parse → validate → contextFactory → execute, with every plugin (limits, the
+ * parse/validation caches, masking, jit, observability) exactly as on yoga's own handler, which
+ * serves every other request (GET, streams, GraphiQL). The HTTP rules are GraphQL over HTTP's.
+ */
+
+/** The media types a single JSON result is sent as (GraphQL over HTTP). */
+export type JsonMediaType = 'application/graphql-response+json' | 'application/json';
+
+/**
+ * The media type to answer with, from the Accept header: `'stream'` when the client accepts a
+ * stream (SSE or multipart: yoga's handler serves those), undefined when nothing we send is acceptable.
+ * A missing Accept, `*\/*` and `application/*` mean application/json, as the spec asks.
+ */
+export function negotiate(accept: string | undefined): JsonMediaType | 'stream' | undefined {
+  if (accept === undefined || accept.trim() === '') return 'application/json';
+  let best: JsonMediaType | undefined;
+  let bestQ = 0;
+  for (const entry of accept.split(',')) {
+    const [rawType = '', ...rawParams] = entry.split(';');
+    const type = rawType.trim().toLowerCase();
+    if (type === 'text/event-stream' || type === 'multipart/mixed') return 'stream';
+    let q = 1;
+    let utf8 = true;
+    for (const param of rawParams) {
+      const [name = '', value = ''] = param.split('=').map((s) => s.trim().toLowerCase());
+      if (name === 'q') q = Number(value);
+      else if (name === 'charset') utf8 = value === 'utf-8' || value === 'utf8';
+    }
+    if (!utf8 || !(q > 0)) continue;
+    const media: JsonMediaType | undefined =
+      type === 'application/graphql-response+json'
+        ? type
+        : type === 'application/json' || type === '*/*' || type === 'application/*'
+          ? 'application/json'
+          : undefined;
+    if (media !== undefined && q > bestQ) {
+      best = media;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
+/** Whether a Content-Type names JSON (`application/json`, any parameters; case-insensitive). */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase();
+  return type === 'application/json';
+}
+
+/** The GraphQL request of a JSON body, as the spec defines its parameters. */
+export interface GraphQLParams {
+  query?: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A refusal of the request itself (no GraphQL ran): 400 with a coded error. */
+function requestError(message: string, code: string = ErrorCode.BAD_REQUEST): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+/** Checks a parsed body against the spec's parameters; an error says what is wrong. */
+export function readParams(body: unknown): GraphQLParams | GraphQLError {
+  if (Array.isArray(body)) return requestError('Batched operations are not supported: send one per request.');
+  if (!isMap(body)) return requestError('The request body must be a JSON object with a "query".');
+  const { query, operationName, variables, extensions } = body;
+  if (query !== undefined && query !== null && typeof query !== 'string')
+    return requestError('"query" must be a string.');
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string')
+    return requestError('"operationName" must be a string.');
+  if (variables !== undefined && variables !== null && !isMap(variables))
+    return requestError('"variables" must be a map.');
+  if (extensions !== undefined && extensions !== null && !isMap(extensions))
+    return requestError('"extensions" must be a map.');
+  return {
+    query: typeof query === 'string' ? query : undefined,
+    operationName: operationName as string | null | undefined,
+    variables: variables as Record<string, unknown> | null | undefined,
+    extensions: extensions as Record<string, unknown> | null | undefined,
+  };
+}
+
+/** The part of yoga's enveloped pipeline this entry drives (envelop's public GetEnvelopedFn result). */
+export interface Enveloped {
+  schema: GraphQLSchema;
+  parse(source: string): DocumentNode;
+  validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
+  contextFactory(): unknown;
+  execute(args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    contextValue: unknown;
+    variableValues: Record<string, unknown> | null | undefined;
+    operationName: string | null | undefined;
+  }): unknown;
+}
+
+/** What this entry hands the pipeline as its initial context. */
+export interface PostInitialContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: GraphQLParams;
+  /** Aborts when the caller goes away before the answer is sent. */
+  signal: AbortSignal;
+}
+
+export interface GraphQLPostOptions {
+  getEnveloped(initial: PostInitialContext): Enveloped;
+  /** Manifest lookups for `extensions.persistedQuery`; undefined when no manifest is configured. */
+  persisted: PersistedDocuments | undefined;
+  /**
+   * Sees each refusal this entry makes itself, before or outside the pipeline (whose own plugins
+   * observe parse, validation and execution), for the request's log line.
+   */
+  onRefused?(req: IncomingMessage, error: GraphQLError): void;
+  /** Sees what the pipeline threw instead of answering (it is masked for the caller). */
+  onThrown?(req: IncomingMessage, error: unknown): void;
+}
+
+/** The spec's JSON form of a result: errors as JSON, with no internal extension (`http`) left. */
+export function serializeResult(result: ExecutionResult): string {
+  if (result.errors === undefined) return JSON.stringify(result);
+  const errors = result.errors.map((e) => {
+    const json = e instanceof GraphQLError ? e.toJSON() : { message: String((e as Error).message) };
+    if (json.extensions !== undefined && 'http' in json.extensions) {
+      const { http: _http, ...rest } = json.extensions as Record<string, unknown>;
+      return Object.keys(rest).length > 0
+        ? { ...json, extensions: rest }
+        : { ...json, extensions: undefined };
+    }
+    return json;
+  });
+  return JSON.stringify({ ...result, errors });
+}
+
+/**
+ * HTTP status of a result (GraphQL over HTTP): always 200 for application/json; for
+ * application/graphql-response+json 200 once execution produced `data`, else 400 for a request
+ * error or 500 when it failed for a reason of ours.
+ */
+export function statusOf(result: ExecutionResult, mediaType: JsonMediaType): number {
+  if (mediaType === 'application/json' || result.data !== undefined) return 200;
+  const internal = result.errors?.some((e) => e.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR);
+  return internal ? 500 : 400;
+}
+
+/** A request is aborted when its connection closes before the answer was written. */
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  return abort.signal;
+}
+
+const isPromise = (v: unknown): v is PromiseLike<unknown> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';
+
+/** The JSON POST entry; `serve` is called with the whole body read (the app enforces its limit). */
+export function createGraphQLPost(options: GraphQLPostOptions) {
+  function send(res: ServerResponse, result: ExecutionResult, media: JsonMediaType) {
+    if (res.destroyed) return;
+    sendJson(res, statusOf(result, media), serializeResult(result), `${media}; charset=utf-8`);
+  }
+
+  function refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: GraphQLError,
+    media: JsonMediaType,
+    status = 400,
+  ) {
+    const result = { errors: [error] };
+    options.onRefused?.(req, error);
+    if (!res.destroyed) sendJson(res, status, serializeResult(result), `${media}; charset=utf-8`);
+  }
+
+  /**
+   * Runs one operation. Everything before execute answers a request error; once execute has been
+   * called the operation may have run (a mutation must never run twice), so any failure from there
+   * on is answered here, masked, and never handed to another path.
+   */
+  async function run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: GraphQLParams & { query: string },
+    media: JsonMediaType,
+  ): Promise<void> {
+    const signal = abortOnClose(res);
+    const enveloped = options.getEnveloped({ req, res, params, signal });
+    let document: DocumentNode;
+    try {
+      document = enveloped.parse(params.query);
+    } catch (error) {
+      return send(res, { errors: [maskError(error) as GraphQLError] }, media);
+    }
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return send(res, { errors: [...errors] }, media);
+    const operation = getOperationAST(document, params.operationName);
+    if (operation === null || operation === undefined) {
+      const message = params.operationName
+        ? `Unknown operation named "${params.operationName}".`
+        : 'Must provide operation name if query contains multiple operations.';
+      return refuse(req, res, requestError(message, ErrorCode.OPERATION_RESOLUTION_FAILURE), media);
+    }
+    if (operation.operation === 'subscription') {
+      return refuse(
+        req,
+        res,
+        requestError(
+          'A subscription is answered as a stream: send it with Accept: text/event-stream.',
+          ErrorCode.NOT_ACCEPTABLE,
+        ),
+        media,
+        406,
+      );
+    }
+    let result: ExecutionResult;
+    try {
+      let contextValue = enveloped.contextFactory();
+      if (isPromise(contextValue)) contextValue = await contextValue;
+      let out = enveloped.execute({
+        schema: enveloped.schema,
+        document,
+        contextValue,
+        variableValues: params.variables,
+        operationName: params.operationName,
+      });
+      if (isPromise(out)) out = await out;
+      result = out as ExecutionResult;
+    } catch (error) {
+      // Not an error in the result but a throw (a bug in a plugin or resolver machinery): masked.
+      options.onThrown?.(req, error);
+      result = { errors: [maskError(error) as GraphQLError] };
+    }
+    send(res, result, media);
+  }
+
+  return {
+    /** Serves a JSON POST whose body has been read, answering in `media`. */
+    serve(req: IncomingMessage, res: ServerResponse, body: Buffer, media: JsonMediaType): Promise<void> {
+      if (body.length === 0) {
+        refuse(req, res, requestError('The request has no body: send a JSON object with a "query".'), media);
+        return Promise.resolve();
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        refuse(req, res, requestError('The request body is not valid JSON.'), media);
+        return Promise.resolve();
+      }
+      let params = readParams(parsed);
+      if (!(params instanceof GraphQLError) && options.persisted !== undefined)
+        params = options.persisted.resolve(params);
+      if (params instanceof GraphQLError) {
+        refuse(req, res, params, media);
+        return Promise.resolve();
+      }
+      if (params.query === undefined || params.query === '') {
+        refuse(req, res, requestError('Must provide a "query" string.'), media);
+        return Promise.resolve();
+      }
+      return run(req, res, params as GraphQLParams & { query: string }, media);
+    },
+  };
+}

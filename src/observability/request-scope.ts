@@ -1,0 +1,97 @@
+import type { IncomingMessage } from 'node:http';
+import { type ExecutionResult, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { REQUEST_TAG, requestTag } from '../context.js';
+import { ErrorCode, maskError } from '../errors.js';
+
+/**
+ * What one HTTP request accumulates for its log line and metrics. It rides on the node request
+ * (REQUEST_TAG) into the GraphQL context and from there on every upstream call's events, so no
+ * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
+ */
+export class RequestScope {
+  /** The operation's name, once its document parsed and validated (never raw input). */
+  operation: string | undefined = undefined;
+  /** The first `extensions.code` the caller gets, if any. */
+  code: string | undefined = undefined;
+  errors = 0;
+  upstreamCalls = 0;
+  upstreamMs = 0;
+  jobs = 0;
+  jobPolls = 0;
+  jobWaitMs = 0;
+  constructor(
+    readonly id: string,
+    readonly session: string | undefined,
+  ) {}
+
+  /** Counts a result's errors and keeps the first code a caller sees (masking applied). */
+  noteErrors(errors: readonly unknown[] | undefined): void {
+    if (errors === undefined || errors.length === 0) return;
+    this.errors += errors.length;
+    this.code ??= publicCode(errors[0]);
+  }
+}
+
+/** The `extensions.code` an error reaches the caller with, by the one mapping (errors.ts). */
+export function publicCode(error: unknown): string {
+  const code = (maskError(error) as { extensions?: { code?: unknown } }).extensions?.code;
+  return typeof code === 'string' ? code : ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+/** Puts a new scope on the node request; the GraphQL context finds it there. */
+export function attachScope(req: IncomingMessage, scope: RequestScope): void {
+  (req as IncomingMessage & { [REQUEST_TAG]?: unknown })[REQUEST_TAG] = scope;
+}
+
+export function scopeOf(tag: unknown): RequestScope | undefined {
+  return tag instanceof RequestScope ? tag : undefined;
+}
+
+/** The scope the HTTP layer attached to a node request. */
+export function scopeOfRequest(req: IncomingMessage): RequestScope | undefined {
+  return scopeOf(requestTag(req));
+}
+
+function scopeIn(context: unknown): RequestScope | undefined {
+  return scopeOf(requestTag((context as { req?: unknown } | undefined)?.req));
+}
+
+/**
+ * The envelop plugin that fills a request's scope, on whichever HTTP entry it came: the operation
+ * name once validated, parse and validation failures' codes, execution errors, and each error that
+ * masking turns into "Unexpected error." (reported, with the scope, to be logged).
+ */
+export function createScopePlugin(
+  onMasked: (error: unknown, scope: RequestScope | undefined) => void,
+): Plugin {
+  const noteResult = (scope: RequestScope | undefined, result: ExecutionResult) => {
+    const errors = result.errors;
+    if (errors === undefined) return;
+    scope?.noteErrors(errors);
+    for (const error of errors)
+      if (publicCode(error) === ErrorCode.INTERNAL_SERVER_ERROR) onMasked(error, scope);
+  };
+  return {
+    onParse: ({ context }) =>
+      function onParseDone({ result }) {
+        if (result instanceof Error) scopeIn(context)?.noteErrors([result]);
+      },
+    onValidate: ({ context, params }) =>
+      function onValidateDone({ valid, result }) {
+        const scope = scopeIn(context);
+        if (scope === undefined) return;
+        if (!valid) return scope.noteErrors(result);
+        const name = (context as { params?: { operationName?: unknown } }).params?.operationName;
+        scope.operation = getOperationAST(
+          params.documentAST,
+          typeof name === 'string' ? name : undefined,
+        )?.name?.value;
+      },
+    onExecute: ({ args }) => ({
+      onExecuteDone({ result }) {
+        if (!(Symbol.asyncIterator in result)) noteResult(scopeIn(args.contextValue), result);
+      },
+    }),
+  };
+}
