@@ -104,10 +104,10 @@ export function throwingClient(): ZStackClient {
     throw new Error(`boom at http://zstack.internal with OAuth ${'c'.repeat(32)}`);
   };
   return {
-    read: boom,
-    sync: boom,
-    write: boom,
-    getJob: boom,
+    get: boom,
+    callSync: boom,
+    callAsync: boom,
+    getJobState: boom,
     notifyJobDone: () => {},
     close: async () => {},
   } as unknown as ZStackClient;

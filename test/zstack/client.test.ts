@@ -92,7 +92,7 @@ describe('reads', () => {
     const f = await fake((_req, res) => send(res, 200, { inventories: [{ uuid: TICKET }] }));
     const calls: UpstreamCallEvent[] = [];
     const c = client(f.baseUrl, { onCall: (e) => calls.push(e) });
-    const reply = await c.read({ path: '/tickets', query: 'q=status%3DPending&limit=5' }, { session: 's1' });
+    const reply = await c.get({ path: '/tickets', query: 'q=status%3DPending&limit=5' }, { session: 's1' });
     expect(reply).toEqual({ inventories: [{ uuid: TICKET }] });
     expect(f.requests).toHaveLength(1);
     expect(f.requests[0]).toMatchObject({
@@ -109,7 +109,7 @@ describe('reads', () => {
 
   it('turns a 503 ErrorCode into ZStackApiError with the whole nested ErrorCode', async () => {
     const f = await fake((_req, res) => send(res, 503, { error: NESTED_ERROR }));
-    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }));
+    const err = await rejection(client(f.baseUrl).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackApiError);
     expect((err as ZStackApiError).errorCode).toEqual(NESTED_ERROR);
     expect((err as ZStackApiError).message).toContain('An operation failed');
@@ -126,7 +126,7 @@ describe('reads', () => {
     [418, 'secret-abc', 'unexpected status'],
   ])('plain-text %i becomes ZStackHttpError without the body (%s)', async (status, text, reason) => {
     const f = await fake((_req, res) => send(res, status, text));
-    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }));
+    const err = await rejection(client(f.baseUrl).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackHttpError);
     expect(err).toMatchObject({ status, reason });
     expect(String((err as Error).message)).not.toContain('secret-abc');
@@ -140,7 +140,7 @@ describe('reads', () => {
     [503, '{"notError":1}'],
   ])('status %i with body %j is a malformed response', async (status, body) => {
     const f = await fake((_req, res) => send(res, status, body));
-    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }));
+    const err = await rejection(client(f.baseUrl).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackHttpError);
     expect(err).toMatchObject({ status, reason: 'malformed response body' });
   });
@@ -152,14 +152,14 @@ describe('reads', () => {
       if (n === 1) return void res.socket?.destroy();
       send(res, 200, { valid: true });
     });
-    const reply = await client(f.baseUrl).read({ path: `/accounts/sessions/${TICKET}/valid` });
+    const reply = await client(f.baseUrl).get({ path: `/accounts/sessions/${TICKET}/valid` });
     expect(reply).toEqual({ valid: true });
     expect(f.count('GET', '/zstack/v1/accounts/sessions/')).toBe(2);
   });
 
-  it('gives up after readRetries and reports unavailable', async () => {
+  it('gives up after getRetries and reports unavailable', async () => {
     const f = await fake((_req, res) => void res.socket?.destroy());
-    const err = await rejection(client(f.baseUrl, { readRetries: 2 }).read({ path: '/tickets' }));
+    const err = await rejection(client(f.baseUrl, { getRetries: 2 }).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(err).toMatchObject({ mayHaveApplied: false });
     expect(f.count('GET', '/zstack/v1/tickets')).toBe(3);
@@ -167,7 +167,7 @@ describe('reads', () => {
 
   it('reports connection refused as unavailable (retried, nothing applied)', async () => {
     const port = await closedPort();
-    const err = await rejection(client(`http://127.0.0.1:${port}/zstack`).read({ path: '/tickets' }));
+    const err = await rejection(client(`http://127.0.0.1:${port}/zstack`).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(err).toMatchObject({ mayHaveApplied: false });
     expect((err as Error).message).not.toContain(String(port));
@@ -176,7 +176,7 @@ describe('reads', () => {
   it('times out a call whose answer never comes, within about timeoutMs', async () => {
     const f = await fake(() => {});
     const started = Date.now();
-    const err = await rejection(client(f.baseUrl, { timeoutMs: 200 }).read({ path: '/tickets' }));
+    const err = await rejection(client(f.baseUrl, { timeoutMs: 200 }).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(Date.now() - started).toBeLessThan(1500);
     expect(f.count('GET', '/zstack/v1/tickets')).toBe(1);
@@ -189,7 +189,7 @@ describe('reads', () => {
       setTimeout(() => res.end('{}'), 1500);
     });
     const started = Date.now();
-    const err = await rejection(client(f.baseUrl, { timeoutMs: 300 }).read({ path: '/tickets' }));
+    const err = await rejection(client(f.baseUrl, { timeoutMs: 300 }).get({ path: '/tickets' }));
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(Date.now() - started).toBeLessThan(1200);
   });
@@ -197,7 +197,7 @@ describe('reads', () => {
   it('aborts an in-flight read when the caller goes away', async () => {
     const f = await fake(() => {});
     const ac = new AbortController();
-    const p = rejection(client(f.baseUrl).read({ path: '/tickets' }, { signal: ac.signal }));
+    const p = rejection(client(f.baseUrl).get({ path: '/tickets' }, { signal: ac.signal }));
     await until(() => f.requests.length === 1);
     ac.abort();
     expect(await p).toBeInstanceOf(ZStackAbortedError);
@@ -205,7 +205,7 @@ describe('reads', () => {
 
   it('sends nothing when the deadline has already passed', async () => {
     const f = await fake((_req, res) => send(res, 200, {}));
-    const err = await rejection(client(f.baseUrl).read({ path: '/tickets' }, { deadline: Date.now() - 1 }));
+    const err = await rejection(client(f.baseUrl).get({ path: '/tickets' }, { deadline: Date.now() - 1 }));
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(f.requests).toHaveLength(0);
   });
@@ -214,7 +214,7 @@ describe('reads', () => {
     const f = await fake(() => {});
     const started = Date.now();
     const err = await rejection(
-      client(f.baseUrl, { timeoutMs: 5000 }).read({ path: '/tickets' }, { deadline: Date.now() + 200 }),
+      client(f.baseUrl, { timeoutMs: 5000 }).get({ path: '/tickets' }, { deadline: Date.now() + 200 }),
     );
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(Date.now() - started).toBeLessThan(1500);
@@ -228,7 +228,7 @@ describe('writes', () => {
     const jobs: JobEvent[] = [];
     const calls: UpstreamCallEvent[] = [];
     const c = client(f.baseUrl, { onJob: (e) => jobs.push(e), onCall: (e) => calls.push(e) });
-    const reply = await c.write(
+    const reply = await c.callAsync(
       {
         method: 'PUT',
         path: `/tickets/${TICKET}/actions`,
@@ -267,7 +267,11 @@ describe('writes', () => {
 
   it('accepts a 200 straight away and sends no X-Job-UUID unless given', async () => {
     const f = await fake((_req, res) => send(res, 200, { inventory: { uuid: TICKET } }));
-    const reply = await client(f.baseUrl).write({ method: 'POST', path: '/tickets', body: { params: {} } });
+    const reply = await client(f.baseUrl).callAsync({
+      method: 'POST',
+      path: '/tickets',
+      body: { params: {} },
+    });
     expect(reply).toEqual({ inventory: { uuid: TICKET } });
     expect(f.requests).toHaveLength(1);
     expect(f.requests[0]?.headers['x-job-uuid']).toBeUndefined();
@@ -277,7 +281,7 @@ describe('writes', () => {
     const z = asyncZStack({ latencyMs: 0 });
     const f = await fake(z.handler);
     const jobs: JobEvent[] = [];
-    await client(f.baseUrl, { onJob: (e) => jobs.push(e) }).write({
+    await client(f.baseUrl, { onJob: (e) => jobs.push(e) }).callAsync({
       method: 'DELETE',
       path: `/tickets/${TICKET}`,
     });
@@ -289,7 +293,7 @@ describe('writes', () => {
     const z = asyncZStack({ latencyMs: 20, status: 503, body: { error: NESTED_ERROR } });
     const f = await fake(z.handler);
     const err = await rejection(
-      client(f.baseUrl).write(
+      client(f.baseUrl).callAsync(
         { method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} },
         { jobUuid: JOB },
       ),
@@ -302,7 +306,9 @@ describe('writes', () => {
     const f = await fake((_req, res) =>
       send(res, 503, { error: { code: 'ID.1000', details: 'wrong password' } }),
     );
-    const err = await rejection(client(f.baseUrl).sync({ method: 'PUT', path: '/accounts/login', body: {} }));
+    const err = await rejection(
+      client(f.baseUrl).callSync({ method: 'PUT', path: '/accounts/login', body: {} }),
+    );
     expect(err).toMatchObject({ errorCode: { code: 'ID.1000', details: 'wrong password' } });
   });
 
@@ -312,7 +318,7 @@ describe('writes', () => {
     const jobs: JobEvent[] = [];
     const started = Date.now();
     const err = await rejection(
-      client(f.baseUrl, { jobTimeoutMs: 300, onJob: (e) => jobs.push(e) }).write(
+      client(f.baseUrl, { jobTimeoutMs: 300, onJob: (e) => jobs.push(e) }).callAsync(
         { method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} },
         { jobUuid: JOB },
       ),
@@ -329,7 +335,7 @@ describe('writes', () => {
     const z = asyncZStack({ latencyMs: 60_000 });
     const f = await fake(z.handler);
     const err = await rejection(
-      client(f.baseUrl).write(
+      client(f.baseUrl).callAsync(
         { method: 'DELETE', path: `/tickets/${TICKET}` },
         { deadline: Date.now() + 250 },
       ),
@@ -343,14 +349,18 @@ describe('writes', () => {
       if (req.url.startsWith(JOB_PREFIX)) return send(res, 404, 'the job has been expired');
       send(res, 202, { location: ADVERTISED + JOB, apiTimeout: 300000 });
     });
-    const err = await rejection(client(f.baseUrl).write({ method: 'DELETE', path: `/tickets/${TICKET}` }));
+    const err = await rejection(
+      client(f.baseUrl).callAsync({ method: 'DELETE', path: `/tickets/${TICKET}` }),
+    );
     expect(err).toBeInstanceOf(ZStackJobExpiredError);
     expect(err).toMatchObject({ jobUuid: JOB });
   });
 
   it('a 202 without a usable location is a malformed response', async () => {
     const f = await fake((_req, res) => send(res, 202, { location: 'http://x/zstack/v1/elsewhere' }));
-    const err = await rejection(client(f.baseUrl).write({ method: 'DELETE', path: `/tickets/${TICKET}` }));
+    const err = await rejection(
+      client(f.baseUrl).callAsync({ method: 'DELETE', path: `/tickets/${TICKET}` }),
+    );
     expect(err).toMatchObject({ status: 202, reason: 'malformed response body' });
   });
 
@@ -361,7 +371,7 @@ describe('writes', () => {
       if (req.url.startsWith(JOB_PREFIX) && ++polls === 1) return void res.socket?.destroy();
       return z.handler(req, res);
     });
-    const reply = await client(f.baseUrl).write({
+    const reply = await client(f.baseUrl).callAsync({
       method: 'PUT',
       path: `/tickets/${TICKET}/actions`,
       body: {},
@@ -374,7 +384,7 @@ describe('writes', () => {
   it('a reset before any answer on a write is not retried and may have applied', async () => {
     const f = await fake((_req, res) => void res.socket?.destroy());
     const err = await rejection(
-      client(f.baseUrl).write(
+      client(f.baseUrl).callAsync(
         { method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} },
         { jobUuid: JOB },
       ),
@@ -390,7 +400,7 @@ describe('writes', () => {
       res.write('{"locat');
       setTimeout(() => res.socket?.destroy(), 20);
     });
-    const err = await rejection(client(f.baseUrl).write({ method: 'POST', path: '/tickets', body: {} }));
+    const err = await rejection(client(f.baseUrl).callAsync({ method: 'POST', path: '/tickets', body: {} }));
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(err).toMatchObject({ mayHaveApplied: true });
     expect(f.count('POST', '/zstack/')).toBe(1);
@@ -399,7 +409,7 @@ describe('writes', () => {
   it('a write timing out may have applied', async () => {
     const f = await fake(() => {});
     const err = await rejection(
-      client(f.baseUrl, { timeoutMs: 200 }).write(
+      client(f.baseUrl, { timeoutMs: 200 }).callAsync(
         { method: 'POST', path: '/tickets', body: {} },
         { jobUuid: JOB },
       ),
@@ -411,7 +421,7 @@ describe('writes', () => {
   it('a write to a refused port did not apply', async () => {
     const port = await closedPort();
     const err = await rejection(
-      client(`http://127.0.0.1:${port}/zstack`).write({ method: 'POST', path: '/tickets', body: {} }),
+      client(`http://127.0.0.1:${port}/zstack`).callAsync({ method: 'POST', path: '/tickets', body: {} }),
     );
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(err).toMatchObject({ mayHaveApplied: false });
@@ -420,7 +430,7 @@ describe('writes', () => {
   it('a plain-text 500 on a write carries the sent job uuid', async () => {
     const f = await fake((_req, res) => send(res, 500, 'boom'));
     const err = await rejection(
-      client(f.baseUrl).write({ method: 'POST', path: '/tickets', body: {} }, { jobUuid: JOB }),
+      client(f.baseUrl).callAsync({ method: 'POST', path: '/tickets', body: {} }, { jobUuid: JOB }),
     );
     expect(err).toMatchObject({ status: 500, reason: 'internal server error', jobUuid: JOB });
   });
@@ -431,7 +441,7 @@ describe('writes', () => {
     const jobs: JobEvent[] = [];
     const ac = new AbortController();
     const p = rejection(
-      client(f.baseUrl, { onJob: (e) => jobs.push(e) }).write(
+      client(f.baseUrl, { onJob: (e) => jobs.push(e) }).callAsync(
         { method: 'DELETE', path: `/tickets/${TICKET}` },
         { signal: ac.signal, jobUuid: JOB },
       ),
@@ -457,8 +467,8 @@ describe('writes', () => {
       path: `/tickets/${TICKET}/actions`,
       body: { changeTicketStatus: {} },
     };
-    const first = await c.write(req, { jobUuid: JOB });
-    const second = await c.write(req, { jobUuid: JOB });
+    const first = await c.callAsync(req, { jobUuid: JOB });
+    const second = await c.callAsync(req, { jobUuid: JOB });
     expect(second).toEqual(first);
     expect(z.jobs.size).toBe(1);
     expect(f.count('PUT', '/zstack/')).toBe(2);
@@ -467,7 +477,7 @@ describe('writes', () => {
   it('a duplicate-job-uuid refusal on a sync call is an error (no replay semantics there)', async () => {
     const f = await fake((_req, res) => send(res, 400, `Duplicate job uuid[${JOB}]`));
     const err = await rejection(
-      client(f.baseUrl).sync({ method: 'PUT', path: '/accounts/login', body: {} }, { jobUuid: JOB }),
+      client(f.baseUrl).callSync({ method: 'PUT', path: '/accounts/login', body: {} }, { jobUuid: JOB }),
     );
     expect(err).toMatchObject({ status: 400, reason: 'Duplicate job uuid' });
   });
@@ -477,7 +487,7 @@ describe('writes', () => {
     const f = await fake(z.handler);
     const jobs: JobEvent[] = [];
     const c = client(f.baseUrl, { onJob: (e) => jobs.push(e) });
-    const run = () => c.write({ method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} });
+    const run = () => c.callAsync({ method: 'PUT', path: `/tickets/${TICKET}/actions`, body: {} });
     for (let i = 0; i < 3; i++) await run();
     jobs.length = 0;
     for (let i = 0; i < 8; i++) await run();
@@ -497,7 +507,7 @@ describe('writes', () => {
     });
     const c = client(f.baseUrl);
     let settledAt = 0;
-    const p = c.write({ method: 'DELETE', path: `/tickets/${TICKET}` }).then((r) => {
+    const p = c.callAsync({ method: 'DELETE', path: `/tickets/${TICKET}` }).then((r) => {
       settledAt = Date.now();
       return r;
     });
@@ -512,7 +522,7 @@ describe('writes', () => {
   });
 });
 
-describe('getJob', () => {
+describe('getJobState', () => {
   it.each([
     [202, {}, { state: 'running' }],
     [200, { inventory: { uuid: TICKET } }, { state: 'succeeded', result: { inventory: { uuid: TICKET } } }],
@@ -520,13 +530,13 @@ describe('getJob', () => {
     [404, 'the job has been expired', { state: 'expired' }],
   ])('status %i → %j', async (status, body, expected) => {
     const f = await fake((_req, res) => send(res, status, body));
-    expect(await client(f.baseUrl).getJob(JOB, { session: 's' })).toEqual(expected);
+    expect(await client(f.baseUrl).getJobState(JOB, { session: 's' })).toEqual(expected);
     expect(f.requests[0]?.url).toBe(JOB_PREFIX + JOB);
   });
 
   it('a 405 is an HTTP error carrying the job uuid', async () => {
     const f = await fake((_req, res) => send(res, 405, 'only GET method is allowed for querying job status'));
-    const err = await rejection(client(f.baseUrl).getJob(JOB));
+    const err = await rejection(client(f.baseUrl).getJobState(JOB));
     expect(err).toMatchObject({ status: 405, jobUuid: JOB });
   });
 });
