@@ -128,8 +128,11 @@ class JobWaiter extends Sleeper {
 
 const JOB_ROUTE_PATH = '/api-jobs/{uuid}';
 
+/** What job waiting needs of the transport: job polls are GETs. */
+export type JobTransport = Pick<Transport, 'url' | 'get'>;
+
 export interface JobWaitsConfig {
-  transport: Transport;
+  transport: JobTransport;
   /** How long an async call waits for its job. */
   jobTimeoutMs: number;
   /** Webhook mode (ZStack calls back when a job ends): polling after the predicted end is slower. */
@@ -139,7 +142,7 @@ export interface JobWaitsConfig {
 
 /** Async-job waiting for one client: learned durations per route, and the waits in progress. */
 export class JobWaits {
-  private readonly transport: Transport;
+  private readonly transport: JobTransport;
   private readonly jobTimeoutMs: number;
   private readonly webhook: boolean;
   private readonly onJob: ((e: JobEvent) => void) | undefined;
