@@ -6,6 +6,7 @@ import type { Context } from '../../src/context.js';
 import { createApp } from '../../src/http.js';
 import { createLogger } from '../../src/logger.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   answersUnderTicketsTimeout,
   json,
@@ -348,14 +349,12 @@ describe('a caller that goes away', () => {
       body: json('{ tickets(first: 1) { nodes { uuid } } }'),
       signal: controller.signal,
     }).catch(() => undefined);
-    const until = Date.now() + 5000;
-    while (fast.signals.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => fast.signals.length > 0, 'the operation to start');
     const signal = fast.signals[0];
     expect(signal?.aborted).toBe(false);
     controller.abort();
     await call;
-    while (!signal?.aborted && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    expect(signal?.aborted).toBe(true);
+    await waitFor(() => signal?.aborted === true, 'the operation signal to abort');
     expect(fast.yogaRequests).toBe(0);
     shared.sim.controls.clearFaults();
   });
