@@ -113,7 +113,7 @@ builder.queryField('apiJob', (t) =>
       // ZStack answers job queries without looking at the session, so the gateway checks it.
       if (!(await validateSession(ctx.client, opts.session, opts)))
         throw unauthenticated('The session is not valid.');
-      return view(uuid, await ctx.client.getJob(uuid, opts));
+      return view(uuid, await ctx.client.getJobState(uuid, opts));
     },
   }),
 );

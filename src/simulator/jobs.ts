@@ -118,17 +118,6 @@ export class JobStore {
     }
   }
 
-  /** A job finished by a fault, without running any work. */
-  createFailed(uuid: string, error: ApiError, webhook?: string): Job {
-    return this.create(
-      uuid,
-      () => {
-        throw error;
-      },
-      webhook,
-    );
-  }
-
   expire(uuid: string): void {
     this.jobs.delete(uuid);
   }

@@ -17,7 +17,7 @@ function sessionOf(reply: ApiInventoryReply<ApiSession>): ApiSession {
 }
 
 function login(client: ZStackClient, path: string, body: unknown, opts?: CallOptions): Promise<ApiSession> {
-  return client.sync<ApiInventoryReply<ApiSession>>({ method: 'PUT', path, body }, opts).then(sessionOf);
+  return client.callSync<ApiInventoryReply<ApiSession>>({ method: 'PUT', path, body }, opts).then(sessionOf);
 }
 
 /** LogInByAccount (sync PUT); never retried. */
@@ -58,7 +58,7 @@ export function logInIAM2VirtualId(
 
 /** LogOut (sync DELETE); ZStack answers `{}` even for an unknown session. */
 export async function logOut(client: ZStackClient, sessionUuid: string, opts?: CallOptions): Promise<void> {
-  await client.sync<unknown>(
+  await client.callSync<unknown>(
     { method: 'DELETE', path: `/accounts/sessions/${encodeURIComponent(sessionUuid)}` },
     opts,
   );
@@ -70,7 +70,7 @@ export async function validateSession(
   sessionUuid: string,
   opts?: CallOptions,
 ): Promise<boolean> {
-  const reply = await client.read<{ valid?: unknown }>(
+  const reply = await client.get<{ valid?: unknown }>(
     { path: `/accounts/sessions/${encodeURIComponent(sessionUuid)}/valid` },
     opts,
   );
@@ -82,7 +82,7 @@ export async function getPlatformTimeZone(
   client: ZStackClient,
   opts: CallOptions,
 ): Promise<{ timezone?: string; offset?: string }> {
-  const reply = await client.read<{ timezone?: unknown; offset?: unknown }>(
+  const reply = await client.get<{ timezone?: unknown; offset?: unknown }>(
     { path: '/management-nodes/platform-timezone' },
     opts,
   );

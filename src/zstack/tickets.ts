@@ -42,7 +42,7 @@ export async function changeTicketStatus(
 ): Promise<ApiTicket> {
   const action: Record<string, unknown> = { statusEvent: input.statusEvent };
   if (input.comment !== undefined) action.comment = input.comment;
-  const reply = await client.write<ApiInventoryReply<ApiTicket>>(
+  const reply = await client.callAsync<ApiInventoryReply<ApiTicket>>(
     {
       method: 'PUT',
       path: `/tickets/${encodeURIComponent(input.uuid)}/actions`,
@@ -72,7 +72,7 @@ export async function createTicket(
   if (input.flowCollectionUuid !== undefined) params.flowCollectionUuid = input.flowCollectionUuid;
   params.accountSystemType = input.accountSystemType;
   params.accountSystemContext = input.accountSystemContext;
-  const reply = await client.write<ApiInventoryReply<ApiTicket>>(
+  const reply = await client.callAsync<ApiInventoryReply<ApiTicket>>(
     { method: 'POST', path: '/tickets', body: withTags({ params }, input) },
     opts,
   );
@@ -87,7 +87,7 @@ export async function updateTicketRequest(
 ): Promise<ApiTicket> {
   const action: Record<string, unknown> = { requests: input.requests };
   if (input.description !== undefined) action.description = input.description;
-  const reply = await client.write<ApiInventoryReply<ApiTicket>>(
+  const reply = await client.callAsync<ApiInventoryReply<ApiTicket>>(
     {
       method: 'PUT',
       path: `/tickets/${encodeURIComponent(input.uuid)}/actions`,
@@ -104,7 +104,7 @@ export async function deleteTicket(
   input: { uuid: string },
   opts: CallOptions,
 ): Promise<void> {
-  await client.write<unknown>(
+  await client.callAsync<unknown>(
     { method: 'DELETE', path: `/tickets/${encodeURIComponent(input.uuid)}`, query: 'deleteMode=Permissive' },
     opts,
   );
@@ -117,7 +117,7 @@ async function query<T>(
   opts: CallOptions,
 ): Promise<ApiQueryReply<T>> {
   // buildQuery may throw; inside an async function that becomes a rejection, like every other failure.
-  return client.read<ApiQueryReply<T>>({ path, query: buildQuery(params) }, opts);
+  return client.get<ApiQueryReply<T>>({ path, query: buildQuery(params) }, opts);
 }
 
 /** QueryTicket; throws QueryValueError before any call for a value ZStack would mis-parse. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) {
   changeTicketStatus(input: $input) { ticket { uuid status lastOpDate currentFlowUuid } }
@@ -25,13 +26,15 @@ beforeEach(async () => {
 
 const puts = () => h.simulator.controls.requests.filter((r) => r.method === 'PUT');
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** The apiJob answer once the job is no longer RUNNING. */
+async function endedJob(jobUuid: string) {
+  let ended: Awaited<ReturnType<typeof h.gql<{ apiJob: { state: string } }>>> | undefined;
+  await waitFor(async () => {
+    const r = await h.gql<{ apiJob: { state: string } }>(JOB, { uuid: jobUuid }, { session: admin });
+    if (r.data?.apiJob.state !== 'RUNNING') ended = r;
+    return ended !== undefined;
+  }, 'the job to end');
+  return ended as NonNullable<typeof ended>;
 }
 
 describe('idempotencyKey', () => {
@@ -76,10 +79,7 @@ describe('apiJob', () => {
     const running = await h.gql(JOB, { uuid: jobUuid }, { session: admin });
     expect(running.data).toMatchObject({ apiJob: { uuid: jobUuid, state: 'RUNNING', ticket: null } });
 
-    const done = await until(async () => {
-      const r = await h.gql<{ apiJob: { state: string } }>(JOB, { uuid: jobUuid }, { session: admin });
-      return r.data?.apiJob.state === 'RUNNING' ? undefined : r;
-    }, 'the job to end');
+    const done = await endedJob(jobUuid);
     expect(done.data).toMatchObject({
       apiJob: { state: 'SUCCEEDED', ticket: { uuid: pending, status: expect.stringMatching(/APPROVED$/) } },
     });
@@ -90,10 +90,7 @@ describe('apiJob', () => {
     h.simulator.controls.setJobLatency(500);
     const res = await h.gql(CHANGE, { input: { uuid: pending, statusEvent: 'OPEN' } }, { session: admin });
     const jobUuid = res.errors?.[0]?.extensions?.jobUuid as string;
-    const done = await until(async () => {
-      const r = await h.gql<{ apiJob: { state: string } }>(JOB, { uuid: jobUuid }, { session: admin });
-      return r.data?.apiJob.state === 'RUNNING' ? undefined : r;
-    }, 'the job to end');
+    const done = await endedJob(jobUuid);
     expect(done.data).toMatchObject({
       apiJob: { state: 'FAILED', error: { code: 'UPSTREAM_ERROR', zstack: { code: 'SYS.1006' } } },
     });

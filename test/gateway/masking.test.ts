@@ -6,10 +6,10 @@ import { startGateway } from '../helpers/harness.js';
 /** A client double for outcomes the simulator cannot produce through its own API. */
 function fakeClient(write: () => Promise<unknown>): ZStackClient {
   return {
-    read: async () => ({ timezone: 'UTC' }) as never,
-    sync: async () => ({}) as never,
-    write: write as never,
-    getJob: async () => ({ state: 'running' }),
+    get: async () => ({ timezone: 'UTC' }) as never,
+    callSync: async () => ({}) as never,
+    callAsync: write as never,
+    getJobState: async () => ({ state: 'running' }),
     notifyJobDone: () => {},
     close: async () => {},
   };

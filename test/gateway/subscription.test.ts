@@ -1,19 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
+import { waitFor } from '../helpers/wait.js';
 
 const WATCH = `subscription($uuids: [ID!], $where: TicketWhere) {
   ticketUpdated(uuids: $uuids, where: $where) { uuid status lastOpDate }
 }`;
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { uuid status } } }`;
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function suite(
   intervalMs: number,
@@ -56,10 +49,10 @@ describe('ticketUpdated: polling shared per session', () => {
       const { h, admin, pending } = get();
       const uuids = pending.slice(0, 3);
       for (let i = 0; i < 5; i++) open.push(await subscribe(h.url, WATCH, { uuids }, admin));
-      await until(() => ticketPolls(h) >= 1, 'the first poll');
+      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
       const start = ticketPolls(h);
       const t0 = Date.now();
-      await until(() => Date.now() - t0 >= 1000, 'four intervals');
+      await waitFor(() => Date.now() - t0 >= 1000, 'four intervals');
       const polls = ticketPolls(h) - start;
       // One poll per 250 ms interval over 1 s: about 4, where one poll per subscriber would be 20.
       expect(polls).toBeGreaterThanOrEqual(2);
@@ -70,10 +63,10 @@ describe('ticketUpdated: polling shared per session', () => {
       for (const s of open) s.close();
       open = [];
       const t1 = Date.now();
-      await until(() => Date.now() - t1 >= 150, 'the loop to notice');
+      await waitFor(() => Date.now() - t1 >= 150, 'the loop to notice');
       const after = ticketPolls(h);
       const t2 = Date.now();
-      await until(() => Date.now() - t2 >= 700, 'three more intervals');
+      await waitFor(() => Date.now() - t2 >= 700, 'three more intervals');
       expect(ticketPolls(h)).toBe(after);
     });
 
@@ -82,7 +75,7 @@ describe('ticketUpdated: polling shared per session', () => {
       const uuid = pending[0] as string;
       const sub = await subscribe(h.url, WATCH, { uuids: [uuid] }, admin);
       open.push(sub);
-      await until(() => ticketPolls(h) >= 1, 'the first poll');
+      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
       h.simulator.controls.changeTicketStatus(uuid, 'reject');
       const event = await sub.next(250 + 400);
       expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
@@ -94,7 +87,7 @@ describe('ticketUpdated: polling shared per session', () => {
       const uuid = pending[1] as string;
       const sub = await subscribe(h.url, WATCH, { where: { statusIn: ['PENDING', 'REJECTED'] } }, admin);
       open.push(sub);
-      await until(() => ticketPolls(h) >= 1, 'the first poll');
+      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
       h.simulator.controls.changeTicketStatus(uuid, 'reject');
       const event = await sub.next(1000);
       expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
@@ -109,7 +102,7 @@ describe('ticketUpdated: pushes', () => {
       const uuid = pending[0] as string;
       const sub = await subscribe(h.url, WATCH, { uuids: [uuid] }, admin);
       open.push(sub);
-      await until(() => ticketPolls(h) >= 1, 'the first poll');
+      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
       const polls = ticketPolls(h);
       const res = await h.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session: admin });
       expect(res.errors).toBeUndefined();
@@ -144,12 +137,12 @@ describe('ticketUpdated: each event is resolved afresh', () => {
           admin,
         );
         open.push(sub);
-        await until(() => ticketPolls(h) >= 1, 'the first poll');
+        await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
         h.simulator.controls.changeTicketStatus(uuid, 'reject');
         const first = await sub.next(2000);
         expect(first.errors).toBeUndefined();
         const started = Date.now();
-        await until(() => Date.now() - started > 400, 'the opening request budget (300 ms) to pass');
+        await waitFor(() => Date.now() - started > 400, 'the opening request budget (300 ms) to pass');
         h.simulator.controls.changeTicketStatus(uuid, 'reopen');
         const second = await sub.next(2000);
         expect(second.errors).toBeUndefined();

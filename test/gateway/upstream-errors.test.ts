@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) {
   changeTicketStatus(input: $input) { ticket { uuid status } }
@@ -188,13 +189,9 @@ describe('async jobs', () => {
     const c = h.simulator.controls;
     c.setJobLatency(300);
     const done = h.gql(CHANGE, { input: { uuid: pending, statusEvent: 'APPROVE' } }, { session: admin });
-    let jobUuid: string | undefined;
-    for (let i = 0; i < 200 && !jobUuid; i++) {
-      const poll = c.requests.find((r) => r.path.includes('/v1/api-jobs/'));
-      jobUuid = poll?.path.split('/').pop();
-      if (!jobUuid) await new Promise((r) => setTimeout(r, 5));
-    }
-    if (!jobUuid) throw new Error('the gateway never polled');
+    const firstPoll = () => c.requests.find((r) => r.path.includes('/v1/api-jobs/'));
+    await waitFor(() => firstPoll() !== undefined, 'the first poll');
+    const jobUuid = firstPoll()?.path.split('/').pop() as string;
     c.expireJob(jobUuid);
     const res = await done;
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR', jobUuid });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../src/simulator/index.js';
-import { CHANGE, type OpsHarness, startOps, waitFor } from './support.js';
+import { waitFor } from '../helpers/wait.js';
+import { CHANGE, type OpsHarness, startOps } from './support.js';
 
 let h: OpsHarness;
 let session: string;

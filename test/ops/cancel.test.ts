@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CHANGE, type OpsHarness, startOps, waitFor } from './support.js';
+import { waitFor } from '../helpers/wait.js';
+import { CHANGE, type OpsHarness, startOps } from './support.js';
 
 let h: OpsHarness;
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { CHANGE, waitFor } from './support.js';
+import { waitFor } from '../helpers/wait.js';
+import { CHANGE } from './support.js';
 
 const ENTRY = 'dist/src/server.js';
 

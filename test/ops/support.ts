@@ -57,15 +57,6 @@ export async function startOps(
   return { ...served, gql, adminSession };
 }
 
-/** Polls `condition` every few ms until it holds or `timeoutMs` passes (then throws `what`). */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export const CHANGE = `mutation Change($input: ChangeTicketStatusInput!) {
   changeTicketStatus(input: $input) { ticket { uuid status } }
 }`;

@@ -12,10 +12,10 @@ const SESSION = 'a'.repeat(32);
 /** A client double whose write answers with `write()`; reads see no tickets. */
 function fakeClient(write: () => Promise<unknown>): ZStackClient {
   return {
-    read: async () => ({ timezone: 'UTC', inventories: [], total: 0 }) as never,
-    sync: async () => ({ inventory: { uuid: 'c'.repeat(32), accountUuid: 'd'.repeat(32) } }) as never,
-    write: write as never,
-    getJob: async () => ({ state: 'running' }),
+    get: async () => ({ timezone: 'UTC', inventories: [], total: 0 }) as never,
+    callSync: async () => ({ inventory: { uuid: 'c'.repeat(32), accountUuid: 'd'.repeat(32) } }) as never,
+    callAsync: write as never,
+    getJobState: async () => ({ state: 'running' }),
     notifyJobDone: () => {},
     close: async () => {},
   };

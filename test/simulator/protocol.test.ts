@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/index.js';
+import { waitFor } from '../helpers/wait.js';
 import { asyncCall, awaitJob, call, loginAccount, loginVirtualId, sha512, start } from './support.js';
 
 const JAVA_DATE = /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M$/;
@@ -399,9 +400,6 @@ describe('webhooks', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`;
     return { hits, url, close: () => new Promise((resolve) => server.close(resolve)) };
   }
-  async function until(cond: () => boolean) {
-    for (let i = 0; i < 200 && !cond(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 
   it('POSTs the job result with X-Job-UUID and X-Job-Success, retrying on non-2xx', async () => {
     const hook = await hookServer(2);
@@ -415,7 +413,7 @@ describe('webhooks', () => {
         body: { changeTicketStatus: { statusEvent: 'approve' } },
       });
       expect(r.status).toBe(202);
-      await until(() => hook.hits.length >= 3);
+      await waitFor(() => hook.hits.length >= 3, 'three webhook deliveries');
       expect(hook.hits).toHaveLength(3);
       const jobUuid = r.json.location.split('/').pop();
       const last = hook.hits[2] as Hit;
@@ -432,7 +430,7 @@ describe('webhooks', () => {
         body: { changeTicketStatus: { statusEvent: 'approve' } },
       });
       expect(bad.status).toBe(202);
-      await until(() => hook.hits.length >= 4);
+      await waitFor(() => hook.hits.length >= 4, "the failed job's delivery");
       expect(hook.hits[3]?.headers['x-job-success']).toBe('false');
       expect(JSON.parse(hook.hits[3]?.body ?? '{}').error.code).toBe('SYS.1003');
     } finally {

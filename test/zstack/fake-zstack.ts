@@ -72,15 +72,6 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` until it is true, at most `ms`; for waiting on a condition, never a fixed sleep. */
-export async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export const JOB_PREFIX = '/zstack/v1/api-jobs/';
 
 export function jobIdOf(url: string): string {
