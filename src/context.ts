@@ -1,6 +1,6 @@
 import { unauthenticated } from './errors.js';
 import type { TicketFeed } from './live/ticket-feed.js';
-import { createLoaders, type Loaders } from './loaders.js';
+import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
 
@@ -15,7 +15,10 @@ export interface Context {
    * on. Unset for a subscription's events (see forSubscriptionEvent).
    */
   deadline: number | undefined;
+  /** The upstream client, every call of it counted in `calls`. */
   readonly client: ZStackClient;
+  /** This operation's upstream calls in flight: names are asked for once none is (resourceByUuid). */
+  readonly calls: CallTracker;
   readonly timeZone: TimeZoneSource;
   /**
    * Batching loaders bound to this request's session; never shared with another request. Each
@@ -54,15 +57,18 @@ export function createContext(deps: {
 }): Context {
   const session = sessionFromHeader(deps.authorization);
   const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
+  const calls = new CallTracker();
+  const client = calls.wrap(deps.client);
   return {
     session,
     signal: deps.signal,
     deadline,
-    client: deps.client,
+    client,
+    calls,
     timeZone: deps.timeZone,
     feed: deps.feed,
     tag: deps.tag,
-    loaders: createLoaders({ client: deps.client, session, signal: deps.signal, deadline, tag: deps.tag }),
+    loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls }),
   };
 }
 
@@ -75,7 +81,12 @@ export function forSubscriptionEvent(ctx: Context): void {
   ctx.deadline = undefined;
   // The opening request has long been answered and logged: nothing to attribute events to.
   ctx.tag = undefined;
-  ctx.loaders = createLoaders({ client: ctx.client, session: ctx.session, signal: ctx.signal });
+  ctx.loaders = createLoaders({
+    client: ctx.client,
+    session: ctx.session,
+    signal: ctx.signal,
+    calls: ctx.calls,
+  });
 }
 
 const SESSION_HEADER = /^(?:OAuth|Bearer)\s+([0-9a-fA-F]{32})\s*$/;

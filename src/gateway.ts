@@ -29,7 +29,9 @@ export const DEFAULT_QUERY = `# Welcome to the ZStack GraphQL gateway.
 # 2. Open the "Headers" tab below the editor and set:
 #      { "Authorization": "OAuth <the session uuid>" }
 #    Every other operation needs that header.
-# 3. Run PendingTickets and pick a ticket uuid.
+# 3. Run PendingTickets and pick a ticket uuid: each ticket
+#    shows its project, requester, approvers and the
+#    resources it asks for by name, not by uuid.
 # 4. Put it in the "Variables" tab:
 #      { "uuid": "<the ticket uuid>" }
 #    and run Approve (or Reject), then Ticket to see
@@ -47,7 +49,15 @@ mutation LogIn {
 
 query PendingTickets {
   tickets(where: { statusIn: [PENDING] }, first: 10) {
-    nodes { uuid name status }
+    nodes {
+      uuid name status currentFlowUuid
+      accountSystemContext {
+        project { name }
+        virtualId { name }
+      }
+      request { action resources { name type } }
+      flowCollection { flows { uuid name approver { name } } }
+    }
   }
 }
 
@@ -74,7 +84,7 @@ mutation Reject($uuid: ID!) {
 query Ticket($uuid: ID!) {
   ticket(uuid: $uuid) {
     uuid name status
-    history { fromStatus toStatus comment createDate }
+    history { fromStatus toStatus comment operator { name } createDate }
   }
 }
 `;

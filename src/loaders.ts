@@ -4,14 +4,18 @@ import type { CallOptions, ZStackClient } from './zstack/client.js';
 import { parseJavaDate } from './zstack/dates.js';
 /** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
 import { MAX_UUIDS_PER_QUERY } from './zstack/query.js';
+import { getResourceNames, MAX_UUIDS_PER_NAMES_CALL } from './zstack/resources.js';
 import {
+  queryArchiveTicketHistories,
   queryTicketFlowCollections,
   queryTicketHistories,
   queryTickets,
   queryTicketTypes,
 } from './zstack/tickets.js';
 import type {
+  ApiArchiveTicketStatusHistory,
   ApiQueryReply,
+  ApiResourceName,
   ApiTicket,
   ApiTicketFlowCollection,
   ApiTicketStatusHistory,
@@ -26,6 +30,63 @@ export interface Loaders {
   historiesByTicketUuid: DataLoader<string, ApiTicketStatusHistory[]>;
   ticketTypeByUuid: DataLoader<string, ApiTicketType | null>;
   flowCollectionByUuid: DataLoader<string, ApiTicketFlowCollection | null>;
+  /** Archived history rows by the deleted ticket's uuid (the archive's `ticketUuid`). */
+  archivedHistoriesByTicketUuid: DataLoader<string, ApiArchiveTicketStatusHistory[]>;
+  /**
+   * GetResourceNames rows (null: ZStack does not know the uuid). Its batch waits until nothing else
+   * of the operation is in flight, so every name of one operation goes in one call per 100 uuids.
+   */
+  resourceByUuid: DataLoader<string, ApiResourceName | null>;
+}
+
+/**
+ * Counts one operation's upstream calls in flight, and runs callbacks once none is and the
+ * resolvers they woke have run (a macrotask later): the point where the operation can ask for
+ * nothing more but what is queued.
+ */
+export class CallTracker {
+  private inFlight = 0;
+  private queue: (() => void)[] = [];
+  /** A check is scheduled, or waits for the calls in flight to end. */
+  private pending = false;
+  private readonly check = (): void => {
+    if (this.inFlight > 0) return; // settle() schedules the next check
+    this.pending = false;
+    const ready = this.queue;
+    this.queue = [];
+    for (const run of ready) run();
+  };
+  private readonly settle = (): void => {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.pending) setImmediate(this.check);
+  };
+
+  /** Counts `call` as in flight until it settles; returns it unchanged. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.inFlight++;
+    call.then(this.settle, this.settle);
+    return call;
+  }
+
+  /** Runs `fn` once no tracked call is in flight (at the earliest on the next macrotask). */
+  whenIdle(fn: () => void): void {
+    this.queue.push(fn);
+    if (this.pending) return;
+    this.pending = true;
+    setImmediate(this.check);
+  }
+
+  /** `client` with every call counted by this tracker. */
+  wrap(client: ZStackClient): ZStackClient {
+    return {
+      get: (req, opts) => this.track(client.get(req, opts)),
+      callSync: (req, opts) => this.track(client.callSync(req, opts)),
+      callAsync: (req, opts) => this.track(client.callAsync(req, opts)),
+      getJobState: (jobUuid, opts) => this.track(client.getJobState(jobUuid, opts)),
+      notifyJobDone: (jobUuid) => client.notifyJobDone(jobUuid),
+      close: () => client.close(),
+    };
+  }
 }
 
 export interface LoaderDeps {
@@ -39,7 +100,14 @@ export interface LoaderDeps {
   tag?: unknown;
   /** Rows per history page (tests use a small one to exercise paging). */
   historyPageSize?: number;
+  /**
+   * The operation's calls in flight (its client wrapped by it), so names wait for the rest of the
+   * operation; without one, names go out a macrotask after the first is asked for.
+   */
+  calls?: CallTracker;
 }
+
+const ZSTACK_UUID = /^[0-9a-f]{32}$/;
 
 type Fetch<T> = (
   client: ZStackClient,
@@ -75,14 +143,14 @@ export function createLoaders(deps: LoaderDeps): Loaders {
   }
 
   const pageSize = deps.historyPageSize ?? HISTORY_PAGE_SIZE;
-  const histories = () =>
-    new DataLoader<string, ApiTicketStatusHistory[]>(
+  function histories<T extends ApiTicketStatusHistory>(fetch: Fetch<T>): DataLoader<string, T[]> {
+    return new DataLoader<string, T[]>(
       async (keys) => {
         const opts = options();
-        const rows: ApiTicketStatusHistory[] = [];
+        const rows: T[] = [];
         // Sorted by uuid (a total order) so that offset pages neither skip nor repeat rows.
         for (let start = 0; ; start += pageSize) {
-          const reply = await queryTicketHistories(
+          const reply = await fetch(
             deps.client,
             {
               conditions: [{ field: 'ticketUuid', op: '?=', value: keys }],
@@ -96,7 +164,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
           rows.push(...page);
           if (page.length < pageSize) break;
         }
-        const byTicket = new Map<string, ApiTicketStatusHistory[]>(keys.map((k) => [k, []]));
+        const byTicket = new Map<string, T[]>(keys.map((k) => [k, []]));
         for (const row of rows) {
           if (row.ticketUuid !== undefined) byTicket.get(row.ticketUuid)?.push(row);
         }
@@ -104,19 +172,45 @@ export function createLoaders(deps: LoaderDeps): Loaders {
       },
       { maxBatchSize: MAX_UUIDS_PER_QUERY },
     );
+  }
+
+  const calls = deps.calls;
+  const names = () =>
+    new DataLoader<string, ApiResourceName | null>(
+      async (keys) => {
+        // Only a ZStack uuid can have a name; anything else is answered null without asking.
+        const asked = keys.filter((k) => ZSTACK_UUID.test(k));
+        const found = new Map<string, ApiResourceName>();
+        if (asked.length > 0) {
+          for (const row of await getResourceNames(deps.client, asked, options())) {
+            found.set(row.uuid.toLowerCase(), row);
+          }
+        }
+        return keys.map((key) => found.get(key) ?? null);
+      },
+      {
+        maxBatchSize: MAX_UUIDS_PER_NAMES_CALL,
+        cacheKeyFn: (key) => key.toLowerCase(),
+        batchScheduleFn: calls
+          ? (dispatch) => calls.whenIdle(dispatch)
+          : (dispatch) => setImmediate(dispatch),
+      },
+    );
 
   // Made on first use: most operations need one loader or none (a mutation only primes tickets).
   let tickets: Loaders['ticketByUuid'] | undefined;
   let historiesLoader: Loaders['historiesByTicketUuid'] | undefined;
   let ticketTypes: Loaders['ticketTypeByUuid'] | undefined;
   let flowCollections: Loaders['flowCollectionByUuid'] | undefined;
+  let archivedHistories: Loaders['archivedHistoriesByTicketUuid'] | undefined;
+  let resources: Loaders['resourceByUuid'] | undefined;
   return {
     get ticketByUuid() {
       tickets ??= byUuid<ApiTicket>(queryTickets);
       return tickets;
     },
     get historiesByTicketUuid() {
-      historiesLoader ??= histories();
+      historiesLoader ??= histories<ApiTicketStatusHistory>(queryTicketHistories);
       return historiesLoader;
     },
     get ticketTypeByUuid() {
@@ -126,6 +220,14 @@ export function createLoaders(deps: LoaderDeps): Loaders {
     get flowCollectionByUuid() {
       flowCollections ??= byUuid<ApiTicketFlowCollection>(queryTicketFlowCollections);
       return flowCollections;
+    },
+    get archivedHistoriesByTicketUuid() {
+      archivedHistories ??= histories<ApiArchiveTicketStatusHistory>(queryArchiveTicketHistories);
+      return archivedHistories;
+    },
+    get resourceByUuid() {
+      resources ??= names();
+      return resources;
     },
   };
 }
@@ -137,7 +239,7 @@ function orderingTime(value: string | undefined): number {
 }
 
 /** History in the order it happened: by sequence (newer ZStacks), then by creation date. */
-export function sortHistory(rows: ApiTicketStatusHistory[]): ApiTicketStatusHistory[] {
+export function sortHistory<T extends ApiTicketStatusHistory>(rows: T[]): T[] {
   return rows
     .map((row) => ({ row, seq: row.sequence ?? Number.NEGATIVE_INFINITY, at: orderingTime(row.createDate) }))
     .sort((a, b) => a.seq - b.seq || a.at - b.at)

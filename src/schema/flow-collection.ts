@@ -2,6 +2,7 @@ import { queryTicketFlowCollections } from '../zstack/tickets.js';
 import type { ApiTicketFlow, ApiTicketFlowCollection } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { connectionType, listPage } from './connection.js';
+import { ResourceRef, resourceRef } from './resource.js';
 import { requiredName, resolveDate } from './ticket.js';
 
 export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').implement({
@@ -23,9 +24,18 @@ export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').impleme
       nullable: true,
       description: 'The IAM2 virtual ID who approves at this step (IAM2 flows).',
     }),
-    approverTitle: t.exposeString('approverTitle', {
+    approver: t.field({
+      type: ResourceRef,
       nullable: true,
-      description: "The approver's title, as shown to submitters.",
+      description:
+        'The IAM2 virtual ID who approves at this step, by name (from approverUuid); null when absent.',
+      resolve: (f) => resourceRef(f.approverUuid),
+    }),
+    valid: t.boolean({
+      nullable: true,
+      description:
+        "ZStack's IAM2 flow field `valid` (a primitive boolean in ZStack's SDK, so IAM2 flows always carry it); null when ZStack sends none (flows that are not IAM2).",
+      resolve: (f) => (typeof f.valid === 'boolean' ? f.valid : null),
     }),
     flowContextType: t.exposeString('flowContextType', {
       nullable: true,

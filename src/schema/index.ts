@@ -6,6 +6,8 @@ import './flow-collection.js';
 import './ticket-history.js';
 import './ticket-query.js';
 import './ticket-mutation.js';
+import './archived-ticket.js';
+import './resource.js';
 import './session.js';
 import './api-job.js';
 import './subscription.js';

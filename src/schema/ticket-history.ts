@@ -2,7 +2,95 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors.js';
 import type { ApiTicketStatusHistory } from '../zstack/types.js';
 import { builder } from './builder.js';
+import { ResourceRef, resourceRef } from './resource.js';
 import { resolveDate, resolveStatus, TicketStatus } from './ticket.js';
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/** The fields a live history row and an archived one share (all but uuid). */
+export function historyFields<T extends ApiTicketStatusHistory>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<Types, T>,
+) {
+  return {
+    ticketUuid: t.id({
+      description: 'The ticket this row belongs to.',
+      resolve: (h) => {
+        if (h.ticketUuid !== undefined) return h.ticketUuid;
+        throw new GraphQLError('ZStack returned a ticket history row without a ticketUuid.', {
+          extensions: { code: ErrorCode.UPSTREAM_ERROR },
+        });
+      },
+    }),
+    fromStatus: t.field({
+      type: TicketStatus,
+      nullable: true,
+      description: 'The status before the change; null for the row written when the ticket was created.',
+      resolve: (h) => resolveStatus(h.fromStatus) as never,
+    }),
+    toStatus: t.field({
+      type: TicketStatus,
+      nullable: true,
+      description: 'The status after the change.',
+      resolve: (h) => resolveStatus(h.toStatus) as never,
+    }),
+    comment: t.string({
+      nullable: true,
+      description: 'The comment sent with the change.',
+      resolve: (h) => h.comment ?? null,
+    }),
+    operationContextType: t.string({
+      nullable: true,
+      description: 'What kind of change this was, e.g. StatusChanged.',
+      resolve: (h) => h.operationContextType ?? null,
+    }),
+    operationContext: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'Details of the change as ZStack holds them; on final approval the results of the requests (requestResults).',
+      resolve: (h) => h.operationContext ?? null,
+    }),
+    operatorType: t.string({
+      nullable: true,
+      description: 'Who made the change: IAM2VirtualID or Account.',
+      resolve: (h) => h.operatorType ?? null,
+    }),
+    operatorUuid: t.string({
+      nullable: true,
+      description: 'The virtual ID, account or user who made the change.',
+      resolve: (h) => h.operatorUuid ?? null,
+    }),
+    operator: t.field({
+      type: ResourceRef,
+      nullable: true,
+      description:
+        'The virtual ID, account or user who made the change, by name (from operatorUuid); null when absent.',
+      resolve: (h) => resourceRef(h.operatorUuid),
+    }),
+    flowName: t.string({
+      nullable: true,
+      description: 'The approval step the ticket was at when it changed.',
+      resolve: (h) => h.flowName ?? null,
+    }),
+    sequence: t.int({
+      nullable: true,
+      description: 'The position of the change in the ticket history, from 1 (newer ZStacks only).',
+      resolve: (h) => (typeof h.sequence === 'number' && Number.isInteger(h.sequence) ? h.sequence : null),
+    }),
+    createDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the change happened.',
+      resolve: (h, _a, ctx) => resolveDate(h.createDate, ctx),
+    }),
+    lastOpDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the row last changed.',
+      resolve: (h, _a, ctx) => resolveDate(h.lastOpDate, ctx),
+    }),
+  };
+}
 
 export const TicketStatusHistory = builder
   .objectRef<ApiTicketStatusHistory>('TicketStatusHistory')
@@ -10,70 +98,6 @@ export const TicketStatusHistory = builder
     description: 'One status change of a ticket (ZStack TicketStatusHistoryInventory).',
     fields: (t) => ({
       uuid: t.exposeID('uuid', { description: 'The history row uuid.' }),
-      ticketUuid: t.id({
-        description: 'The ticket this row belongs to.',
-        resolve: (h) => {
-          if (h.ticketUuid !== undefined) return h.ticketUuid;
-          throw new GraphQLError('ZStack returned a ticket history row without a ticketUuid.', {
-            extensions: { code: ErrorCode.UPSTREAM_ERROR },
-          });
-        },
-      }),
-      fromStatus: t.field({
-        type: TicketStatus,
-        nullable: true,
-        description: 'The status before the change; null for the row written when the ticket was created.',
-        resolve: (h) => resolveStatus(h.fromStatus) as never,
-      }),
-      toStatus: t.field({
-        type: TicketStatus,
-        nullable: true,
-        description: 'The status after the change.',
-        resolve: (h) => resolveStatus(h.toStatus) as never,
-      }),
-      comment: t.exposeString('comment', {
-        nullable: true,
-        description: 'The comment sent with the change.',
-      }),
-      operationContextType: t.exposeString('operationContextType', {
-        nullable: true,
-        description: 'What kind of change this was, e.g. StatusChanged.',
-      }),
-      operationContext: t.field({
-        type: 'JSON',
-        nullable: true,
-        description:
-          'Details of the change as ZStack holds them; on final approval the results of the requests (requestResults).',
-        resolve: (h) => h.operationContext ?? null,
-      }),
-      operatorType: t.exposeString('operatorType', {
-        nullable: true,
-        description: 'Who made the change: IAM2VirtualID or Account.',
-      }),
-      operatorUuid: t.exposeString('operatorUuid', {
-        nullable: true,
-        description: 'The virtual ID, account or user who made the change.',
-      }),
-      flowName: t.exposeString('flowName', {
-        nullable: true,
-        description: 'The approval step the ticket was at when it changed.',
-      }),
-      sequence: t.int({
-        nullable: true,
-        description: 'The position of the change in the ticket history, from 1 (newer ZStacks only).',
-        resolve: (h) => (typeof h.sequence === 'number' && Number.isInteger(h.sequence) ? h.sequence : null),
-      }),
-      createDate: t.field({
-        type: 'DateTime',
-        nullable: true,
-        description: 'When the change happened.',
-        resolve: (h, _a, ctx) => resolveDate(h.createDate, ctx),
-      }),
-      lastOpDate: t.field({
-        type: 'DateTime',
-        nullable: true,
-        description: 'When the row last changed.',
-        resolve: (h, _a, ctx) => resolveDate(h.lastOpDate, ctx),
-      }),
+      ...historyFields(t),
     }),
   });

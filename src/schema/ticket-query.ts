@@ -22,8 +22,8 @@ import { TicketType } from './ticket-type.js';
 /** The most uuids one `uuidIn` filter may list: one upstream condition. */
 export const MAX_UUID_IN = MAX_UUIDS_PER_QUERY;
 /** Text filters; nameContains loses two characters to the `%…%` around it (ZStack's limit is 255). */
-const MAX_TEXT_FILTER = 255;
-const MAX_CONTAINS_FILTER = 253;
+export const MAX_TEXT_FILTER = 255;
+export const MAX_CONTAINS_FILTER = 253;
 
 builder.objectFields(Ticket, (t) => ({
   history: t.field({
@@ -49,7 +49,7 @@ builder.objectFields(Ticket, (t) => ({
 }));
 
 /** The ZStack TicketInventory fields each Ticket field reads; a field not listed here disables projection. */
-const TICKET_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {
+export const TICKET_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {
   __typename: [],
   uuid: ['uuid'],
   name: ['name'],
@@ -67,7 +67,7 @@ const TICKET_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {
   ticketType: ['ticketTypeUuid'],
   flowCollection: ['flowCollectionUuid'],
 };
-const ALL_TICKET_FIELDS = [
+export const ALL_TICKET_FIELDS = [
   'uuid',
   'name',
   'description',
@@ -83,19 +83,29 @@ const ALL_TICKET_FIELDS = [
 ] as const;
 
 /**
- * The `fields=` projection for the selected Ticket fields: uuid always, plus what each selected field
- * reads. Undefined (fetch whole inventories) when the selection is not understood or needs everything.
+ * The `fields=` projection for the selected fields: uuid always, plus what each selected field reads
+ * (`sources`). Undefined (fetch whole inventories) when the selection is not understood, names a
+ * field missing from `sources`, or needs every field of `all`.
  */
-export function ticketProjection(selected: ReadonlyMap<string, unknown> | undefined): string[] | undefined {
+export function fieldProjection(
+  selected: ReadonlyMap<string, unknown> | undefined,
+  sources: Readonly<Record<string, readonly string[]>>,
+  all: readonly string[],
+): string[] | undefined {
   if (!selected) return undefined;
   const needed = new Set<string>(['uuid']);
   for (const name of selected.keys()) {
-    const sources = TICKET_FIELD_SOURCES[name];
-    if (!sources) return undefined;
-    for (const source of sources) needed.add(source);
+    const from = sources[name];
+    if (!from) return undefined;
+    for (const source of from) needed.add(source);
   }
-  if (needed.size === ALL_TICKET_FIELDS.length) return undefined;
-  return ALL_TICKET_FIELDS.filter((f) => needed.has(f));
+  if (needed.size === all.length) return undefined;
+  return all.filter((f) => needed.has(f));
+}
+
+/** The `fields=` projection for the selected Ticket fields (see fieldProjection). */
+export function ticketProjection(selected: ReadonlyMap<string, unknown> | undefined): string[] | undefined {
+  return fieldProjection(selected, TICKET_FIELD_SOURCES, ALL_TICKET_FIELDS);
 }
 
 export const TicketWhere = builder.inputType('TicketWhere', {
@@ -127,7 +137,7 @@ const TicketOrderField = builder.enumType('TicketOrderField', {
   } as const,
 });
 
-const OrderDirection = builder.enumType('OrderDirection', {
+export const OrderDirection = builder.enumType('OrderDirection', {
   description: 'Sort direction.',
   values: {
     ASC: { value: 'asc', description: 'Smallest (or oldest) first.' },
@@ -135,7 +145,7 @@ const OrderDirection = builder.enumType('OrderDirection', {
   } as const,
 });
 
-const TicketOrder = builder.inputType('TicketOrder', {
+export const TicketOrder = builder.inputType('TicketOrder', {
   description: 'How to sort tickets; sent to ZStack as sort=+field or sort=-field.',
   fields: (t) => ({
     field: t.field({ type: TicketOrderField, required: true, description: 'The field to sort by.' }),
@@ -184,18 +194,8 @@ export function ticketConditions(where: TicketWhereInput | null | undefined): Qu
   }
   const name = checkLength(where.name, MAX_TEXT_FILTER, 'where.name');
   if (name !== undefined) conditions.push({ field: 'name', op: '=', value: name });
-  const contains = checkLength(where.nameContains, MAX_CONTAINS_FILTER, 'where.nameContains');
-  if (contains !== undefined) {
-    let pattern: string;
-    try {
-      pattern = likeContains(contains);
-    } catch (err) {
-      if (err instanceof QueryValueError)
-        throw badInput(`where.nameContains: ${err.message}`, 'where.nameContains');
-      throw err;
-    }
-    conditions.push({ field: 'name', op: '~=', value: pattern });
-  }
+  const contains = nameContainsCondition(where.nameContains);
+  if (contains) conditions.push(contains);
   if (where.ticketTypeUuid !== null && where.ticketTypeUuid !== undefined) {
     conditions.push({
       field: 'ticketTypeUuid',
@@ -215,6 +215,19 @@ export function ticketConditions(where: TicketWhereInput | null | undefined): Qu
     conditions.push({ field: 'accountSystemType', op: '=', value: accountSystemType });
   }
   return empty ? null : conditions;
+}
+
+/** The `name~=%…%` condition of a nameContains filter, refused (BAD_USER_INPUT) when ZStack cannot match it literally. */
+export function nameContainsCondition(value: string | null | undefined): QueryCondition | undefined {
+  const contains = checkLength(value, MAX_CONTAINS_FILTER, 'where.nameContains');
+  if (contains === undefined) return undefined;
+  try {
+    return { field: 'name', op: '~=', value: likeContains(contains) };
+  } catch (err) {
+    if (err instanceof QueryValueError)
+      throw badInput(`where.nameContains: ${err.message}`, 'where.nameContains');
+    throw err;
+  }
 }
 
 /** Builds the query string once up front so a value ZStack would mis-parse is BAD_USER_INPUT, not a call. */

@@ -4,6 +4,9 @@ import { ErrorCode } from '../errors.js';
 import { parseJavaDate } from '../zstack/dates.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
+import { apiBodyUuids, ResourceRef, requestAction, resourceRef } from './resource.js';
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /** ZStack's TicketStatus strings, by GraphQL enum value. */
 const ticketStatuses = {
@@ -124,11 +127,23 @@ export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest'
         return n;
       },
     }),
+    action: t.string({
+      description:
+        'What the request does: the simple name of apiName without a leading API and a trailing Msg (org.zstack.header.vm.APICreateVmInstanceMsg → CreateVmInstance); null without apiName.',
+      nullable: true,
+      resolve: (r) => requestAction(r.apiName),
+    }),
     apiBody: t.field({
       type: 'JSON',
       description: 'The body of the API call, as free-form JSON.',
       nullable: true,
       resolve: (r) => r.apiBody ?? null,
+    }),
+    resources: t.field({
+      type: [ResourceRef],
+      description:
+        'The ZStack resources the apiBody names: every value, at any depth, of a key ending in Uuid (a string) or Uuids (a list of strings) that is a ZStack uuid (32 hex characters), in first-seen order (depth first, keys in the order received), without duplicates. Nesting deeper than 32 levels and values past the first 10,000 are not looked at.',
+      resolve: (r) => apiBodyUuids(r.apiBody).map((uuid) => ({ uuid })),
     }),
   }),
 });
@@ -146,10 +161,24 @@ export const AccountSystemContext = builder
         nullable: true,
         resolve: (c) => (typeof c.projectUuid === 'string' ? c.projectUuid : null),
       }),
+      project: t.field({
+        type: ResourceRef,
+        description:
+          'The IAM2 project the ticket was submitted in, by name (from projectUuid); null when absent.',
+        nullable: true,
+        resolve: (c) => resourceRef(c.projectUuid),
+      }),
       virtualIDUuid: t.string({
         description: 'The IAM2 virtual ID (user) who submitted the ticket.',
         nullable: true,
         resolve: (c) => (typeof c.virtualIDUuid === 'string' ? c.virtualIDUuid : null),
+      }),
+      virtualId: t.field({
+        type: ResourceRef,
+        description:
+          'The IAM2 virtual ID (user) who submitted the ticket, by name (from virtualIDUuid); null when absent.',
+        nullable: true,
+        resolve: (c) => resourceRef(c.virtualIDUuid),
       }),
       json: t.field({
         type: 'JSON',
@@ -159,11 +188,12 @@ export const AccountSystemContext = builder
     }),
   });
 
-export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
-  description:
-    'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
-  fields: (t) => ({
-    uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
+/**
+ * The fields a live ticket and an archived one share (all but uuid), so both read ZStack's
+ * inventory the same way.
+ */
+export function ticketFields<T extends ApiTicket>(t: PothosSchemaTypes.ObjectFieldBuilder<Types, T>) {
+  return {
     name: t.string({
       description: 'The ticket name.',
       resolve: (ticket) => requiredName(ticket.name, 'ticket'),
@@ -226,5 +256,14 @@ export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
       nullable: true,
       resolve: (ticket, _args, ctx) => resolveDate(ticket.lastOpDate, ctx),
     }),
+  };
+}
+
+export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
+  description:
+    'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
+    ...ticketFields(t),
   }),
 });

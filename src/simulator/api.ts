@@ -261,7 +261,20 @@ const queryTickets = queryApi(TICKET_SCHEMA, (c) => c.world.ticketRows());
 const queryHistories = queryApi(HISTORY_SCHEMA, (c) => c.world.historyRows());
 const queryTypes = queryApi(TICKET_TYPE_SCHEMA, (c) => [...c.world.ticketTypes.values()]);
 const queryCollections = queryApi(FLOW_COLLECTION_SCHEMA, (c) => c.world.flowCollectionRows());
-const queryFlows = queryApi(FLOW_SCHEMA, (c) => [...c.world.flows.values()]);
+const queryFlows = queryApi(FLOW_SCHEMA, (c) => c.world.flowRows());
+
+const MSG_RESOURCE_NAMES = 'org.zstack.header.vo.APIGetResourceNamesMsg';
+
+/** GetResourceNames: every `uuids=` value (a list field takes them all); none at all is SYS.1007. */
+const getResourceNames: ApiDef = {
+  async: false,
+  auth: true,
+  run: ({ core, query }) => {
+    const uuids = query.filter(([k]) => k === 'uuids').map(([, v]) => v);
+    if (uuids.length === 0) mandatory('uuids', MSG_RESOURCE_NAMES);
+    return { inventories: core.world.resourceNames(uuids) };
+  },
+};
 
 interface Route {
   segments: string[];
@@ -303,6 +316,7 @@ const ROUTES: Route[] = [
   route('/v1/tickets/flow', ['GET', queryFlows]),
   route('/v1/tickets/flow/{uuid}', ['GET', queryFlows]),
   route('/v1/management-nodes/platform-timezone', ['GET', platformTimeZone]),
+  route('/v1/resources/names', ['GET', getResourceNames]),
 ].sort((a, b) => a.variables - b.variables);
 
 function matchRoute(v1Path: string): { route: Route; vars: Record<string, string> } | undefined {

@@ -1,12 +1,14 @@
 /** Deterministic demo data: the same uuids, names and dates on every run and after every reset. */
 import type { Row } from './query.js';
-import { type Actor, sha512Hex, type World } from './tickets.js';
+import { type Actor, type NamedResource, sha512Hex, uuidFrom, type World } from './tickets.js';
 import type { DemoData } from './types.js';
 
 /** The uuid real ZStack gives its built-in admin account. */
 export const ADMIN_UUID = '36c27e8ff05c4780bf6d2fa65700f22e';
 const PASSWORD = 'password';
 const SEED_EPOCH = Date.UTC(2024, 5, 7, 13, 20, 28);
+/** Tickets seeded after the 50 live ones and deleted, so the archives are not empty. */
+const ARCHIVED = 3;
 
 type Step = ['approve' | 'reject' | 'cancel' | 'reopen', 'approver' | 'submitter'];
 
@@ -55,6 +57,57 @@ const TICKET_TYPES = [
   ['CREATE_VOLUME_TICKET_TYPE', 'org.zstack.header.volume.APICreateDataVolumeMsg', 'create a data volume'],
 ] as const;
 
+/**
+ * Resources the demo tickets' apiBodys name. Their uuids come from their own labels, not from the
+ * world's counter, so every other seeded uuid stays what it always was.
+ */
+const RESOURCES = {
+  ubuntu: ['ubuntu-22.04', 'ImageVO'],
+  centos: ['centos-7.9', 'ImageVO'],
+  small: ['small-2c4g', 'InstanceOfferingVO'],
+  large: ['large-8c16g', 'InstanceOfferingVO'],
+  disk: ['data-100g', 'DiskOfferingVO'],
+  publicNet: ['public-net', 'L3NetworkVO'],
+  privateNet: ['private-net', 'L3NetworkVO'],
+  webVm: ['web-1', 'VmInstanceVO'],
+  dbVm: ['db-1', 'VmInstanceVO'],
+} as const;
+
+function demoResources(world: World): Record<keyof typeof RESOURCES, string> {
+  const out = {} as Record<keyof typeof RESOURCES, string>;
+  for (const [key, [name, type]] of Object.entries(RESOURCES) as [
+    keyof typeof RESOURCES,
+    readonly [string, string],
+  ][]) {
+    const uuid = uuidFrom(`zstack-simulator-resource:${name}`);
+    world.resources.set(uuid, { uuid, name, type });
+    out[key] = uuid;
+  }
+  return out;
+}
+
+/** The apiBody of demo ticket i (0-based) for its API, naming images, offerings, networks and VMs. */
+function demoApiBody(i: number, api: string, r: Record<keyof typeof RESOURCES, string>): Row {
+  const n = i + 1;
+  if (api.endsWith('APIDestroyVmInstanceMsg')) {
+    return { uuid: i % 2 === 0 ? r.webVm : r.dbVm, deleteMode: 'Permissive', systemTags: [] };
+  }
+  if (api.endsWith('APICreateDataVolumeMsg')) {
+    return { name: `data-${n}`, diskOfferingUuid: r.disk, systemTags: [] };
+  }
+  const big = i % 2 === 1;
+  return {
+    name: `demo-${n}`,
+    instanceOfferingUuid: big ? r.large : r.small,
+    imageUuid: big ? r.centos : r.ubuntu,
+    l3NetworkUuids: big ? [r.privateNet, r.publicNet] : [r.publicNet],
+    defaultL3NetworkUuid: big ? r.privateNet : r.publicNet,
+    cpuNum: 2,
+    memorySize: 2147483648,
+    systemTags: [],
+  };
+}
+
 export function seedWorld(world: World): DemoData {
   let now = SEED_EPOCH;
   const tick = (minutes: number) => {
@@ -73,6 +126,8 @@ export function seedWorld(world: World): DemoData {
     admin: false,
   });
   const projectUuid = world.nextUuid();
+  world.resources.set(projectUuid, { uuid: projectUuid, name: 'demo-project', type: 'IAM2ProjectVO' });
+  const named = demoResources(world);
   const userAccountUuid = world.nextUuid();
   world.accounts.set(userAccountUuid, {
     uuid: userAccountUuid,
@@ -126,22 +181,22 @@ export function seedWorld(world: World): DemoData {
     lastOpDate: now,
   });
   let parent: string | undefined;
-  for (const [i, [name, title]] of [
-    ['team-lead-approval', 'Team lead'],
-    ['operations-approval', 'Operations'],
+  for (const [i, [name, who]] of [
+    ['team-lead-approval', 'team lead'],
+    ['operations-approval', 'operations'],
   ].entries()) {
     const approver = approvers[i] as { uuid: string };
     const uuid = world.nextUuid();
     world.flows.set(uuid, {
       uuid,
       name,
-      description: `approval by ${title?.toLowerCase()}`,
+      description: `approval by ${who}`,
       parentFlowUuid: parent,
       flowContext: JSON.stringify({ approverUuid: approver.uuid }),
       flowContextType: 'IAM2',
       collectionUuid: flowCollectionUuid,
       approverUuid: approver.uuid,
-      approverTitle: title,
+      valid: true,
       createDate: now,
       lastOpDate: now,
     });
@@ -149,7 +204,9 @@ export function seedWorld(world: World): DemoData {
   }
 
   const asActor = (uuid: string): Actor => ({ kind: 'virtualId', uuid, accountUuid: projectAccountUuid });
-  for (let i = 0; i < 50; i++) {
+  // 50 live tickets, then ARCHIVED more that are deleted again (ZStack archives them).
+  const archivedTicketUuids: string[] = [];
+  for (let i = 0; i < 50 + ARCHIVED; i++) {
     tick(37);
     const submitter = submitters[i % 2] as { uuid: string };
     const [, api] = TICKET_TYPES[i % TICKET_TYPES.length] as readonly [string, string, string];
@@ -157,11 +214,11 @@ export function seedWorld(world: World): DemoData {
       requestName: `request ${i + 1}`,
       apiName: api,
       executeTimes: 1,
-      apiBody: { name: `demo-${i + 1}`, cpuNum: 2, memorySize: 2147483648, systemTags: [] },
+      apiBody: demoApiBody(i, api, named),
     };
     const ticket = world.createTicket(
       {
-        name: `demo ticket ${i + 1}`,
+        name: i < 50 ? `demo ticket ${i + 1}` : `old ticket ${i - 49}`,
         description: i % 3 === 0 ? undefined : `seeded ticket number ${i + 1}`,
         requests: [request],
         accountSystemType: 'iam2',
@@ -179,6 +236,11 @@ export function seedWorld(world: World): DemoData {
         asActor(actorUuid),
       );
     }
+    if (i >= 50) {
+      tick(5);
+      world.deleteTicket(ticket.uuid as string, asActor(submitter.uuid));
+      archivedTicketUuids.push(ticket.uuid as string);
+    }
   }
   world.clock = savedClock;
 
@@ -190,5 +252,10 @@ export function seedWorld(world: World): DemoData {
     projectUuid,
     flowCollectionUuid,
     ticketTypeUuids,
+    archivedTicketUuids,
+    resources: [
+      { uuid: projectUuid, name: 'demo-project', type: 'IAM2ProjectVO' },
+      ...Object.values(named).map((uuid) => world.resources.get(uuid) as NamedResource),
+    ],
   };
 }

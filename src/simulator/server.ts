@@ -39,6 +39,8 @@ function freshWorld(seed: boolean): { world: World; demo: DemoData } {
       projectUuid: '',
       flowCollectionUuid: '',
       ticketTypeUuids: [],
+      archivedTicketUuids: [],
+      resources: [],
     },
   };
 }

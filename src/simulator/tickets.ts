@@ -47,7 +47,7 @@ export const FLOW_SCHEMA: QuerySchema = {
     flowContextType: s,
     collectionUuid: s,
     approverUuid: s,
-    approverTitle: s,
+    valid: 'bool',
     createDate: d,
     lastOpDate: d,
   },
@@ -131,6 +131,14 @@ export const TICKET_TYPE_SCHEMA: QuerySchema = {
   },
 };
 
+/**
+ * An IAM2 flow as the wire has it: `valid` is a primitive boolean in ZStack's SDK, so it is always
+ * sent (true unless a flow says otherwise).
+ */
+function flowRow(flow: Row): Row {
+  return { ...flow, valid: flow.valid !== false };
+}
+
 export function sha512Hex(text: string): string {
   return createHash('sha512').update(text).digest('hex');
 }
@@ -190,6 +198,22 @@ function maxLength(field: string, msg: string, value: unknown, max: number): voi
 
 const ZSTACK_UUID = /^[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}$/;
 
+/** A row of ZStack's ResourceVO for a resource the simulator has no table of (projects, images…). */
+export interface NamedResource {
+  uuid: string;
+  /** ZStack allows resources without a name. */
+  name?: string;
+  /** The base VO class's simple name, e.g. ImageVO. */
+  type: string;
+}
+
+/** Deterministic, ZStack-shaped (v4, no dashes) uuid from a seed text. */
+export function uuidFrom(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  const variant = ((Number.parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 12)}4${h.slice(13, 16)}${variant}${h.slice(17, 32)}`;
+}
+
 export class World {
   accounts = new Map<string, Account>();
   users = new Map<string, User>();
@@ -201,6 +225,8 @@ export class World {
   histories = new Map<string, Row>();
   archives = new Map<string, Row>();
   archiveHistories = new Map<string, Row>();
+  /** ResourceVO rows of everything without a table here: IAM2 projects, images, offerings, networks, VMs. */
+  resources = new Map<string, NamedResource>();
   private meta = new Map<string, TicketMeta>();
   private counter = 0;
   /** Seeding swaps in a fixed clock so the demo data is the same on every run. */
@@ -208,11 +234,40 @@ export class World {
 
   /** Deterministic, ZStack-shaped (v4, no dashes) uuids: same sequence after every reset. */
   nextUuid(): string {
-    const h = createHash('sha256')
-      .update(`zstack-simulator:${this.counter++}`)
-      .digest('hex');
-    const variant = ((Number.parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-    return `${h.slice(0, 12)}4${h.slice(13, 16)}${variant}${h.slice(17, 32)}`;
+    return uuidFrom(`zstack-simulator:${this.counter++}`);
+  }
+
+  /** ResourceVO's row for a uuid (GetResourceNames); undefined when no resource has it. */
+  private resourceRow(uuid: string): NamedResource | undefined {
+    const account = this.accounts.get(uuid);
+    if (account) return { uuid, name: account.name, type: 'AccountVO' };
+    const user = this.users.get(uuid);
+    if (user) return { uuid, name: user.name, type: 'UserVO' };
+    const vid = this.virtualIds.get(uuid);
+    if (vid) return { uuid, name: vid.name, type: 'IAM2VirtualIDVO' };
+    const ticket = this.tickets.get(uuid);
+    if (ticket) return { uuid, name: ticket.name as string, type: 'TicketVO' };
+    const collection = this.flowCollections.get(uuid);
+    if (collection) return { uuid, name: collection.name as string, type: 'TicketFlowCollectionVO' };
+    const flow = this.flows.get(uuid);
+    if (flow) return { uuid, name: flow.name as string, type: 'TicketFlowVO' };
+    const type = this.ticketTypes.get(uuid);
+    if (type) return { uuid, name: type.name as string, type: 'TicketTypeVO' };
+    return this.resources.get(uuid);
+  }
+
+  /**
+   * GetResourceNames: `select … from ResourceVO where uuid in (:uuids)`. Unknown uuids are absent and
+   * the order is the table's (here: by uuid), not the request's.
+   */
+  resourceNames(uuids: readonly string[]): Row[] {
+    const rows: Row[] = [];
+    // MySQL's default collation compares case-insensitively.
+    for (const uuid of new Set(uuids.map((u) => u.toLowerCase()))) {
+      const row = this.resourceRow(uuid);
+      if (row) rows.push({ uuid: row.uuid, resourceName: row.name, resourceType: row.type });
+    }
+    return rows.sort((a, b) => ((a.uuid as string) < (b.uuid as string) ? -1 : 1));
   }
 
   actorOf(p: Principal): Actor {
@@ -253,8 +308,12 @@ export class World {
   flowCollectionRows(): Row[] {
     return [...this.flowCollections.values()].map((c) => ({
       ...c,
-      flows: this.flowsOf(c.uuid as string),
+      flows: this.flowsOf(c.uuid as string).map(flowRow),
     }));
+  }
+
+  flowRows(): Row[] {
+    return [...this.flows.values()].map(flowRow);
   }
 
   // ---- tickets ----

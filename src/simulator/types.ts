@@ -64,6 +64,13 @@ export interface DemoData {
   projectUuid: string;
   flowCollectionUuid: string;
   ticketTypeUuids: string[];
+  /** The original uuids (archive `ticketUuid`) of the seeded tickets that were deleted into the archives. */
+  archivedTicketUuids: string[];
+  /**
+   * Named resources without a table of their own (GetResourceNames): the IAM2 project and the images,
+   * offerings, networks and VMs the demo apiBodys name.
+   */
+  resources: { uuid: string; name?: string; type: string }[];
 }
 
 export interface SimulatorControls {

@@ -3,6 +3,8 @@ import { ZStackHttpError } from './errors.js';
 import type { QueryParams } from './query.js';
 import { buildQuery } from './query.js';
 import type {
+  ApiArchiveTicket,
+  ApiArchiveTicketStatusHistory,
   ApiInventoryReply,
   ApiQueryReply,
   ApiTicket,
@@ -154,4 +156,22 @@ export function queryTicketFlowCollections(
   opts: CallOptions,
 ): Promise<ApiQueryReply<ApiTicketFlowCollection>> {
   return query<ApiTicketFlowCollection>(client, '/tickets/flow-collections', params, opts);
+}
+
+/** QueryArchiveTicket: deleted tickets. */
+export function queryArchiveTickets(
+  client: ZStackClient,
+  params: QueryParams,
+  opts: CallOptions,
+): Promise<ApiQueryReply<ApiArchiveTicket>> {
+  return query<ApiArchiveTicket>(client, '/tickets/archives', params, opts);
+}
+
+/** QueryArchiveTicketHistory: the history rows of deleted tickets. */
+export function queryArchiveTicketHistories(
+  client: ZStackClient,
+  params: QueryParams,
+  opts: CallOptions,
+): Promise<ApiQueryReply<ApiArchiveTicketStatusHistory>> {
+  return query<ApiArchiveTicketStatusHistory>(client, '/tickets/histories/archives', params, opts);
 }

@@ -54,6 +54,26 @@ export interface ApiTicketStatusHistory {
   lastOpDate?: string;
 }
 
+/** ArchiveTicketInventory: a deleted ticket; `uuid` is the archive row's, `ticketUuid` the ticket's. */
+export interface ApiArchiveTicket extends ApiTicket {
+  ticketUuid?: string;
+  accountUuid?: string;
+}
+
+/** ArchiveTicketStatusHistoryInventory; `historyUuid` is the live row's former uuid. */
+export interface ApiArchiveTicketStatusHistory extends ApiTicketStatusHistory {
+  historyUuid?: string;
+  accountUuid?: string;
+}
+
+/** One row of GetResourceNames (ZStack's ResourceVO). */
+export interface ApiResourceName {
+  uuid: string;
+  resourceName?: string;
+  /** The base VO class's simple name, e.g. ImageVO. */
+  resourceType?: string;
+}
+
 export interface ApiTicketType {
   uuid: string;
   name?: string;
@@ -74,7 +94,8 @@ export interface ApiTicketFlow {
   flowContextType?: string;
   collectionUuid?: string;
   approverUuid?: string;
-  approverTitle?: string;
+  /** IAM2 flows: a primitive boolean in ZStack's SDK, so always sent. */
+  valid?: boolean;
   createDate?: string;
   lastOpDate?: string;
 }

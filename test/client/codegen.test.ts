@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: simulator rows are untyped
+type Any = any;
+
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 const EXAMPLE = join(ROOT, 'examples/approval-client');
@@ -12,6 +15,13 @@ const MANIFEST = join(EXAMPLE, 'src/gql/persisted-documents.json');
 
 interface ClientOutput {
   waiting: number;
+  ticket: {
+    name: string;
+    project: string | null;
+    requester: string | null;
+    approver: string | null;
+    requests: { action: string | null; resources: string[] }[];
+  } | null;
   decided: { uuid: string; status: string; lastOpDate: string } | null;
   history?: { fromStatus: string | null; toStatus: string | null; comment: string | null }[];
 }
@@ -65,6 +75,20 @@ describe('the codegen approval client', () => {
     expect(waiting).toContain(uuid);
     expect(['INTERMEDIATE_APPROVED', 'FINAL_APPROVED']).toContain(out.decided?.status);
     expect(out.history?.at(-1)).toMatchObject({ comment: 'ok from codegen' });
+
+    // The approver sees names: project, requester, current approver and the requested resources.
+    const { demo } = h.simulator.controls;
+    const listed = h.simulator.controls.getTicket(uuid) as Record<string, Any>;
+    expect(out.ticket).toMatchObject({ name: listed.name, project: 'demo-project' });
+    expect(demo.submitters.map((s) => s.name)).toContain(out.ticket?.requester);
+    expect(demo.approvers.map((a) => a.name)).toContain(out.ticket?.approver);
+    expect(out.ticket?.requests[0]?.action).toEqual(
+      expect.stringMatching(/^(CreateVmInstance|DestroyVmInstance|CreateDataVolume)$/),
+    );
+    for (const r of out.ticket?.requests.flatMap((x) => x.resources) ?? []) expect(r).toMatch(/^\w+VO [a-z]/);
+    expect((out as { history?: { operator?: { name: string } }[] }).history?.at(-1)?.operator?.name).toBe(
+      'admin',
+    );
 
     const puts = h.simulator.controls.requests.filter(
       (r) => r.method === 'PUT' && r.path.includes('/tickets/'),

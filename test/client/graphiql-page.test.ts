@@ -19,6 +19,11 @@ describe('DEFAULT_QUERY', () => {
     expect(names).toEqual(['LogIn', 'PendingTickets', 'Approve', 'Reject', 'Ticket']);
     expect(DEFAULT_QUERY).toContain('"Authorization": "OAuth <the session uuid>"');
   });
+
+  it('shows project, requester, approvers and requested resources by name', () => {
+    for (const shown of ['project { name }', 'virtualId { name }', 'approver { name }', 'resources { name'])
+      expect(DEFAULT_QUERY).toContain(shown);
+  });
 });
 
 describe('GraphiQL page and assets', () => {

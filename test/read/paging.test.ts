@@ -106,7 +106,7 @@ describe('ticketTypes and ticketFlowCollections', () => {
   it('lists the flow collection with its flows in order', async () => {
     const res = await read.h.gql<Any>(
       `{ ticketFlowCollections { nodes { uuid name state status isDefault ticketTypeUuids projectUuid
-          flows { uuid name parentFlowUuid collectionUuid approverUuid approverTitle createDate } } } }`,
+          flows { uuid name parentFlowUuid collectionUuid approverUuid valid approver { uuid } createDate } } } }`,
       {},
       { session: read.admin },
     );
@@ -122,6 +122,8 @@ describe('ticketTypes and ticketFlowCollections', () => {
     });
     expect([...c.ticketTypeUuids].sort()).toEqual([...demo.ticketTypeUuids].sort());
     expect(c.flows.map((f: Any) => f.approverUuid)).toEqual(demo.approvers.map((a) => a.uuid));
+    expect(c.flows.map((f: Any) => f.approver.uuid)).toEqual(demo.approvers.map((a) => a.uuid));
+    expect(c.flows.map((f: Any) => f.valid)).toEqual([true, true]);
     expect(c.flows[0].parentFlowUuid).toBeNull();
     expect(c.flows[1].parentFlowUuid).toBe(c.flows[0].uuid);
   });

@@ -22,6 +22,19 @@ async function main(): Promise<void> {
 
   const { tickets } = await client.execute(PendingTickets, { first: 10 });
   const chosen = env.TICKET_UUID ?? tickets.nodes[0]?.uuid;
+  const listed = tickets.nodes.find((t) => t.uuid === chosen);
+  // What the approver sees: names, not uuids (one GetResourceNames call for the whole page).
+  const summary = listed && {
+    name: listed.name,
+    project: listed.accountSystemContext?.project?.name ?? null,
+    requester: listed.accountSystemContext?.virtualId?.name ?? null,
+    approver:
+      listed.flowCollection?.flows.find((f) => f.uuid === listed.currentFlowUuid)?.approver?.name ?? null,
+    requests: listed.request.map((r) => ({
+      action: r.action,
+      resources: r.resources.map((res) => `${res.type ?? 'unknown'} ${res.name ?? res.uuid}`),
+    })),
+  };
   if (!chosen) {
     console.log(JSON.stringify({ waiting: tickets.totalCount, decided: null }));
     return;
@@ -37,6 +50,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       waiting: tickets.totalCount,
+      ticket: summary ?? null,
       decided: changeTicketStatus.ticket,
       history: ticket?.history,
     }),

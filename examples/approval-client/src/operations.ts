@@ -26,9 +26,32 @@ export const PendingTickets = graphql(`
         name
         status
         createDate
+        currentFlowUuid
+        accountSystemContext {
+          project {
+            name
+          }
+          virtualId {
+            name
+          }
+        }
         request {
           requestName
           apiName
+          action
+          resources {
+            uuid
+            name
+            type
+          }
+        }
+        flowCollection {
+          flows {
+            uuid
+            approver {
+              name
+            }
+          }
         }
       }
     }
@@ -48,6 +71,9 @@ export const TicketWithHistory = graphql(`
         toStatus
         comment
         operatorUuid
+        operator {
+          name
+        }
         createDate
       }
     }
