@@ -3,7 +3,7 @@
  * (RestServer.handle/handleApi/handleJobQuery), plus one handler per simulated API.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobOutcome, JobStore } from './jobs.js';
+import { finishedBody, type JobOutcome, type JobStore } from './jobs.js';
 import {
   parseQueryRequest,
   parseQueryString,
@@ -357,13 +357,8 @@ function pollJob(core: Core, req: Incoming, uuid: string): Outcome {
   const job = core.jobs.get(uuid);
   if (!job) return { status: 404, text: 'the job has been expired' };
   if (job.state === 'running') return { status: 202, json: '{}' };
-  if (job.state === 'failed') return { status: 503, json: job.body ?? '{}' };
-  let body = job.body ?? '{}';
-  if (req.headers['x-json-schema'] !== undefined) {
-    const schema = gsonStringify(job.schema ?? {}, true);
-    body = body === '{}' ? `{"schema":${schema}}` : `{"schema":${schema},${body.slice(1)}`;
-  }
-  return { status: 200, json: body };
+  const json = finishedBody(job, req.headers['x-json-schema'] !== undefined);
+  return { status: job.state === 'failed' ? 503 : 200, json };
 }
 
 /**
@@ -467,7 +462,10 @@ function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Out
   }
 
   const jobUuid = jobHeader ?? randomUUID().replace(/-/g, '');
-  core.jobs.create(jobUuid, work, req.headers['x-web-hook']);
+  core.jobs.create(jobUuid, work, {
+    webhook: req.headers['x-web-hook'],
+    jsonSchema: req.headers['x-json-schema'] !== undefined,
+  });
   const timeoutSec = Number(req.headers['x-api-timeout']);
   const apiTimeout = Number.isInteger(timeoutSec) && timeoutSec > 0 ? timeoutSec * 1000 : 300000;
   return json(

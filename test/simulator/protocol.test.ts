@@ -440,6 +440,35 @@ describe('webhooks', () => {
       await hook.close();
     }
   });
+
+  it('X-JSON-Schema on the original request puts the schema map in the callback, as on a poll', async () => {
+    const hook = await hookServer(0);
+    try {
+      const approve = await call(sim, 'PUT', `/v1/tickets/${pendingTicket()}/actions`, {
+        session: admin,
+        headers: { 'X-Web-Hook': hook.url, 'X-JSON-Schema': 'true' },
+        body: { changeTicketStatus: { statusEvent: 'approve' } },
+      });
+      const del = await call(sim, 'DELETE', `/v1/tickets/${pendingTicket()}`, {
+        session: admin,
+        headers: { 'X-Web-Hook': hook.url, 'X-JSON-Schema': 'true' },
+      });
+      await until(() => hook.hits.length >= 2);
+      const byJob = new Map(hook.hits.map((h) => [h.headers['x-job-uuid'], h.body]));
+      const approveJob = approve.json.location.split('/').pop();
+      const approveHook = JSON.parse(byJob.get(approveJob) ?? '{}');
+      expect(approveHook.schema).toEqual({ inventory: 'org.zstack.ticket.entity.TicketInventory' });
+      expect(approveHook.inventory.status).toBe('IntermediateApproved');
+      const poll = await call(sim, 'GET', new URL(approve.json.location).pathname.replace('/zstack', ''), {
+        headers: { 'X-JSON-Schema': 'true' },
+      });
+      expect(byJob.get(approveJob)).toBe(poll.text);
+      // A body-less result ({} for a delete) still gets its (empty) schema.
+      expect(byJob.get(del.json.location.split('/').pop())).toBe('{"schema":{}}');
+    } finally {
+      await hook.close();
+    }
+  });
 });
 
 describe('REST layer quirks', () => {
