@@ -46,7 +46,11 @@ export interface Incoming {
   body: string;
 }
 
-export type Outcome = { status: number; text: string } | { status: number; json: string };
+export type Outcome =
+  | { status: number; text: string }
+  | { status: number; json: string }
+  /** The servlet container's own error page; it always names its Content-Type. */
+  | { status: number; html: string };
 
 interface Ctx {
   core: Core;
@@ -324,6 +328,29 @@ function matchRoute(v1Path: string): { route: Route; vars: Record<string, string
   return undefined;
 }
 
+/** ZStack's web application is deployed under this context path (RESTFacade.path). */
+export const CONTEXT_PATH = '/zstack';
+
+/**
+ * A path outside the context never reaches ZStack: the servlet container (Tomcat) answers with its
+ * own HTML error page.
+ */
+function containerNotFound(path: string): Outcome {
+  const title = 'HTTP Status 404 – Not Found';
+  return {
+    status: 404,
+    html:
+      `<!doctype html><html lang="en"><head><title>${title}</title></head><body><h1>${title}</h1>` +
+      `<hr class="line" /><p><b>Type</b> Status Report</p><p><b>Message</b> ${escapeHtml(path)}</p>` +
+      '<p><b>Description</b> The origin server did not find a current representation for the target resource or is not willing to disclose that one exists.</p>' +
+      '<hr class="line" /><h3>Apache Tomcat</h3></body></html>',
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function json(status: number, value: unknown, htmlEscape: boolean): Outcome {
   return { status, json: gsonStringify(value, htmlEscape) };
 }
@@ -376,7 +403,8 @@ export function dispatch(core: Core, req: Incoming, forcedError?: ApiError): Out
 }
 
 function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Outcome {
-  const v1 = req.path.startsWith('/zstack/') ? req.path.slice('/zstack'.length) : req.path;
+  if (!req.path.startsWith(`${CONTEXT_PATH}/`)) return containerNotFound(req.path);
+  const v1 = req.path.slice(CONTEXT_PATH.length);
   if (!v1.startsWith('/v1/')) throw new RestError(404, `no api mapping to ${v1}`);
   if (v1.startsWith('/v1/api-jobs/')) return pollJob(core, req, v1.slice('/v1/api-jobs/'.length));
 
@@ -470,7 +498,10 @@ function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Out
   const apiTimeout = Number.isInteger(timeoutSec) && timeoutSec > 0 ? timeoutSec * 1000 : 300000;
   return json(
     202,
-    { location: `http://${locationHost(core, req.headers)}/zstack/v1/api-jobs/${jobUuid}`, apiTimeout },
+    {
+      location: `http://${locationHost(core, req.headers)}${CONTEXT_PATH}/v1/api-jobs/${jobUuid}`,
+      apiTimeout,
+    },
     true,
   );
 }

@@ -1,7 +1,7 @@
 /** The simulator's HTTP side: request log, fault injection, admin endpoints and the in-process controls. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Core, dispatch, type Incoming, type Outcome } from './api.js';
+import { CONTEXT_PATH, type Core, dispatch, type Incoming, type Outcome } from './api.js';
 import { JobStore } from './jobs.js';
 import { renderRow } from './query.js';
 import { ApiError, errorBody, gsonStringify } from './render.js';
@@ -50,6 +50,10 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
+}
+
+function bodyOf(o: Outcome): string {
+  return 'json' in o ? o.json : 'html' in o ? o.html : o.text;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -125,13 +129,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const headersFor = (o: Outcome, length: number): Record<string, string | number> => {
     const h: Record<string, string | number> = { 'Content-Length': length };
-    if (contentType)
+    if ('html' in o) h['Content-Type'] = 'text/html;charset=utf-8';
+    else if (contentType)
       h['Content-Type'] = 'json' in o ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8';
     return h;
   };
 
   const send = (res: ServerResponse, o: Outcome) => {
-    const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+    const buf = Buffer.from(bodyOf(o), 'utf8');
     res.writeHead(o.status, headersFor(o, buf.length));
     res.end(buf);
   };
@@ -217,7 +222,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       case 'truncated': {
         const o = dispatch(core, incoming);
-        const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+        const buf = Buffer.from(bodyOf(o), 'utf8');
         res.writeHead(o.status, headersFor(o, buf.length + 64));
         res.write(buf.subarray(0, Math.floor(buf.length / 2)));
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -226,7 +231,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       case 'slowBody': {
         const o = dispatch(core, incoming);
-        const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+        const buf = Buffer.from(bodyOf(o), 'utf8');
         res.writeHead(o.status, headersFor(o, buf.length));
         res.flushHeaders();
         await delay(fault.delayMs);
@@ -327,7 +332,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/zstack`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${CONTEXT_PATH}`,
     port,
     controls,
     close: async () => {

@@ -94,7 +94,7 @@ export interface SimulatorControls {
 }
 
 export interface Simulator {
-  /** E.g. http://127.0.0.1:4321/zstack (context path, no trailing slash). */
+  /** What ZSTACK_URL should be: the context path included, no trailing slash, e.g. http://127.0.0.1:4321/zstack. Paths outside the context get the servlet container's 404. */
   url: string;
   port: number;
   controls: SimulatorControls;
