@@ -19,6 +19,9 @@ const lines = [
   ...demo.submitters.map((s) => `  submitter (IAM2 virtual ID): ${s.name} / ${s.password}`),
   ...demo.approvers.map((a, i) => `  approver of flow ${i + 1} (IAM2 virtual ID): ${a.name} / ${a.password}`),
   ...(demo.user ? [`  user: ${demo.user.accountName}/${demo.user.userName} / ${demo.user.password}`] : []),
+  ...(demo.failingTicketUuid
+    ? [`  ticket whose final approval fails (request too big for any host): ${demo.failingTicketUuid}`]
+    : []),
   '  passwords go over the wire as lowercase SHA-512 hex',
 ];
 console.log(lines.join('\n'));

@@ -180,6 +180,12 @@ export function seedWorld(world: World): DemoData {
       );
     }
   }
+  // Demo ticket 22 (CREATE_VM, script [approve]) waits for dave's final approval and asks for a VM no
+  // host can take: approving it fails as ZStack reports a failed request (SYS.1006 caused by
+  // HOST_ALLOCATION.1000) and leaves the ticket as it is.
+  const failing = [...world.tickets.values()].find((t) => t.name === 'demo ticket 22');
+  const failingRequest = (failing?.request as Row[] | undefined)?.[0];
+  if (failingRequest) failingRequest.apiBody = { ...(failingRequest.apiBody as Row), cpuNum: 128 };
   world.clock = savedClock;
 
   return {
@@ -190,5 +196,6 @@ export function seedWorld(world: World): DemoData {
     projectUuid,
     flowCollectionUuid,
     ticketTypeUuids,
+    failingTicketUuid: failing?.uuid as string,
   };
 }

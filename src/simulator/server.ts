@@ -7,12 +7,13 @@ import { renderRow } from './query.js';
 import { ApiError, errorBody, gsonStringify } from './render.js';
 import { ADMIN_UUID, seedWorld } from './seed.js';
 import { SessionStore } from './sessions.js';
-import { HISTORY_SCHEMA, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
+import { HISTORY_SCHEMA, type RequestFailure, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
 import type {
   DemoData,
   Fault,
   FaultRule,
   RecordedRequest,
+  RequestFailureRule,
   Simulator,
   SimulatorControls,
   SimulatorOptions,
@@ -39,6 +40,7 @@ function freshWorld(seed: boolean): { world: World; demo: DemoData } {
       projectUuid: '',
       flowCollectionUuid: '',
       ticketTypeUuids: [],
+      failingTicketUuid: '',
     },
   };
 }
@@ -76,6 +78,17 @@ function normalizeRule(raw: unknown): FaultRule {
   const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
   if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
   return { fault, times, method: rule.method, path: rule.path };
+}
+
+function normalizeRequestFailure(raw: unknown): RequestFailure {
+  if (raw === null || typeof raw !== 'object') throw new Error('a request failure must be an object');
+  const rule = raw as RequestFailureRule & { times?: number | null };
+  if (typeof rule.code !== 'string' || rule.code === '') throw new Error('a request failure needs a code');
+  const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
+  if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
+  const error = new ApiError(rule.code, rule.details ?? 'injected by the simulator').errorCode;
+  if (rule.description !== undefined) error.description = rule.description;
+  return { apiName: rule.apiName, ticketUuid: rule.ticketUuid, error, remaining: times };
 }
 
 /** Starts a simulator; `port: 0` picks a free port. */
@@ -160,6 +173,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           return reply(200, {});
         case 'POST /__simulator/faults':
           controls.injectFault(JSON.parse(body) as FaultRule);
+          return reply(200, {});
+        case 'POST /__simulator/request-failures':
+          controls.injectRequestFailure(JSON.parse(body) as RequestFailureRule);
           return reply(200, {});
         case 'DELETE /__simulator/faults':
           controls.clearFaults();
@@ -266,8 +282,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const normalized = normalizeRule(rule);
       faults.push({ rule: normalized, remaining: normalized.times ?? 1 });
     },
+    injectRequestFailure(rule) {
+      core.world.requestFailures.push(normalizeRequestFailure(rule));
+    },
     clearFaults() {
       faults.length = 0;
+      core.world.requestFailures.length = 0;
     },
     setJobLatency(ms) {
       jobs.latencyMs = ms;
