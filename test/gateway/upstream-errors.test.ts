@@ -177,8 +177,7 @@ describe('a cause chain (a final approval whose request fails)', () => {
     // What the simulator saw and answered: one PUT, one failed job carrying that very chain.
     expect(puts()).toBe(1);
     const job = c.jobOf(error?.extensions?.jobUuid as string);
-    expect(job?.state).toBe('failed');
-    expect((job?.result as { error: unknown }).error).toEqual(error?.extensions?.zstack);
+    expect(job).toEqual({ state: 'failed', result: { error: error?.extensions?.zstack } });
     expect(c.getTicket(uuid)).toEqual(before);
     expectNoLeak(res);
   });
