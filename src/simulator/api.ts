@@ -3,7 +3,7 @@
  * (RestServer.handle/handleApi/handleJobQuery), plus one handler per simulated API.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobOutcome, JobStore } from './jobs.js';
+import { finishedBody, type JobOutcome, type JobStore } from './jobs.js';
 import {
   parseQueryRequest,
   parseQueryString,
@@ -46,7 +46,11 @@ export interface Incoming {
   body: string;
 }
 
-export type Outcome = { status: number; text: string } | { status: number; json: string };
+export type Outcome =
+  | { status: number; text: string }
+  | { status: number; json: string }
+  /** The servlet container's own error page; it always names its Content-Type. */
+  | { status: number; html: string };
 
 interface Ctx {
   core: Core;
@@ -338,6 +342,29 @@ function matchRoute(v1Path: string): { route: Route; vars: Record<string, string
   return undefined;
 }
 
+/** ZStack's web application is deployed under this context path (RESTFacade.path). */
+export const CONTEXT_PATH = '/zstack';
+
+/**
+ * A path outside the context never reaches ZStack: the servlet container (Tomcat) answers with its
+ * own HTML error page.
+ */
+function containerNotFound(path: string): Outcome {
+  const title = 'HTTP Status 404 – Not Found';
+  return {
+    status: 404,
+    html:
+      `<!doctype html><html lang="en"><head><title>${title}</title></head><body><h1>${title}</h1>` +
+      `<hr class="line" /><p><b>Type</b> Status Report</p><p><b>Message</b> ${escapeHtml(path)}</p>` +
+      '<p><b>Description</b> The origin server did not find a current representation for the target resource or is not willing to disclose that one exists.</p>' +
+      '<hr class="line" /><h3>Apache Tomcat</h3></body></html>',
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function json(status: number, value: unknown, htmlEscape: boolean): Outcome {
   return { status, json: gsonStringify(value, htmlEscape) };
 }
@@ -371,13 +398,8 @@ function pollJob(core: Core, req: Incoming, uuid: string): Outcome {
   const job = core.jobs.get(uuid);
   if (!job) return { status: 404, text: 'the job has been expired' };
   if (job.state === 'running') return { status: 202, json: '{}' };
-  if (job.state === 'failed') return { status: 503, json: job.body ?? '{}' };
-  let body = job.body ?? '{}';
-  if (req.headers['x-json-schema'] !== undefined) {
-    const schema = gsonStringify(job.schema ?? {}, true);
-    body = body === '{}' ? `{"schema":${schema}}` : `{"schema":${schema},${body.slice(1)}`;
-  }
-  return { status: 200, json: body };
+  const json = finishedBody(job, req.headers['x-json-schema'] !== undefined);
+  return { status: job.state === 'failed' ? 503 : 200, json };
 }
 
 /**
@@ -395,7 +417,8 @@ export function dispatch(core: Core, req: Incoming, forcedError?: ApiError): Out
 }
 
 function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Outcome {
-  const v1 = req.path.startsWith('/zstack/') ? req.path.slice('/zstack'.length) : req.path;
+  if (!req.path.startsWith(`${CONTEXT_PATH}/`)) return containerNotFound(req.path);
+  const v1 = req.path.slice(CONTEXT_PATH.length);
   if (!v1.startsWith('/v1/')) throw new RestError(404, `no api mapping to ${v1}`);
   if (v1.startsWith('/v1/api-jobs/')) return pollJob(core, req, v1.slice('/v1/api-jobs/'.length));
 
@@ -481,12 +504,18 @@ function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Out
   }
 
   const jobUuid = jobHeader ?? randomUUID().replace(/-/g, '');
-  core.jobs.create(jobUuid, work, req.headers['x-web-hook']);
+  core.jobs.create(jobUuid, work, {
+    webhook: req.headers['x-web-hook'],
+    jsonSchema: req.headers['x-json-schema'] !== undefined,
+  });
   const timeoutSec = Number(req.headers['x-api-timeout']);
   const apiTimeout = Number.isInteger(timeoutSec) && timeoutSec > 0 ? timeoutSec * 1000 : 300000;
   return json(
     202,
-    { location: `http://${locationHost(core, req.headers)}/zstack/v1/api-jobs/${jobUuid}`, apiTimeout },
+    {
+      location: `http://${locationHost(core, req.headers)}${CONTEXT_PATH}/v1/api-jobs/${jobUuid}`,
+      apiTimeout,
+    },
     true,
   );
 }

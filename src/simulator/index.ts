@@ -5,6 +5,7 @@ export type {
   Fault,
   FaultRule,
   RecordedRequest,
+  RequestFailureRule,
   Simulator,
   SimulatorControls,
   SimulatorOptions,

@@ -11,6 +11,19 @@ export interface Job {
   schema?: Record<string, string>;
   finishedAt?: number;
   webhook?: string;
+  /** The request carried X-JSON-Schema: ZStack restores its headers for the webhook call. */
+  jsonSchema?: boolean;
+}
+
+/**
+ * What a finished job sends, to a poll or to its webhook: the same body either way, `jsonSchema`
+ * (X-JSON-Schema on the poll, or on the original request for the webhook) adding `schema` to a success.
+ */
+export function finishedBody(job: Job, jsonSchema: boolean): string {
+  const body = job.body ?? '{}';
+  if (job.state !== 'succeeded' || !jsonSchema) return body;
+  const schema = gsonStringify(job.schema ?? {}, true);
+  return body === '{}' ? `{"schema":${schema}}` : `{"schema":${schema},${body.slice(1)}`;
 }
 
 /** What a job's work yields: the success body (wire shape) and its `schema` map. */
@@ -59,9 +72,13 @@ export class JobStore {
    * Records the job, then runs `work` after the configured latency; with latency 0 it runs now, so
    * the job is already finished when the caller writes its 202.
    */
-  create(uuid: string, work: () => JobOutcome, webhook?: string): Job {
+  create(
+    uuid: string,
+    work: () => JobOutcome,
+    request: { webhook?: string; jsonSchema?: boolean } = {},
+  ): Job {
     this.sweep();
-    const job: Job = { uuid, state: 'running', webhook };
+    const job: Job = { uuid, state: 'running', webhook: request.webhook, jsonSchema: request.jsonSchema };
     this.jobs.set(uuid, job);
     if (this.latencyMs <= 0) this.finish(job, work);
     else this.later(this.latencyMs, () => this.finish(job, work));
@@ -105,7 +122,8 @@ export class JobStore {
           'X-Job-UUID': job.uuid,
           'X-Job-Success': String(job.state === 'succeeded'),
         },
-        body: job.body ?? '{}',
+        // The callback carries the original request's headers, so X-JSON-Schema shapes it like a poll.
+        body: finishedBody(job, job.jsonSchema === true),
         signal,
       });
       await res.arrayBuffer();

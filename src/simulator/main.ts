@@ -1,47 +1,27 @@
 /** Standalone entry: `npm run simulator` (options from env or flags, flags win). */
-import { parseArgs } from 'node:util';
 import { startSimulator } from './index.js';
-import type { SimulatorOptions } from './types.js';
+import { loadSimulatorOptions } from './options.js';
 
-function intOrUndefined(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, got ${v}`);
-  return Number(v);
+let options: ReturnType<typeof loadSimulatorOptions>;
+try {
+  options = loadSimulatorOptions(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(`Invalid simulator setting: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
 }
-
-function loadOptions(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'job-latency-ms': { type: 'string' },
-      'time-zone': { type: 'string' },
-      'advertised-host': { type: 'string' },
-      'content-type': { type: 'boolean' },
-      'no-seed': { type: 'boolean' },
-    },
-  });
-  return {
-    port: intOrUndefined('port', values.port ?? env.SIMULATOR_PORT) ?? 8080,
-    host: values.host ?? env.SIMULATOR_HOST ?? '127.0.0.1',
-    jobLatencyMs:
-      intOrUndefined('job latency', values['job-latency-ms'] ?? env.SIMULATOR_JOB_LATENCY_MS) ?? 0,
-    timeZone: values['time-zone'] ?? env.SIMULATOR_TIME_ZONE ?? 'UTC',
-    advertisedHost: values['advertised-host'] ?? env.SIMULATOR_ADVERTISED_HOST,
-    contentType: values['content-type'] ?? false,
-    seed: !values['no-seed'],
-  };
-}
-
-const sim = await startSimulator(loadOptions(process.argv.slice(2), process.env));
+const sim = await startSimulator(options);
 const demo = sim.controls.demo;
 const lines = [
   `ZStack simulator listening on ${sim.url}`,
+  `  gateway setting: ZSTACK_URL=${sim.url}`,
+  `  sessions expire ${options.sessionTimeoutSec} s after their last use`,
   `  admin account:   ${demo.admin.accountName} / ${demo.admin.password}`,
   ...demo.submitters.map((s) => `  submitter (IAM2 virtual ID): ${s.name} / ${s.password}`),
   ...demo.approvers.map((a, i) => `  approver of flow ${i + 1} (IAM2 virtual ID): ${a.name} / ${a.password}`),
   ...(demo.user ? [`  user: ${demo.user.accountName}/${demo.user.userName} / ${demo.user.password}`] : []),
+  ...(demo.failingTicketUuid
+    ? [`  ticket whose final approval fails (request too big for any host): ${demo.failingTicketUuid}`]
+    : []),
   '  passwords go over the wire as lowercase SHA-512 hex',
 ];
 console.log(lines.join('\n'));

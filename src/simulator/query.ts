@@ -42,6 +42,22 @@ function formDecode(s: string): string {
 const OPERATORS = ['!=', '>=', '<=', '!?=', '!~=', '~=', '?=', '=', '>', '<', 'is null', 'not null'] as const;
 type Operator = (typeof OPERATORS)[number];
 
+/** Each operator's QueryOp, whose toString() ZStack's 400 texts print. */
+const QUERY_OP: Record<Operator, string> = {
+  '!=': '!=',
+  '>=': '>=',
+  '<=': '<=',
+  '!?=': 'not in',
+  '!~=': 'not like',
+  '~=': 'like',
+  '?=': 'in',
+  '=': '=',
+  '>': '>',
+  '<': '<',
+  'is null': 'is null',
+  'not null': 'is not null',
+};
+
 export interface Condition {
   name: string;
   op: Operator;
@@ -58,59 +74,79 @@ export interface QueryRequest {
   fields?: string[];
 }
 
-export function parseCondition(cond: string): Condition {
-  for (const op of OPERATORS) {
-    const idx = cond.indexOf(op);
-    if (idx < 0) continue;
-    const name = cond.slice(0, idx).trim();
-    if (op === 'is null' || op === 'not null') {
-      if (name === '') throw new RestError(400, `${cond} is not a key-value pair split by ${op}`);
-      return { name, op };
+/**
+ * commons-lang `StringUtils.splitByWholeSeparator(s, sep, 2)`, which RestServer splits a condition
+ * with: empty pieces between separators (a leading one included) are dropped, yet a trailing
+ * separator still leaves an empty last piece. So `=x` is one piece, `a=` is `a` and ``, `a==x` is `a`, `x`.
+ */
+function splitByWholeSeparator2(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let pieces = 0;
+  let beg = 0;
+  let end = 0;
+  while (end < s.length) {
+    end = s.indexOf(sep, beg);
+    if (end < 0) {
+      out.push(s.slice(beg));
+      end = s.length;
+    } else if (end > beg) {
+      pieces += 1;
+      if (pieces === 2) {
+        out.push(s.slice(beg));
+        end = s.length;
+      } else {
+        out.push(s.slice(beg, end));
+        beg = end + sep.length;
+      }
+    } else {
+      beg = end + sep.length;
     }
-    // The value is deliberately not trimmed (ZStack trims only the name).
-    const value = cond.slice(idx + op.length);
-    if (name === '' || value === '')
-      throw new RestError(400, `${cond} is not a key-value pair split by ${op}`);
-    return { name, op, value };
   }
-  throw new RestError(
-    400,
-    `${cond} doesn't contain any query operator. Valid query operators are [${OPERATORS.join(',')}]`,
-  );
+  return out;
 }
 
-const SINGLE_VALUED = ['limit', 'start', 'count', 'replyWithCount', 'sort', 'fields'];
+/** RestServer's parsing of one `q=`: a plain-text 400 only for no operator or not two pieces. */
+export function parseCondition(cond: string): Condition {
+  const op = OPERATORS.find((o) => cond.includes(o));
+  if (op === undefined) {
+    throw new RestError(
+      400,
+      `Invalid query parameter. The '${cond}' in the parameter[q] doesn't contain any query operator. Valid query operators are [${OPERATORS.join(', ')}]`,
+    );
+  }
+  const pieces = splitByWholeSeparator2(cond, op);
+  // An empty name is not refused here: ZQL refuses it later, as an unknown field.
+  const name = (pieces[0] ?? '').trim();
+  if (op === 'is null' || op === 'not null') return { name, op };
+  if (pieces.length !== 2) {
+    throw new RestError(
+      400,
+      `Invalid query parameter. The '${cond}' in parameter[q] is not a key-value pair split by ${QUERY_OP[op]}`,
+    );
+  }
+  // The value is deliberately not trimmed (ZStack trims only the name); it may be empty.
+  return { name, op, value: pieces[1] as string };
+}
 
+// Integer.valueOf: an optional sign and digits within int range; negative values pass (ZQL fails on them later).
 function parseInteger(name: string, v: string): number {
-  if (!/^[+-]?\d+$/.test(v) || Number(v) < 0 || Number(v) > 2147483647) {
+  const n = Number(v);
+  if (!/^[+-]?\d+$/.test(v) || n < -2147483648 || n > 2147483647) {
     throw new RestError(400, `Invalid query parameter. '${name}' must be an integer`);
   }
-  return Number(v);
+  return n;
 }
 
 /** Throws RestError (plain-text 400) for what the REST layer itself rejects. */
 export function parseQueryRequest(pairs: [string, string][]): QueryRequest {
-  const seen = new Map<string, string[]>();
+  // Every parameter but q is read as its first value (`e.getValue()[0]`): a repeat is no error.
+  const first = new Map<string, string>();
   const conds = new Set<string>();
   for (const [k, v] of pairs) {
-    if (k === 'q') {
-      conds.add(v);
-      continue;
-    }
-    const list = seen.get(k) ?? [];
-    list.push(v);
-    seen.set(k, list);
+    if (k === 'q') conds.add(v);
+    else if (!first.has(k)) first.set(k, v);
   }
-  for (const name of SINGLE_VALUED) {
-    const vals = seen.get(name);
-    if (vals && vals.length > 1) {
-      throw new RestError(
-        400,
-        `Invalid query parameter[${name}], only one value is allowed, but [${vals.join(', ')}] found`,
-      );
-    }
-  }
-  const one = (name: string): string | undefined => seen.get(name)?.[0];
+  const one = (name: string): string | undefined => first.get(name);
   const req: QueryRequest = {
     conditions: [...conds].map(parseCondition),
     limit: 1000,
@@ -144,6 +180,10 @@ export function parseQueryRequest(pairs: [string, string][]): QueryRequest {
 
 function zqlError(details: string): ApiError {
   return new ApiError('SYS.1007', details);
+}
+
+function internalError(message: string): ApiError {
+  return new ApiError('SYS.1000', `java.lang.IllegalArgumentException: ${message}`);
 }
 
 interface Resolved {
@@ -334,16 +374,20 @@ export function runQuery(schema: QuerySchema, rows: Row[], req: QueryRequest, ti
       .sort((a, b) => compareValues(a.r[field], b.r[field]) * (desc ? -1 : 1) || a.i - b.i)
       .map((x) => x.r);
   }
+  const fields = req.fields;
+  for (const f of fields ?? []) {
+    if (!Object.hasOwn(schema.fields, f)) {
+      throw zqlError(`ZQL error: unknown field[${f}] of inventory[${schema.className}]`);
+    }
+  }
+  // ZQL hands limit and offset to JPA's setMaxResults/setFirstResult, which refuse negatives with an
+  // IllegalArgumentException; the query service reports that as an internal error.
+  if (req.limit < 0) throw internalError(`Negative value (${req.limit}) passed to setMaxResults`);
+  if (req.start < 0) throw internalError(`Negative value (${req.start}) passed to setFirstResult`);
   const total = matched.length;
   const page = matched.slice(req.start, req.start + req.limit);
   let rendered = page.map((r) => renderRow(schema, r, timeZone));
-  if (req.fields) {
-    const fields = req.fields;
-    for (const f of fields) {
-      if (!Object.hasOwn(schema.fields, f)) {
-        throw zqlError(`ZQL error: unknown field[${f}] of inventory[${schema.className}]`);
-      }
-    }
+  if (fields) {
     rendered = rendered.map((r) => Object.fromEntries(fields.filter((f) => f in r).map((f) => [f, r[f]])));
   }
   const body: Row = { inventories: rendered };

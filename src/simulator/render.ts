@@ -136,6 +136,7 @@ export const ERROR_DESCRIPTIONS: Record<string, string> = {
   'SYS.1007': 'One or more API argument is invalid',
   'SYS.1008': 'Unknown message, no service can deal with the message',
   'SYS.1010': 'Management server is not ready to serve',
+  'HOST_ALLOCATION.1000': 'No available host found',
 };
 
 export interface ErrorCodeBody {

@@ -242,6 +242,12 @@ export function seedWorld(world: World): DemoData {
       archivedTicketUuids.push(ticket.uuid as string);
     }
   }
+  // Demo ticket 22 (CREATE_VM, script [approve]) waits for dave's final approval and asks for a VM no
+  // host can take: approving it fails as ZStack reports a failed request (SYS.1006 caused by
+  // HOST_ALLOCATION.1000) and leaves the ticket as it is.
+  const failing = [...world.tickets.values()].find((t) => t.name === 'demo ticket 22');
+  const failingRequest = (failing?.request as Row[] | undefined)?.[0];
+  if (failingRequest) failingRequest.apiBody = { ...(failingRequest.apiBody as Row), cpuNum: 128 };
   world.clock = savedClock;
 
   return {
@@ -257,5 +263,6 @@ export function seedWorld(world: World): DemoData {
       { uuid: projectUuid, name: 'demo-project', type: 'IAM2ProjectVO' },
       ...Object.values(named).map((uuid) => world.resources.get(uuid) as NamedResource),
     ],
+    failingTicketUuid: failing?.uuid as string,
   };
 }

@@ -1,18 +1,19 @@
 /** The simulator's HTTP side: request log, fault injection, admin endpoints and the in-process controls. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Core, dispatch, type Incoming, type Outcome } from './api.js';
+import { CONTEXT_PATH, type Core, dispatch, type Incoming, type Outcome } from './api.js';
 import { JobStore } from './jobs.js';
 import { renderRow } from './query.js';
 import { ApiError, errorBody, gsonStringify } from './render.js';
 import { ADMIN_UUID, seedWorld } from './seed.js';
 import { SessionStore } from './sessions.js';
-import { HISTORY_SCHEMA, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
+import { HISTORY_SCHEMA, type RequestFailure, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
 import type {
   DemoData,
   Fault,
   FaultRule,
   RecordedRequest,
+  RequestFailureRule,
   Simulator,
   SimulatorControls,
   SimulatorOptions,
@@ -41,6 +42,7 @@ function freshWorld(seed: boolean): { world: World; demo: DemoData } {
       ticketTypeUuids: [],
       archivedTicketUuids: [],
       resources: [],
+      failingTicketUuid: '',
     },
   };
 }
@@ -52,6 +54,10 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
+}
+
+function bodyOf(o: Outcome): string {
+  return 'json' in o ? o.json : 'html' in o ? o.html : o.text;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -74,6 +80,17 @@ function normalizeRule(raw: unknown): FaultRule {
   const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
   if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
   return { fault, times, method: rule.method, path: rule.path };
+}
+
+function normalizeRequestFailure(raw: unknown): RequestFailure {
+  if (raw === null || typeof raw !== 'object') throw new Error('a request failure must be an object');
+  const rule = raw as RequestFailureRule & { times?: number | null };
+  if (typeof rule.code !== 'string' || rule.code === '') throw new Error('a request failure needs a code');
+  const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
+  if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
+  const error = new ApiError(rule.code, rule.details ?? 'injected by the simulator').errorCode;
+  if (rule.description !== undefined) error.description = rule.description;
+  return { apiName: rule.apiName, ticketUuid: rule.ticketUuid, error, remaining: times };
 }
 
 /** Starts a simulator; `port: 0` picks a free port. */
@@ -127,13 +144,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const headersFor = (o: Outcome, length: number): Record<string, string | number> => {
     const h: Record<string, string | number> = { 'Content-Length': length };
-    if (contentType)
+    if ('html' in o) h['Content-Type'] = 'text/html;charset=utf-8';
+    else if (contentType)
       h['Content-Type'] = 'json' in o ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8';
     return h;
   };
 
   const send = (res: ServerResponse, o: Outcome) => {
-    const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+    const buf = Buffer.from(bodyOf(o), 'utf8');
     res.writeHead(o.status, headersFor(o, buf.length));
     res.end(buf);
   };
@@ -157,6 +175,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           return reply(200, {});
         case 'POST /__simulator/faults':
           controls.injectFault(JSON.parse(body) as FaultRule);
+          return reply(200, {});
+        case 'POST /__simulator/request-failures':
+          controls.injectRequestFailure(JSON.parse(body) as RequestFailureRule);
           return reply(200, {});
         case 'DELETE /__simulator/faults':
           controls.clearFaults();
@@ -219,7 +240,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       case 'truncated': {
         const o = dispatch(core, incoming);
-        const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+        const buf = Buffer.from(bodyOf(o), 'utf8');
         res.writeHead(o.status, headersFor(o, buf.length + 64));
         res.write(buf.subarray(0, Math.floor(buf.length / 2)));
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -228,7 +249,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       case 'slowBody': {
         const o = dispatch(core, incoming);
-        const buf = Buffer.from('json' in o ? o.json : o.text, 'utf8');
+        const buf = Buffer.from(bodyOf(o), 'utf8');
         res.writeHead(o.status, headersFor(o, buf.length));
         res.flushHeaders();
         await delay(fault.delayMs);
@@ -263,8 +284,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const normalized = normalizeRule(rule);
       faults.push({ rule: normalized, remaining: normalized.times ?? 1 });
     },
+    injectRequestFailure(rule) {
+      core.world.requestFailures.push(normalizeRequestFailure(rule));
+    },
     clearFaults() {
       faults.length = 0;
+      core.world.requestFailures.length = 0;
     },
     setJobLatency(ms) {
       jobs.latencyMs = ms;
@@ -329,7 +354,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/zstack`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${CONTEXT_PATH}`,
     port,
     controls,
     close: async () => {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { QuerySchema, Row } from './query.js';
-import { ApiError } from './render.js';
+import { ApiError, type ErrorCodeBody } from './render.js';
 import type { Principal } from './sessions.js';
 
 export const TICKET_STATUSES = [
@@ -196,6 +196,22 @@ function maxLength(field: string, msg: string, value: unknown, max: number): voi
   }
 }
 
+const CREATE_VM = 'org.zstack.header.vm.APICreateVmInstanceMsg';
+
+/** The biggest host of the simulated cloud: a VM asking for more cannot be placed anywhere. */
+const LARGEST_HOST = { cpuNum: 64, memorySize: 256 * 2 ** 30 };
+
+/** An injected failure of the APIs a final approval executes (`controls.injectRequestFailure`). */
+export interface RequestFailure {
+  /** Only requests for this API (a Java message class name); any when absent. */
+  apiName?: string;
+  /** Only this ticket's requests; any when absent. */
+  ticketUuid?: string;
+  /** The failing API's own ErrorCode: it becomes the `cause` of the ChangeTicketStatus job's error. */
+  error: ErrorCodeBody;
+  remaining: number;
+}
+
 const ZSTACK_UUID = /^[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}$/;
 
 /** A row of ZStack's ResourceVO for a resource the simulator has no table of (projects, images…). */
@@ -227,6 +243,8 @@ export class World {
   archiveHistories = new Map<string, Row>();
   /** ResourceVO rows of everything without a table here: IAM2 projects, images, offerings, networks, VMs. */
   resources = new Map<string, NamedResource>();
+  /** Matched in order; each execution a rule fails uses up one of its `remaining`. */
+  requestFailures: RequestFailure[] = [];
   private meta = new Map<string, TicketMeta>();
   private counter = 0;
   /** Seeding swaps in a fixed clock so the demo data is the same on every run. */
@@ -501,6 +519,8 @@ export class World {
         } else {
           to = 'FinalApproved';
           const requests = (Array.isArray(ticket.request) ? ticket.request : []) as Record<string, unknown>[];
+          // Before any state changes: a request that fails leaves the ticket as it was.
+          this.executeRequests(ticket, requests);
           context = {
             requestResults: requests.map((r) => ({
               requestName: r.requestName,
@@ -526,6 +546,53 @@ export class World {
     ticket.lastOpDate = this.clock();
     this.appendHistory(ticket, from, to, actor, current?.name, comment, context);
     return ticket;
+  }
+
+  /**
+   * A final approval runs each request's API `executeTimes` times. The first failure fails the
+   * approval the way ZStack reports a failed call made on someone's behalf: SYS.1006 naming the
+   * request, with the API's own ErrorCode as its `cause`.
+   */
+  private executeRequests(ticket: Row, requests: Record<string, unknown>[]): void {
+    for (const request of requests) {
+      const times =
+        typeof request.executeTimes === 'number' && request.executeTimes > 0 ? request.executeTimes : 1;
+      for (let i = 0; i < times; i++) {
+        const cause = this.injectedFailure(ticket, request) ?? this.backendFailure(request);
+        if (cause) {
+          throw new ApiError(
+            'SYS.1006',
+            `failed to execute the request[name:${String(request.requestName)}, api:${String(request.apiName)}] of ticket[uuid:${ticket.uuid as string}]`,
+            cause,
+          );
+        }
+      }
+    }
+  }
+
+  private injectedFailure(ticket: Row, request: Record<string, unknown>): ErrorCodeBody | undefined {
+    const i = this.requestFailures.findIndex(
+      (f) =>
+        (f.apiName === undefined || f.apiName === request.apiName) &&
+        (f.ticketUuid === undefined || f.ticketUuid === ticket.uuid),
+    );
+    const rule = this.requestFailures[i];
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.requestFailures.splice(i, 1);
+    return { ...rule.error };
+  }
+
+  /** What the simulated cloud itself refuses: a VM bigger than its largest host. */
+  private backendFailure(request: Record<string, unknown>): ErrorCodeBody | undefined {
+    if (request.apiName !== CREATE_VM || !isObject(request.apiBody)) return undefined;
+    const cpuNum = Number(request.apiBody.cpuNum ?? 0);
+    const memorySize = Number(request.apiBody.memorySize ?? 0);
+    if (cpuNum <= LARGEST_HOST.cpuNum && memorySize <= LARGEST_HOST.memorySize) return undefined;
+    return new ApiError(
+      'HOST_ALLOCATION.1000',
+      `no host found with ${cpuNum} free CPUs and ${memorySize} bytes of free memory; the largest host has ${LARGEST_HOST.cpuNum} CPUs and ${LARGEST_HOST.memorySize} bytes`,
+    ).errorCode;
   }
 
   updateRequest(uuid: string, params: Record<string, unknown>, actor: Actor): Row {

@@ -71,6 +71,24 @@ export interface DemoData {
    * offerings, networks and VMs the demo apiBodys name.
    */
   resources: { uuid: string; name?: string; type: string }[];
+  /**
+   * A ticket waiting for its final approval whose request (a VM bigger than any host) fails when
+   * approved: the job fails with SYS.1006 whose `cause` is HOST_ALLOCATION.1000. Empty without seed.
+   */
+  failingTicketUuid: string;
+}
+
+/** Makes the API a final approval executes fail (as if ZStack refused it), matched in insertion order. */
+export interface RequestFailureRule {
+  /** The failing API's ErrorCode, which becomes the `cause` of the approval's SYS.1006. */
+  code: string;
+  description?: string;
+  details?: string;
+  /** Only requests for this API, e.g. org.zstack.header.vm.APICreateVmInstanceMsg. */
+  apiName?: string;
+  ticketUuid?: string;
+  /** How many executions fail; default 1; Infinity allowed. */
+  times?: number;
 }
 
 export interface SimulatorControls {
@@ -80,6 +98,8 @@ export interface SimulatorControls {
   count(filter?: { method?: string; path?: string }): number;
   /** Rules are matched in insertion order; the first match is consumed. */
   injectFault(rule: FaultRule): void;
+  /** Fails a request the next final approval executes (see RequestFailureRule); clearFaults() clears these too. */
+  injectRequestFailure(rule: RequestFailureRule): void;
   clearFaults(): void;
   setJobLatency(ms: number): void;
   /** The next use of the session gets ID.1001. */
@@ -101,7 +121,7 @@ export interface SimulatorControls {
 }
 
 export interface Simulator {
-  /** E.g. http://127.0.0.1:4321/zstack (context path, no trailing slash). */
+  /** What ZSTACK_URL should be: the context path included, no trailing slash, e.g. http://127.0.0.1:4321/zstack. Paths outside the context get the servlet container's 404. */
   url: string;
   port: number;
   controls: SimulatorControls;

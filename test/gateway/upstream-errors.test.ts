@@ -145,20 +145,42 @@ describe('transport faults', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(puts()).toBe(1);
   });
+});
 
-  it('nested causes reach extensions.zstack whole', async () => {
-    h.simulator.controls.injectFault({
-      fault: {
-        kind: 'errorCode',
+describe('a cause chain (a final approval whose request fails)', () => {
+  it('is coded by the outer ErrorCode and reaches extensions.zstack whole, cause included', async () => {
+    const c = h.simulator.controls;
+    const uuid = c.demo.failingTicketUuid;
+    const before = c.getTicket(uuid);
+    const res = await h.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session: admin });
+    expect(res.data?.changeTicketStatus ?? null).toBeNull();
+    const error = res.errors?.[0];
+    // The code comes from the outer ErrorCode (SYS.1006), not from its cause.
+    expect(error?.extensions).toEqual({
+      code: 'UPSTREAM_ERROR',
+      jobUuid: expect.stringMatching(/^[0-9a-f]{32}$/),
+      zstack: {
         code: 'SYS.1006',
-        description: 'outer',
-        details: 'outer details',
-        async: true,
+        description: 'An operation failed',
+        details: `failed to execute the request[name:request 22, api:org.zstack.header.vm.APICreateVmInstanceMsg] of ticket[uuid:${uuid}]`,
+        cost: '0ms',
+        cause: {
+          code: 'HOST_ALLOCATION.1000',
+          description: 'No available host found',
+          details: expect.stringMatching(/^no host found with 128 free CPUs/),
+          cost: '0ms',
+        },
       },
-      method: 'PUT',
     });
-    const res = await h.gql(CHANGE, { input: { uuid: pending, statusEvent: 'APPROVE' } }, { session: admin });
-    expect(res.errors?.[0]?.extensions?.zstack).toMatchObject({ code: 'SYS.1006', details: 'outer details' });
+    expect(error?.message).toBe(
+      `An operation failed: failed to execute the request[name:request 22, api:org.zstack.header.vm.APICreateVmInstanceMsg] of ticket[uuid:${uuid}]`,
+    );
+    // What the simulator saw and answered: one PUT, one failed job carrying that very chain.
+    expect(puts()).toBe(1);
+    const job = c.jobOf(error?.extensions?.jobUuid as string);
+    expect(job).toEqual({ state: 'failed', result: { error: error?.extensions?.zstack } });
+    expect(c.getTicket(uuid)).toEqual(before);
+    expectNoLeak(res);
   });
 });
 

@@ -438,6 +438,35 @@ describe('webhooks', () => {
       await hook.close();
     }
   });
+
+  it('X-JSON-Schema on the original request puts the schema map in the callback, as on a poll', async () => {
+    const hook = await hookServer(0);
+    try {
+      const approve = await call(sim, 'PUT', `/v1/tickets/${pendingTicket()}/actions`, {
+        session: admin,
+        headers: { 'X-Web-Hook': hook.url, 'X-JSON-Schema': 'true' },
+        body: { changeTicketStatus: { statusEvent: 'approve' } },
+      });
+      const del = await call(sim, 'DELETE', `/v1/tickets/${pendingTicket()}`, {
+        session: admin,
+        headers: { 'X-Web-Hook': hook.url, 'X-JSON-Schema': 'true' },
+      });
+      await waitFor(() => hook.hits.length >= 2, 'both webhook deliveries');
+      const byJob = new Map(hook.hits.map((h) => [h.headers['x-job-uuid'], h.body]));
+      const approveJob = approve.json.location.split('/').pop();
+      const approveHook = JSON.parse(byJob.get(approveJob) ?? '{}');
+      expect(approveHook.schema).toEqual({ inventory: 'org.zstack.ticket.entity.TicketInventory' });
+      expect(approveHook.inventory.status).toBe('IntermediateApproved');
+      const poll = await call(sim, 'GET', new URL(approve.json.location).pathname.replace('/zstack', ''), {
+        headers: { 'X-JSON-Schema': 'true' },
+      });
+      expect(byJob.get(approveJob)).toBe(poll.text);
+      // A body-less result ({} for a delete) still gets its (empty) schema.
+      expect(byJob.get(del.json.location.split('/').pop())).toBe('{"schema":{}}');
+    } finally {
+      await hook.close();
+    }
+  });
 });
 
 describe('REST layer quirks', () => {
@@ -481,6 +510,38 @@ describe('REST layer quirks', () => {
     const r = await call(sim, method, path, { session: admin });
     expect(r.status).toBe(status);
     expect(r.text).toBe(text);
+  });
+
+  it('paths outside the /zstack context get the servlet container’s 404 page, and do nothing', async () => {
+    const origin = sim.url.replace(/\/zstack$/, '');
+    expect(`${origin}/zstack`).toBe(sim.url);
+    const uuid = pendingTicket();
+    sim.controls.clearRequests();
+    // A ZSTACK_URL without the context path, a look-alike context, the bare context and the root.
+    for (const path of [
+      '/v1/accounts/login',
+      `/v1/tickets/${uuid}/actions`,
+      '/v1/api-jobs/0123456789abcdef0123456789abcdef',
+      '/zstackx/v1/tickets',
+      '/zstack',
+      '/',
+    ]) {
+      const r = await call(sim, 'PUT', `${origin}${path}`, {
+        session: admin,
+        body: { changeTicketStatus: { statusEvent: 'approve' } },
+      });
+      expect(r.status, path).toBe(404);
+      expect(r.headers.get('content-type'), path).toBe('text/html;charset=utf-8');
+      expect(r.text, path).toContain('<h1>HTTP Status 404 – Not Found</h1>');
+      expect(r.text, path).not.toContain('no api mapping');
+    }
+    expect(sim.controls.getTicket(uuid)?.status).toBe('Pending');
+    expect(sim.controls.count({ method: 'PUT' })).toBe(6);
+    // Inside the context, ZStack itself answers (plain text, no Content-Type).
+    const inside = await call(sim, 'GET', '/v1/nothing');
+    expect(inside.status).toBe(404);
+    expect(inside.text).toBe('no api mapping to /v1/nothing');
+    expect(inside.headers.get('content-type')).toBeNull();
   });
 
   it('PUT on a shared action path with neither action key → 400 text', async () => {

@@ -394,3 +394,96 @@ describe('in-process controls', () => {
     expect(sim.controls.listTickets()).toEqual(before);
   });
 });
+
+describe('a final approval whose request fails', () => {
+  const approve = (uuid: string) =>
+    asyncCall(sim, 'PUT', `/v1/tickets/${uuid}/actions`, {
+      session: adminSession,
+      body: { changeTicketStatus: { statusEvent: 'approve', comment: 'go' } },
+    });
+
+  it('demo: the oversized VM ticket fails with SYS.1006 whose cause is the API’s HOST_ALLOCATION.1000', async () => {
+    const uuid = sim.controls.demo.failingTicketUuid;
+    const before = sim.controls.getTicket(uuid) as Inv;
+    expect(before).toMatchObject({ status: 'IntermediateApproved' });
+    expect(before?.request[0]).toMatchObject({
+      apiName: 'org.zstack.header.vm.APICreateVmInstanceMsg',
+      apiBody: { cpuNum: 128 },
+    });
+    const historyBefore = sim.controls.historyOf(uuid);
+
+    const job = await approve(uuid);
+    expect(job.status).toBe(503);
+    expect(job.json).toEqual({
+      error: {
+        code: 'SYS.1006',
+        description: 'An operation failed',
+        details: `failed to execute the request[name:request 22, api:org.zstack.header.vm.APICreateVmInstanceMsg] of ticket[uuid:${uuid}]`,
+        cost: '0ms',
+        cause: {
+          code: 'HOST_ALLOCATION.1000',
+          description: 'No available host found',
+          details: expect.stringMatching(/^no host found with 128 free CPUs/),
+          cost: '0ms',
+        },
+      },
+    });
+    // Nothing changed: no status, no flow, no history row.
+    expect(sim.controls.getTicket(uuid)).toEqual(before);
+    expect(sim.controls.historyOf(uuid)).toEqual(historyBefore);
+  });
+
+  it('controls: injectRequestFailure fails the next matching execution only, then approvals work again', async () => {
+    const t = ticketIn('Pending');
+    sim.controls.injectRequestFailure({
+      code: 'VOLUME.1000',
+      description: 'custom description',
+      details: 'the data volume could not be created',
+      ticketUuid: t.uuid,
+    });
+    // The first approval executes nothing (an intermediate one), so the rule is still armed.
+    expect((await approve(t.uuid)).json.inventory.status).toBe('IntermediateApproved');
+    const failed = await approve(t.uuid);
+    expect(failed.status).toBe(503);
+    expect(failed.json.error).toMatchObject({
+      code: 'SYS.1006',
+      cause: {
+        code: 'VOLUME.1000',
+        description: 'custom description',
+        details: 'the data volume could not be created',
+      },
+    });
+    expect(sim.controls.getTicket(t.uuid)?.status).toBe('IntermediateApproved');
+    // Used up: the same approval now goes through.
+    expect((await approve(t.uuid)).json.inventory.status).toBe('FinalApproved');
+  });
+
+  it('rules match by apiName and ticket; over HTTP, times: null fails until DELETE /__simulator/faults', async () => {
+    const waiting = (sim.controls.listTickets() as Inv[]).filter(
+      (x) => x.status === 'IntermediateApproved' && x.uuid !== sim.controls.demo.failingTicketUuid,
+    );
+    const a = waiting[0];
+    const b = waiting.find((x) => x.request[0].apiName !== a?.request[0].apiName);
+    if (!a || !b) throw new Error('demo data needs two waiting tickets for different APIs');
+    const base = sim.url.replace(/\/zstack$/, '');
+    const post = await fetch(`${base}/__simulator/request-failures`, {
+      method: 'POST',
+      body: JSON.stringify({ code: 'SYS.1001', apiName: a.request[0].apiName, times: null }),
+    });
+    expect(post.status).toBe(200);
+    sim.controls.injectRequestFailure({ code: 'SYS.1000', apiName: 'org.zstack.header.NoSuchMsg' });
+    // Neither rule matches b's API.
+    expect((await approve(b.uuid)).json.inventory.status).toBe('FinalApproved');
+    for (let i = 0; i < 2; i++) {
+      const r = await approve(a.uuid);
+      expect(r.json.error.cause).toMatchObject({
+        code: 'SYS.1001',
+        description: 'A message or a operation timeout',
+      });
+    }
+    expect((await fetch(`${base}/__simulator/faults`, { method: 'DELETE' })).status).toBe(200);
+    expect((await approve(a.uuid)).json.inventory.status).toBe('FinalApproved');
+    const bad = await fetch(`${base}/__simulator/request-failures`, { method: 'POST', body: '{"times":1}' });
+    expect(bad.status).toBe(400);
+  });
+});
