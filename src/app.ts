@@ -189,6 +189,7 @@ function requestLog(logger: Logger, metrics: Metrics) {
       {
         reqId: scope.id,
         path,
+        entry: scope.entry,
         status,
         operation: scope.operation,
         code,
@@ -270,21 +271,25 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
 
     const origin = cors.verdict(req);
     if (origin === 'allowed' && req.method === 'OPTIONS') {
+      scope.entry = 'cors-preflight';
       cors.preflight(req, res);
       return;
     }
     if (origin === 'allowed') cors.allow(req, res);
     const refusal = origin === 'refused' ? REFUSED_ORIGIN : refusalOf(req, path);
     if (refusal !== undefined) {
+      scope.entry = 'refused';
       req.resume();
       refuse(res, scope, refusal);
       return;
     }
     const media = req.method === 'POST' && path === graphqlPath ? negotiate(req.headers.accept) : 'stream';
     if (media === 'stream' || media === undefined) {
+      scope.entry = 'yoga';
       void yoga(req, res);
       return;
     }
+    scope.entry = 'graphql-post';
     readBody(req, config.maxBodyBytes).then(
       (body) => {
         if (body === undefined) refuse(res, scope, tooLarge);

@@ -1,6 +1,7 @@
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { listen } from './http/listen.js';
+import { flushLogs } from './observability/logger.js';
 
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -83,8 +84,20 @@ async function main(): Promise<void> {
     await app.close();
     await closeSimulator?.();
     logger.info('stopped');
+    flushLogs(logger);
     process.exit(0);
   };
+  // A crash still leaves its line (and every line before it) on stdout.
+  const fatal = (err: unknown) => {
+    logger.fatal(
+      { err: err instanceof Error ? { type: err.name, message: err.message } : String(err) },
+      'fatal',
+    );
+    flushLogs(logger);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

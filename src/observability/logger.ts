@@ -1,4 +1,4 @@
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, destination as fileDestination, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -20,7 +20,13 @@ const REDACT = [
   '*.password',
 ];
 
-/** The gateway's structured logger (pino JSON lines); `destination` lets tests capture the output. */
+/** Destinations that can be flushed synchronously, by logger (stdout's asynchronous one). */
+const syncFlushes = new WeakMap<Logger, () => void>();
+
+/**
+ * The gateway's structured logger (pino JSON lines). Without `destination` it writes to stdout
+ * asynchronously (no blocking write per line; see flushLogs); `destination` lets tests capture lines.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {
     level,
@@ -28,7 +34,23 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  const stdout = fileDestination({ dest: 1, sync: false });
+  const logger = pino(options, stdout);
+  syncFlushes.set(logger, () => stdout.flushSync());
+  return logger;
+}
+
+/**
+ * Writes out every line still buffered, before the process exits (shutdown, a fatal error): an
+ * asynchronous destination would otherwise lose what it has not written yet.
+ */
+export function flushLogs(logger: Logger): void {
+  try {
+    syncFlushes.get(logger)?.();
+  } catch {
+    // stdout closed (a pipe whose reader went away): nothing left to write to.
+  }
 }
 
 const BEARER = /\b(OAuth|Bearer)\s+[0-9A-Za-z-]+/gi;

@@ -9,7 +9,12 @@ import { ErrorCode, maskError } from '../errors.js';
  * (REQUEST_TAG) into the GraphQL context and from there on every upstream call's events, so no
  * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
  */
+/** Which documented route served a request (src/app.ts). */
+export type Entry = 'graphql-post' | 'yoga' | 'cors-preflight' | 'refused';
+
 export class RequestScope {
+  /** The route that served the request. */
+  entry: Entry | undefined = undefined;
   /** The operation's name, once its document parsed and validated (never raw input). */
   operation: string | undefined = undefined;
   /** The first `extensions.code` the caller gets, if any. */

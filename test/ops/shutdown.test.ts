@@ -97,3 +97,50 @@ it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', asyn
   expect(out).toContain('"msg":"stopped"');
   expect(out).not.toContain(session);
 });
+
+it('SIGTERM right after a burst: every request has its log line on stdout (asynchronous logs are flushed)', async () => {
+  const proc = spawn(process.execPath, [ENTRY], {
+    env: {
+      ...process.env,
+      ZSTACK_URL: simulator.url,
+      ZSTACK_TIME_ZONE: 'UTC',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child = proc;
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  await waitFor(() => /listening: http:\/\/[^:]+:\d+\/graphql/.test(out), 'the server to listen', 15_000);
+  const port = /listening: http:\/\/[^:]+:(\d+)\/graphql/.exec(out)?.[1];
+  const base = `http://127.0.0.1:${port}`;
+
+  const ids = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
+  for (let i = 0; i < ids.length; i += 50) {
+    await Promise.all(
+      ids.slice(i, i + 50).map(async (id) => {
+        const res = await request(`${base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': id },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+        await res.body.text();
+      }),
+    );
+  }
+  proc.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const logged = new Set(
+    out
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => (JSON.parse(l) as { reqId: string }).reqId),
+  );
+  expect(ids.filter((id) => !logged.has(id))).toEqual([]);
+  expect(out).toContain('"msg":"stopped"');
+});
