@@ -16,7 +16,9 @@ import { SCENARIOS, type Scenario, SESSION_UUID } from '../bench/operations.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
-const IMPLEMENTATIONS = ['gateway', 'floor', 'mercurius', 'apollo'] as const;
+const IMPLEMENTATIONS = ['gateway', 'baseline', 'floor', 'mercurius', 'apollo'] as const;
+/** Another build of the gateway to compare with side by side (a git worktree with `npm run build` done). */
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 type ImplName = (typeof IMPLEMENTATIONS)[number];
 const START_TIMEOUT_MS = 30_000;
 const SAMPLE_REQUESTS = 3;
@@ -175,6 +177,7 @@ function cpuSeconds(pid: number | undefined): number | null {
 
 function implArgs(name: ImplName): string[] {
   if (name === 'gateway') return ['dist/src/server.js'];
+  if (name === 'baseline') return [join(BASELINE_DIR ?? '.', 'dist/src/server.js')];
   return ['--import', 'tsx', `bench/${name}.ts`];
 }
 
@@ -185,8 +188,9 @@ function implEnv(name: ImplName, zstackUrl: string, port: number, webhook: boole
     HOST,
     NODE_ENV: 'production',
   };
-  if (name === 'gateway') env.LOG_LEVEL = 'warn';
-  if (name === 'gateway' && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
+  // The gateway runs at its default settings (LOG_LEVEL=info, metrics and limits on), as users run it.
+  const isGateway = name === 'gateway' || name === 'baseline';
+  if (isGateway && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
   return env;
 }
 
@@ -449,6 +453,10 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
   for (const name of settings.implementations) {
     if (name === 'gateway' && !existsSync(join(ROOT, 'dist/src/server.js'))) {
       unavailable[name] = 'dist/src/server.js is missing (run `npm run build`)';
+      continue;
+    }
+    if (name === 'baseline' && (BASELINE_DIR === undefined || !existsSync(join(BASELINE_DIR, 'dist/src/server.js')))) {
+      unavailable[name] = 'set BENCH_BASELINE_DIR to a built checkout of another commit to compare with';
       continue;
     }
     const port = await freePort();

@@ -60,6 +60,14 @@ export function badInput(message: string, field?: string): GraphQLError {
   });
 }
 
+/**
+ * ZStack sent a value the gateway cannot represent (an unknown status, an unreadable date, a missing
+ * required field): a field error, so the rest of the answer still reaches the caller.
+ */
+export function unrepresentable(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UPSTREAM_ERROR } });
+}
+
 export function unauthenticated(
   message = 'This operation needs a ZStack session: send Authorization: OAuth <session uuid>.',
 ) {

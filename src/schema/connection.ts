@@ -1,8 +1,8 @@
 import type { ObjectRef } from '@pothos/core';
 import type DataLoader from 'dataloader';
-import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { authed, type Context } from '../context.js';
-import { badInput, ErrorCode } from '../errors.js';
+import { badInput, unrepresentable } from '../errors.js';
 import type { CallOptions, ZStackClient } from '../zstack/client.js';
 import type { QueryParams } from '../zstack/query.js';
 import { builder } from './builder.js';
@@ -175,9 +175,7 @@ export function connectionType<T>(name: string, node: ObjectRef<Types, T>, noun:
           'How many rows match in all pages. Asked of ZStack (replyWithCount) only when this field is selected.',
         resolve: (p) => {
           if (p.total === undefined || !Number.isInteger(p.total)) {
-            throw new GraphQLError('ZStack did not return the total count.', {
-              extensions: { code: ErrorCode.UPSTREAM_ERROR },
-            });
+            throw unrepresentable('ZStack did not return the total count.');
           }
           return p.total;
         },

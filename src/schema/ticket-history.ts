@@ -1,5 +1,4 @@
-import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../errors.js';
+import { unrepresentable } from '../errors.js';
 import type { ApiTicketStatusHistory } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { ResourceRef, resourceRef } from './resource.js';
@@ -16,9 +15,7 @@ export function historyFields<T extends ApiTicketStatusHistory>(
       description: 'The ticket this row belongs to.',
       resolve: (h) => {
         if (h.ticketUuid !== undefined) return h.ticketUuid;
-        throw new GraphQLError('ZStack returned a ticket history row without a ticketUuid.', {
-          extensions: { code: ErrorCode.UPSTREAM_ERROR },
-        });
+        throw unrepresentable('ZStack returned a ticket history row without a ticketUuid.');
       },
     }),
     fromStatus: t.field({

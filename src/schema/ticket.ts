@@ -1,6 +1,5 @@
-import { GraphQLError } from 'graphql';
 import type { Context } from '../context.js';
-import { ErrorCode } from '../errors.js';
+import { unrepresentable } from '../errors.js';
 import { parseJavaDate } from '../zstack/dates.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
@@ -59,12 +58,7 @@ export const TicketStatusEvent = builder.enumType('TicketStatusEvent', {
 export function resolveStatus(status: string | undefined): string | null {
   if (status === undefined) return null;
   if (!knownStatuses.has(status)) {
-    throw new GraphQLError(
-      `ZStack returned the ticket status "${status}", which this gateway does not know.`,
-      {
-        extensions: { code: ErrorCode.UPSTREAM_ERROR },
-      },
-    );
+    throw unrepresentable(`ZStack returned the ticket status "${status}", which this gateway does not know.`);
   }
   return status;
 }
@@ -83,9 +77,7 @@ export function resolveDate(value: string | undefined, ctx: Context): Date | nul
 function parseDateOrFail(value: string, zone: string): Date {
   const date = parseJavaDate(value, zone);
   if (!date) {
-    throw new GraphQLError(`ZStack returned a date the gateway cannot read: "${value.slice(0, 40)}"`, {
-      extensions: { code: ErrorCode.UPSTREAM_ERROR },
-    });
+    throw unrepresentable(`ZStack returned a date the gateway cannot read: "${value.slice(0, 40)}"`);
   }
   return date;
 }
@@ -93,9 +85,7 @@ function parseDateOrFail(value: string, zone: string): Date {
 /** A name ZStack must send; a missing one is an upstream fault, reported on the field. */
 export function requiredName(name: string | undefined, what: string): string {
   if (name === undefined) {
-    throw new GraphQLError(`ZStack returned a ${what} without a name.`, {
-      extensions: { code: ErrorCode.UPSTREAM_ERROR },
-    });
+    throw unrepresentable(`ZStack returned a ${what} without a name.`);
   }
   return name;
 }
@@ -120,9 +110,7 @@ export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest'
         if (r.executeTimes === undefined || r.executeTimes === null) return null;
         const n = Number(r.executeTimes);
         if (!Number.isInteger(n)) {
-          throw new GraphQLError(`ZStack returned executeTimes ${r.executeTimes}, not a whole number.`, {
-            extensions: { code: ErrorCode.UPSTREAM_ERROR },
-          });
+          throw unrepresentable(`ZStack returned executeTimes ${r.executeTimes}, not a whole number.`);
         }
         return n;
       },
