@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -43,33 +44,70 @@ afterEach(() => {
   open = [];
 });
 
-describe('ticketUpdated: polling shared per session', () => {
-  suite(250, (get) => {
-    it('N subscribers of one session cost one upstream poll per interval; leaving stops the polling', async () => {
-      const { h, admin, pending } = get();
-      const uuids = pending.slice(0, 3);
-      for (let i = 0; i < 5; i++) open.push(await subscribe(h.url, WATCH, { uuids }, admin));
-      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
-      const start = ticketPolls(h);
-      const t0 = Date.now();
-      await waitFor(() => Date.now() - t0 >= 1000, 'four intervals');
-      const polls = ticketPolls(h) - start;
-      // One poll per 250 ms interval over 1 s: about 4, where one poll per subscriber would be 20.
-      expect(polls).toBeGreaterThanOrEqual(2);
-      expect(polls).toBeLessThanOrEqual(6);
-      const batched = h.simulator.controls.requests.filter((r) => r.path.endsWith('/v1/tickets'));
-      expect(decodeURIComponent(batched.at(-1)?.query ?? '')).toContain(`uuid?=${uuids.join(',')}`);
-
-      for (const s of open) s.close();
-      open = [];
-      const t1 = Date.now();
-      await waitFor(() => Date.now() - t1 >= 150, 'the loop to notice');
-      const after = ticketPolls(h);
-      const t2 = Date.now();
-      await waitFor(() => Date.now() - t2 >= 700, 'three more intervals');
-      expect(ticketPolls(h)).toBe(after);
+describe('ticketUpdated: one upstream query per session per interval (manual clock)', () => {
+  const manual = createManualTimer();
+  let h: Harness;
+  let admin: string;
+  beforeAll(async () => {
+    h = await startHarness({
+      env: {
+        TICKET_POLL_INTERVAL_MS: '1000',
+        ZSTACK_TIME_ZONE: 'UTC',
+        MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '1000',
+      },
+      deps: { feedTimer: manual.timer },
     });
+    const c = h.simulator.controls;
+    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+  });
+  afterAll(() => h.close());
 
+  /** Fires the next due poll and waits until its answer is taken (the loop then sets its next timer). */
+  async function tick(ms: number, expectedPolls: number) {
+    manual.advance(ms);
+    await waitFor(() => ticketPolls(h) === expectedPolls && manual.pending === 1, `poll ${expectedPolls}`);
+  }
+
+  it('1,000 streams with distinct filters: exactly one query per interval; each stream gets only its matches', async () => {
+    const c = h.simulator.controls;
+    c.clearRequests();
+    const subs: SseSubscription[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const where = { nameContains: `demo ticket ${i + 1}`, statusIn: ['PENDING', 'REJECTED'] };
+      subs.push(await subscribe(h.url, WATCH, { where }, admin));
+    }
+    open.push(...subs);
+    await waitFor(() => h.gateway.feed.size === 1000, 'the 1,000 streams to open');
+    expect(ticketPolls(h)).toBe(0);
+    await tick(0, 1); // the session's first poll: the baseline
+    for (let interval = 1; interval <= 5; interval++) await tick(1000, 1 + interval);
+    // Half an interval on: no poll is due.
+    manual.advance(500);
+    expect(ticketPolls(h)).toBe(6);
+    const queries = c.requests
+      .filter((r) => r.path.endsWith('/v1/tickets'))
+      .map((r) => decodeURIComponent(r.query));
+    expect(queries.slice(1).every((q) => q.includes('q=lastOpDate>='))).toBe(true);
+
+    const seventh = c.listTickets().find((t) => t.name === 'demo ticket 7' && t.status === 'Pending');
+    expect(seventh).toBeDefined();
+    c.changeTicketStatus(seventh?.uuid as string, 'reject');
+    await tick(500, 7);
+    const event = await subs[6]?.next(2000);
+    expect(event?.data).toMatchObject({ ticketUpdated: { uuid: seventh?.uuid, status: 'REJECTED' } });
+    expect(subs.filter((s) => s.pending > 0)).toHaveLength(0);
+    expect(subs[7]?.pending).toBe(0);
+
+    for (const sub of subs) sub.close();
+    await waitFor(() => h.gateway.feed.size === 0, 'the streams to close');
+    expect(manual.pending).toBe(0);
+    manual.advance(10_000);
+    expect(ticketPolls(h)).toBe(7);
+  });
+});
+
+describe('ticketUpdated: polling', () => {
+  suite(250, (get) => {
     it('a change made directly at ZStack reaches subscribers within one interval', async () => {
       const { h, admin, pending } = get();
       const uuid = pending[0] as string;
