@@ -320,7 +320,7 @@ describe('ticketUpdated: caps, pushes to matching sessions only, one bad ticket,
 
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 4000; i++) deep = { a: deep };
-    const request = (c.getTicket(x)?.request as Record<string, unknown>[])[0];
+    const request = ((c.getTicket(x)?.request ?? []) as Record<string, unknown>[])[0];
     c.setTicketField(x, 'request', [{ ...request, apiBody: deep }]);
     c.changeTicketStatus(x, 'reject');
     c.changeTicketStatus(y, 'reject');
