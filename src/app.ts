@@ -29,7 +29,7 @@ export interface AppOptions {
   logger?: Logger;
   metrics?: Metrics;
   /** Passed to createGateway (an upstream client for tests); the observability hooks are added. */
-  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery'>;
+  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer'>;
 }
 
 export interface App {
@@ -41,7 +41,10 @@ export interface App {
   readiness: Readiness;
   /** GraphQL requests whose response has not finished yet. */
   readonly inFlight: number;
-  /** Shutdown has begun: /ready answers 503 and every response from now on closes its connection. */
+  /**
+   * Shutdown has begun: /ready answers 503, every response from now on closes its connection and
+   * every open subscription ends with `complete` (gateway.drain()).
+   */
   drain(): void;
   /** Resolves once no GraphQL request is in flight. */
   idle(): Promise<void>;
@@ -156,6 +159,15 @@ function upstreamObservers(logger: Logger, metrics: Metrics) {
   };
 }
 
+/** A fault of the live feed: one warn line, its message scrubbed of uuids (no session or ticket named). */
+function feedErrorLog(logger: Logger) {
+  const log = logger.child({ component: 'ticket-feed' });
+  return (error: unknown, what: string) => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    log.warn({ err: { type: err.name, message: scrubUuids(err.message) } }, what);
+  };
+}
+
 /** Logs an error the caller only sees as "Unexpected error.", with its request, scrubbed. */
 function reportMasked(logger: Logger) {
   return (error: unknown, scope: RequestScope | undefined) => {
@@ -228,6 +240,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     plugins: [createScopePlugin(onMasked)],
     ...upstreamObservers(logger, metrics),
     logging: yogaLogger(logger),
+    onFeedError: feedErrorLog(logger),
   });
   const { yoga } = gateway;
   const post = createGraphQLPost({
@@ -316,20 +329,45 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     return undefined;
   }
 
-  /** A job callback: wakes that job's poll at once (answerWebhook), then answers once the body is read. */
+  /**
+   * A job callback: the body is read up to ZSTACK_WEBHOOK_MAX_BODY_BYTES and discarded (413 and the
+   * connection closed past it); only a complete, valid callback wakes that job's poll (answerWebhook).
+   */
   function serveWebhook(req: IncomingMessage, res: ServerResponse): void {
     const header = (name: string) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     };
-    const status = answerWebhook(req.method ?? 'GET', header, gateway.client);
+    const limit = config.zstackWebhookMaxBodyBytes;
+    const tooLargeHook = () => {
+      res.writeHead(413, { connection: 'close' });
+      res.end();
+      // Whatever else the sender streams is not read: the connection goes once the 413 is out.
+      res.once('finish', () => req.destroy());
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      tooLargeHook();
+      return;
+    }
+    let size = 0;
+    let over = false;
     req.on('error', () => res.destroy());
-    // The body carries nothing we use; it is read to the end so the connection can be reused.
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        req.pause();
+        tooLargeHook();
+      }
+    });
     req.once('end', () => {
+      if (over) return;
+      const status = answerWebhook(req.method ?? 'GET', header, gateway.client);
       res.writeHead(status, status === 405 ? { allow: 'POST' } : {});
       res.end();
     });
-    req.resume();
   }
 
   async function serveReady(res: ServerResponse): Promise<void> {
@@ -385,6 +423,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     },
     drain() {
       draining = true;
+      gateway.drain();
       // Responses still being computed close their connection when done, so keep-alive clients let go.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     },

@@ -1,3 +1,13 @@
+import { randomBytes } from 'node:crypto';
+
+/** 24 URL-safe random characters (144 bits), with a digit so that isSecretSegment accepts it. */
+function randomSecret(): string {
+  for (;;) {
+    const s = randomBytes(18).toString('base64url');
+    if (isSecretSegment(s)) return s;
+  }
+}
+
 /** Gateway configuration, validated once at start; every unit is in the variable's name. */
 export interface Config {
   /** ZStack base URL with its context path, e.g. http://zstack:8080/zstack; undefined = embedded simulator. */
@@ -14,8 +24,9 @@ export interface Config {
   zstackTimeZone: string | undefined;
   /**
    * Where ZStack can reach this gateway's job webhook (ZSTACK_WEBHOOK_URL, e.g.
-   * http://gateway:4000/zstack-webhook): sent as X-Web-Hook on async writes, and its path is served.
-   * Undefined = polling only.
+   * http://gateway:4000/zstack-webhook/Xk3…): sent as X-Web-Hook on async writes, and its path is
+   * served. Its path always holds a secret segment (one is appended when none is given). Undefined =
+   * polling only.
    */
   zstackWebhookUrl: string | undefined;
   /** Compile repeated documents with graphql-jit (GRAPHQL_JIT, default true). */
@@ -25,6 +36,14 @@ export interface Config {
   introspection: boolean;
   /** How often live subscriptions poll ZStack for ticket changes (one query per session per interval). */
   ticketPollIntervalMs: number;
+  /** Most open ticketUpdated streams one session may have (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION). */
+  maxTicketSubscriptionsPerSession: number;
+  /** Most open ticketUpdated streams in all (MAX_TICKET_SUBSCRIPTIONS). */
+  maxTicketSubscriptions: number;
+  /** Largest job-callback body read; larger is HTTP 413 and the connection closes (ZSTACK_WEBHOOK_MAX_BODY_BYTES). */
+  zstackWebhookMaxBodyBytes: number;
+  /** A job callback wakes that job's poll at most once per this many ms (ZSTACK_WEBHOOK_WAKE_INTERVAL_MS). */
+  zstackWebhookWakeIntervalMs: number;
   /** Grace period for in-flight requests on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   /** Deepest selection nesting a document may have (GRAPHQL_MAX_DEPTH). */
@@ -104,7 +123,7 @@ function timeZoneVar(env: Env, name: string): string | undefined {
 }
 
 /** Reads and validates the environment; throws ConfigError naming the offending variable. */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, secret: () => string = randomSecret): Config {
   const production = env.NODE_ENV === 'production';
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -119,12 +138,16 @@ export function loadConfig(env: Env): Config {
     zstackJobTimeoutMs: intVar(env, 'ZSTACK_JOB_TIMEOUT_MS', 60_000, 1, 3 * 3600_000),
     operationTimeoutMs: intVar(env, 'OPERATION_TIMEOUT_MS', 90_000, 1, 3 * 3600_000),
     zstackTimeZone: timeZoneVar(env, 'ZSTACK_TIME_ZONE'),
-    zstackWebhookUrl: webhookUrlVar(env),
+    zstackWebhookUrl: webhookUrlVar(env, secret),
     production,
     logLevel,
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', true),
     jit: boolVar(env, 'GRAPHQL_JIT', true),
     ticketPollIntervalMs: intVar(env, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
+    maxTicketSubscriptionsPerSession: intVar(env, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
+    maxTicketSubscriptions: intVar(env, 'MAX_TICKET_SUBSCRIPTIONS', 10_000, 1, 1_000_000),
+    zstackWebhookMaxBodyBytes: intVar(env, 'ZSTACK_WEBHOOK_MAX_BODY_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
+    zstackWebhookWakeIntervalMs: intVar(env, 'ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', 250, 0, 60_000),
     shutdownGraceMs: intVar(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     maxDepth: intVar(env, 'GRAPHQL_MAX_DEPTH', 15, 1, 1000),
     maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
@@ -159,13 +182,33 @@ function originsVar(env: Env, name: string): string[] {
 /** Paths the gateway serves itself; the webhook would shadow them. */
 const OWN_PATHS = new Set(['/graphql', '/health', '/ready', '/metrics']);
 
-function webhookUrlVar(env: Env): string | undefined {
-  const url = urlVar(env, 'ZSTACK_WEBHOOK_URL');
-  if (url !== undefined && OWN_PATHS.has(new URL(url).pathname)) {
+/**
+ * Whether a path segment is an unguessable secret: at least 16 characters of [A-Za-z0-9_-], with a
+ * letter, a digit and at least 8 distinct characters (so `zstack-webhook-callback` is not one).
+ */
+export function isSecretSegment(segment: string): boolean {
+  return (
+    /^[A-Za-z0-9_-]{16,}$/.test(segment) &&
+    /[A-Za-z]/.test(segment) &&
+    /\d/.test(segment) &&
+    new Set(segment).size >= 8
+  );
+}
+
+/**
+ * ZSTACK_WEBHOOK_URL, its path made unguessable: job callbacks carry no credentials, so only a
+ * secret path segment keeps others from forging them. A path without one gets a random segment
+ * appended at start (`/zstack-webhook` → `/zstack-webhook/<24 random characters>`).
+ */
+function webhookUrlVar(env: Env, secret: () => string): string | undefined {
+  let url = urlVar(env, 'ZSTACK_WEBHOOK_URL');
+  if (url === undefined) return undefined;
+  if (OWN_PATHS.has(new URL(url).pathname)) {
     throw new ConfigError(
       `ZSTACK_WEBHOOK_URL must not use the gateway's own path ${new URL(url).pathname}; use e.g. /zstack-webhook`,
     );
   }
+  if (!new URL(url).pathname.split('/').some(isSecretSegment)) url = `${url}/${secret()}`;
   return url;
 }
 

@@ -39,6 +39,7 @@ export const ErrorCode = {
   ALIAS_LIMIT_EXCEEDED: 'ALIAS_LIMIT_EXCEEDED',
   TOKEN_LIMIT_EXCEEDED: 'TOKEN_LIMIT_EXCEEDED',
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
+  SUBSCRIPTION_LIMIT_EXCEEDED: 'SUBSCRIPTION_LIMIT_EXCEEDED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -100,7 +101,11 @@ function upstreamExtensions(err: ZStackError): Record<string, unknown> {
   if (err instanceof ZStackJobPendingError) return { code: ErrorCode.JOB_PENDING };
   if (err instanceof ZStackJobExpiredError)
     return { code: ErrorCode.UPSTREAM_ERROR, mayHaveBeenApplied: true };
-  if (err instanceof ZStackHttpError) return { code: ErrorCode.UPSTREAM_ERROR, httpStatus: err.status };
+  if (err instanceof ZStackHttpError) {
+    return err.mayHaveApplied
+      ? { code: ErrorCode.UPSTREAM_ERROR, httpStatus: err.status, mayHaveBeenApplied: true }
+      : { code: ErrorCode.UPSTREAM_ERROR, httpStatus: err.status };
+  }
   if (err instanceof ZStackUnavailableError) {
     return err.mayHaveApplied
       ? { code: ErrorCode.UPSTREAM_UNAVAILABLE, mayHaveBeenApplied: true }
@@ -111,7 +116,7 @@ function upstreamExtensions(err: ZStackError): Record<string, unknown> {
 }
 
 function upstreamMessage(err: ZStackError): string {
-  if (err instanceof ZStackUnavailableError && err.mayHaveApplied) {
+  if ((err instanceof ZStackUnavailableError || err instanceof ZStackHttpError) && err.mayHaveApplied) {
     return `${err.message}. The request may have reached ZStack and been applied; check before retrying.`;
   }
   return err.message;

@@ -6,7 +6,7 @@ import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
-import { createTicketFeed } from './live/ticket-feed.js';
+import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
@@ -102,6 +102,10 @@ export interface GatewayDeps {
   onJob?: (e: JobEvent) => void;
   /** Where yoga's own log lines go; yoga's console logger when unset. */
   logging?: YogaLogger | boolean;
+  /** The live feed's clock and timers (tests drive its polls by hand); real timers when unset. */
+  feedTimer?: FeedTimer;
+  /** A fault of the live feed (a failed poll, one ticket it could not serve): logged, never fatal. */
+  onFeedError?: (err: unknown, what: string) => void;
 }
 
 export interface Gateway {
@@ -109,6 +113,10 @@ export interface Gateway {
   client: ZStackClient;
   /** The persisted-operations manifest, when PERSISTED_OPERATIONS_FILE is set. */
   persisted: PersistedDocuments | undefined;
+  /** Live ticket updates (ticketUpdated streams). */
+  feed: TicketFeed;
+  /** Shutdown has begun: every open subscription ends now (SSE `complete`), new ones end at once. */
+  drain(): void;
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
@@ -132,11 +140,18 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       timeoutMs: config.zstackTimeoutMs,
       jobTimeoutMs: config.zstackJobTimeoutMs,
       webhookUrl: config.zstackWebhookUrl,
+      webhookWakeIntervalMs: config.zstackWebhookWakeIntervalMs,
       onCall: deps.onCall,
       onJob: deps.onJob,
     });
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
-  const feed = createTicketFeed(client, { intervalMs: config.ticketPollIntervalMs });
+  const feed = createTicketFeed(client, {
+    intervalMs: config.ticketPollIntervalMs,
+    maxPerSession: config.maxTicketSubscriptionsPerSession,
+    maxTotal: config.maxTicketSubscriptions,
+    timer: deps.feedTimer,
+    onError: deps.onFeedError,
+  });
   const persisted = config.persistedOperationsFile
     ? createPersistedDocuments({
         manifestPath: config.persistedOperationsFile,
@@ -188,6 +203,10 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     yoga,
     client,
     persisted,
+    feed,
+    drain() {
+      feed.drain();
+    },
     async close() {
       feed.close();
       await yoga.dispose();

@@ -1,33 +1,123 @@
-import { canonicalJson } from '../canonical-json.js';
+/**
+ * Live ticket changes for `ticketUpdated` streams. ZStack has no push for tickets, so each session
+ * with open streams polls: ONE query per interval, whatever the number of streams or filters. The
+ * query asks for the tickets the session can see that changed since the last poll (by lastOpDate);
+ * every stream's filter is then applied in memory (src/live/ticket-filter.ts).
+ */
 import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError } from '../zstack/errors.js';
-import { MAX_UUIDS_PER_QUERY, type QueryCondition } from '../zstack/query.js';
+import type { QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { ApiTicket } from '../zstack/types.js';
+import { queryDateOf, type TicketFilter, ticketFingerprint, ticketMatches } from './ticket-filter.js';
 
-/** What one subscriber watches: given tickets, tickets matching conditions, or both. */
-export interface TicketFilter {
-  uuids?: readonly string[];
-  conditions?: readonly QueryCondition[];
+export type { TicketFilter } from './ticket-filter.js';
+
+/** Time as an input: the real clock and timers by default, a manual one in tests. */
+export interface FeedTimer {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimer: FeedTimer = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** A stream refused by a cap: `scope` says which (the caller's session, or the whole gateway). */
+export class FeedLimitError extends Error {
+  constructor(
+    readonly scope: 'session' | 'total',
+    readonly limit: number,
+  ) {
+    super(
+      scope === 'session'
+        ? `This session already has ${limit} open ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION).`
+        : `The gateway already serves ${limit} ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS).`,
+    );
+    this.name = 'FeedLimitError';
+  }
+}
+
+export interface TicketFeedOptions {
+  /** How often a session with open streams polls ZStack. */
+  intervalMs: number;
+  /** Most open streams per session (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION). */
+  maxPerSession: number;
+  /** Most open streams in all (MAX_TICKET_SUBSCRIPTIONS). */
+  maxTotal: number;
+  timer?: FeedTimer;
+  /** A fault while polling or serving one ticket: logged by the caller; the feed goes on. */
+  onError?: (err: unknown, what: string) => void;
 }
 
 export interface TicketFeed {
   /**
-   * Changes of the tickets matching `filter`, as seen with `session`, until `signal` aborts or the
-   * iterator is returned. Only real changes after the subscription started are emitted.
+   * Changes of the tickets matching `filter`, as seen with `session`, until `signal` aborts, the
+   * iterator is returned or the feed drains. Only changes after the stream opened are emitted.
+   * Throws FeedLimitError past a cap, before any upstream call.
    */
   subscribe(session: string, filter: TicketFilter, signal: AbortSignal): AsyncIterableIterator<ApiTicket>;
   /**
-   * A ticket as this gateway's own mutation left it: pushed at once to that session's subscribers of
-   * the ticket; every other watch of it polls now, with its own session (never sees another's data).
+   * A ticket as this gateway's own mutation left it: pushed at once to that session's streams that
+   * match it. Another session's watch never gets this copy (it may not see the ticket): only those
+   * with a stream matching it refresh early, at most once per WAKE_MIN_GAP_MS.
    */
   publish(session: string, ticket: ApiTicket): void;
+  /** Open streams, in all. */
+  readonly size: number;
+  /** Ends every open stream (SSE `complete`) and refuses new ones: the gateway is shutting down. */
+  drain(): void;
   close(): void;
 }
 
-const MAX_MATCHES = 500;
+/** Most changed tickets one poll fetches; more are picked up by the next polls (oldest first). */
+export const MAX_CHANGES_PER_POLL = 500;
+/** The first poll of a session only learns where "now" is: the newest few tickets. */
+const BASELINE_ROWS = 50;
+/** An early refresh (another session's mutation) comes at most this often per session. */
+export const WAKE_MIN_GAP_MS = 1000;
+/** Before anything was seen: every ticket that appears later is a change. */
+const EPOCH = '1970-01-01 00:00:00';
 
-/** One subscriber: a queue its iterator drains. */
+/** Where a session's poll loop stands: all the next poll's delay depends on. */
+export interface FeedPollState {
+  nowMs: number;
+  /** When the last poll started; undefined before the first. */
+  lastPollAtMs: number | undefined;
+  intervalMs: number;
+  /** Another session's mutation changed a ticket one of this session's streams matches. */
+  woken: boolean;
+}
+
+/**
+ * The delay before a session's next poll: at once for the first; then one interval after the last
+ * poll started; woken by another session's mutation, after min(interval, WAKE_MIN_GAP_MS). So a
+ * session polls at most once per interval plus once per WAKE_MIN_GAP_MS when woken. Pure.
+ */
+export function nextFeedPollDelayMs(s: FeedPollState): number {
+  if (s.lastPollAtMs === undefined) return 0;
+  const gap = s.woken ? Math.min(s.intervalMs, WAKE_MIN_GAP_MS) : s.intervalMs;
+  return Math.max(0, s.lastPollAtMs + gap - s.nowMs);
+}
+
+/** The one query of a session's poll: the newest tickets first time, then those changed since `since`. */
+export function feedQuery(since: string | undefined): QueryParams {
+  if (since === undefined) return { sort: { field: 'lastOpDate', direction: 'desc' }, limit: BASELINE_ROWS };
+  return {
+    conditions: [{ field: 'lastOpDate', op: '>=', value: since }],
+    sort: { field: 'lastOpDate', direction: 'asc' },
+    limit: MAX_CHANGES_PER_POLL,
+  };
+}
+
+/** One stream: a queue its iterator drains. */
 class Subscriber implements AsyncIterableIterator<ApiTicket> {
   private readonly queue: ApiTicket[] = [];
   private waiting: ((r: IteratorResult<ApiTicket>) => void) | undefined;
@@ -36,8 +126,7 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
   done = false;
 
   constructor(
-    readonly uuids: ReadonlySet<string> | undefined,
-    readonly groupKey: string,
+    readonly filter: TicketFilter,
     private readonly onEnd: (s: Subscriber) => void,
   ) {}
 
@@ -58,6 +147,7 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
     if (this.failWaiting) {
       const reject = this.failWaiting;
       this.waiting = this.failWaiting = undefined;
+      this.failure = undefined;
       reject(error);
     }
     this.end();
@@ -98,176 +188,191 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
   }
 }
 
-/**
- * Subscribers that can share one upstream query: all uuid-only subscribers of a session share one
- * `uuid?=` query (their uuids unioned); subscribers with conditions share one per distinct filter.
- */
-interface Group {
-  conditions: readonly QueryCondition[] | undefined;
-  subscribers: Set<Subscriber>;
-  /** Fingerprint of each ticket last seen by this group. */
-  seen: Map<string, string>;
-  /** A conditions group has fetched once: tickets appearing later are changes. */
-  primed: boolean;
-}
+/** Most fingerprints a session keeps (tickets at the watermark second and pushed ones). */
+const MAX_SEEN = 10_000;
 
-const UUID_GROUP = 'uuids';
-
-/** All watching of one session: one poll loop, whatever the number of subscribers. */
+/** All streams of one session: one poll loop, whatever the number of streams or filters. */
 class SessionWatch {
-  readonly groups = new Map<string, Group>();
-  private timer: NodeJS.Timeout | undefined;
+  readonly subscribers = new Set<Subscriber>();
+  /** The lastOpDate (query form) up to which changes were seen; undefined before the first poll. */
+  private since: string | undefined;
+  /** Fingerprint and query-form lastOpDate of tickets at or after `since` already emitted or seen. */
+  private readonly seen = new Map<string, { fingerprint: string; at: string }>();
+  private timer: unknown;
   private polling = false;
-  private pollAgain = false;
+  private lastPollAt: number | undefined;
+  private woken = false;
+  private stopped = false;
 
   constructor(
     readonly session: string,
     private readonly client: ZStackClient,
-    private readonly intervalMs: number,
+    private readonly options: Required<Pick<TicketFeedOptions, 'intervalMs' | 'onError'>> & {
+      timer: FeedTimer;
+    },
     private readonly onEmpty: (w: SessionWatch) => void,
   ) {}
 
-  add(filter: TicketFilter): Subscriber {
-    const uuidOnly = filter.conditions === undefined;
-    const key = uuidOnly ? UUID_GROUP : canonicalJson({ c: filter.conditions, u: filter.uuids });
-    let group = this.groups.get(key);
-    if (!group) {
-      group = {
-        conditions: uuidOnly ? undefined : filter.conditions,
-        subscribers: new Set(),
-        seen: new Map(),
-        primed: false,
-      };
-      this.groups.set(key, group);
-    }
-    const uuids = filter.uuids ? new Set(filter.uuids) : undefined;
-    const subscriber = new Subscriber(uuids, key, (s) => this.remove(s));
-    group.subscribers.add(subscriber);
-    // Learn the current state at once, so that the first change is told apart from the baseline.
-    this.pollSoon();
+  add(filter: TicketFilter, onEnd: () => void): Subscriber {
+    const subscriber = new Subscriber(filter, (s) => {
+      this.remove(s);
+      onEnd();
+    });
+    this.subscribers.add(subscriber);
+    if (this.timer === undefined && !this.polling) this.schedule();
     return subscriber;
   }
 
   private remove(subscriber: Subscriber): void {
-    const group = this.groups.get(subscriber.groupKey);
-    if (!group) return;
-    group.subscribers.delete(subscriber);
-    if (group.subscribers.size === 0) this.groups.delete(subscriber.groupKey);
-    if (this.groups.size === 0) this.stop();
+    this.subscribers.delete(subscriber);
+    if (this.subscribers.size === 0) this.stop();
   }
 
-  /** Whether a change of this ticket may concern this session's subscribers (a filter may match any). */
-  watches(uuid: string): boolean {
-    for (const [key, group] of this.groups) {
-      if (key !== UUID_GROUP) return true;
-      for (const s of group.subscribers) if (s.uuids?.has(uuid)) return true;
-    }
+  /** Whether one of this session's streams matches the ticket. */
+  matches(ticket: ApiTicket): boolean {
+    for (const s of this.subscribers) if (ticketMatches(s.filter, ticket)) return true;
     return false;
   }
 
-  /** A ticket this session itself changed: emit now to the uuid subscribers that watch it. */
+  /** A ticket this session itself changed: emitted now to its matching streams, not again by a poll. */
   deliver(ticket: ApiTicket): void {
-    const group = this.groups.get(UUID_GROUP);
-    if (group) this.consider(group, ticket, true);
-    if (this.groups.size > (group ? 1 : 0)) this.pollSoon();
-  }
-
-  pollSoon(): void {
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
+    try {
+      this.consider(ticket);
+    } catch (err) {
+      this.options.onError(err, 'ticket feed could not push one ticket; skipped');
     }
-    this.schedule(0);
   }
 
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.poll(), delayMs);
-    this.timer.unref();
+  /** Another session changed a ticket this session's streams match: refresh early (bounded). */
+  wake(): void {
+    if (this.woken || this.stopped) return;
+    this.woken = true;
+    if (!this.polling) this.schedule();
   }
 
-  private stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+  private schedule(): void {
+    if (this.stopped) return;
+    const { timer, intervalMs } = this.options;
+    if (this.timer !== undefined) timer.clearTimeout(this.timer);
+    const delay = nextFeedPollDelayMs({
+      nowMs: timer.now(),
+      lastPollAtMs: this.lastPollAt,
+      intervalMs,
+      woken: this.woken,
+    });
+    this.timer = timer.setTimeout(() => void this.poll(), delay);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.timer.clearTimeout(this.timer);
     this.timer = undefined;
     this.onEmpty(this);
   }
 
+  endAll(): void {
+    for (const s of [...this.subscribers]) s.end();
+  }
+
   private async poll(): Promise<void> {
     this.timer = undefined;
-    if (this.groups.size === 0) return;
+    if (this.stopped) return;
     this.polling = true;
+    this.woken = false;
+    this.lastPollAt = this.options.timer.now();
     try {
-      for (const group of [...this.groups.values()]) await this.pollGroup(group);
+      const reply = await queryTickets(this.client, feedQuery(this.since), { session: this.session });
+      this.take(reply.inventories ?? []);
     } catch (err) {
-      // A session ZStack no longer accepts ends every subscription of it; other faults are retried.
+      // A session ZStack no longer accepts ends every stream of it; other faults are retried.
       if (err instanceof ZStackApiError && err.errorCode.code.startsWith('ID.100')) {
-        for (const group of this.groups.values()) for (const s of [...group.subscribers]) s.fail(err);
+        for (const s of [...this.subscribers]) s.fail(err);
         return;
       }
+      this.options.onError(err, 'ticket feed poll failed; retrying next interval');
     } finally {
       this.polling = false;
     }
-    if (this.groups.size === 0) return;
-    const again = this.pollAgain;
-    this.pollAgain = false;
-    this.schedule(again ? 0 : this.intervalMs);
+    if (!this.stopped) this.schedule();
   }
 
-  private async pollGroup(group: Group): Promise<void> {
-    const opts = { session: this.session };
-    if (!group.conditions) {
-      const uuids = new Set<string>();
-      for (const s of group.subscribers) for (const u of s.uuids ?? []) uuids.add(u);
-      const all = [...uuids];
-      for (let i = 0; i < all.length; i += MAX_UUIDS_PER_QUERY) {
-        const batch = all.slice(i, i + MAX_UUIDS_PER_QUERY);
-        const reply = await queryTickets(
-          this.client,
-          { conditions: [{ field: 'uuid', op: '?=', value: batch }], limit: batch.length },
-          opts,
-        );
-        for (const ticket of reply.inventories ?? []) this.consider(group, ticket, false);
+  /** One poll's tickets: the first sets the baseline, later ones are changes (one bad ticket skips alone). */
+  private take(tickets: readonly ApiTicket[]): void {
+    if (this.since === undefined) {
+      const newest = tickets.length > 0 ? queryDateOf(tickets[0]?.lastOpDate) : undefined;
+      this.since = newest ?? EPOCH;
+      for (const ticket of tickets) {
+        const at = queryDateOf(ticket.lastOpDate);
+        if (at === this.since) this.remember(ticket, at);
       }
       return;
     }
-    const reply = await queryTickets(
-      this.client,
-      { conditions: [...group.conditions], limit: MAX_MATCHES },
-      opts,
-    );
-    const wasPrimed = group.primed;
-    group.primed = true;
-    for (const ticket of reply.inventories ?? []) {
-      if (wasPrimed || group.seen.has(ticket.uuid)) this.consider(group, ticket, false);
-      else group.seen.set(ticket.uuid, canonicalJson(ticket));
+    let newest = this.since;
+    for (const ticket of tickets) {
+      try {
+        const at = this.consider(ticket);
+        if (at !== undefined && at > newest) newest = at;
+      } catch (err) {
+        this.options.onError(err, 'ticket feed could not serve one ticket; skipped');
+      }
     }
+    this.since = newest;
+    // What is older than the watermark will not come back from the next query.
+    for (const [uuid, entry] of this.seen) if (entry.at < newest) this.seen.delete(uuid);
   }
 
-  /** Emits the ticket to the group's subscribers of it when it differs from what the group last saw. */
-  private consider(group: Group, ticket: ApiTicket, pushed: boolean): void {
-    const fingerprint = canonicalJson(ticket);
-    const before = group.seen.get(ticket.uuid);
-    group.seen.set(ticket.uuid, fingerprint);
-    if (before === fingerprint) return;
-    // A uuid seen for the first time by polling is the baseline, not a change.
-    if (before === undefined && !pushed && (!group.conditions || !group.primed)) return;
-    for (const s of group.subscribers) if (!s.uuids || s.uuids.has(ticket.uuid)) s.push(ticket);
+  private remember(ticket: ApiTicket, at: string): void {
+    if (this.seen.size >= MAX_SEEN) this.seen.clear();
+    this.seen.set(ticket.uuid, { fingerprint: ticketFingerprint(ticket), at });
+  }
+
+  /** Emits the ticket to matching streams when it differs from what was seen; returns its query date. */
+  private consider(ticket: ApiTicket): string | undefined {
+    if (typeof ticket.uuid !== 'string') return undefined;
+    const at = queryDateOf(ticket.lastOpDate) ?? this.since ?? EPOCH;
+    const fingerprint = ticketFingerprint(ticket);
+    if (this.seen.get(ticket.uuid)?.fingerprint === fingerprint) return at;
+    this.remember(ticket, at);
+    for (const s of this.subscribers) if (ticketMatches(s.filter, ticket)) s.push(ticket);
+    return at;
   }
 }
 
-/** Polls ZStack for ticket changes: one loop per session however many subscribers it has. */
-export function createTicketFeed(client: ZStackClient, options: { intervalMs: number }): TicketFeed {
+/** Polls ZStack for ticket changes: one loop and one query per interval per session with streams. */
+export function createTicketFeed(client: ZStackClient, options: TicketFeedOptions): TicketFeed {
   const watches = new Map<string, SessionWatch>();
+  const timer = options.timer ?? realTimer;
+  const onError = options.onError ?? (() => {});
+  let total = 0;
+  let draining = false;
+
+  function watchOf(session: string): SessionWatch {
+    let watch = watches.get(session);
+    if (!watch) {
+      watch = new SessionWatch(session, client, { intervalMs: options.intervalMs, onError, timer }, (w) => {
+        if (watches.get(w.session) === w) watches.delete(w.session);
+      });
+      watches.set(session, watch);
+    }
+    return watch;
+  }
+
   return {
     subscribe(session, filter, signal) {
-      let watch = watches.get(session);
-      if (!watch) {
-        watch = new SessionWatch(session, client, options.intervalMs, (w) => {
-          if (watches.get(w.session) === w) watches.delete(w.session);
-        });
-        watches.set(session, watch);
+      if (draining) {
+        const ended = new Subscriber(filter, () => {});
+        ended.end();
+        return ended;
       }
-      const subscriber = watch.add(filter);
+      const existing = watches.get(session);
+      if ((existing?.subscribers.size ?? 0) >= options.maxPerSession)
+        throw new FeedLimitError('session', options.maxPerSession);
+      if (total >= options.maxTotal) throw new FeedLimitError('total', options.maxTotal);
+      const watch = watchOf(session);
+      total++;
+      const subscriber = watch.add(filter, () => {
+        total--;
+      });
       if (signal.aborted) subscriber.end();
       else signal.addEventListener('abort', () => subscriber.end(), { once: true });
       return subscriber;
@@ -275,12 +380,21 @@ export function createTicketFeed(client: ZStackClient, options: { intervalMs: nu
     publish(session, ticket) {
       for (const watch of watches.values()) {
         if (watch.session === session) watch.deliver(ticket);
-        else if (watch.watches(ticket.uuid)) watch.pollSoon();
+        else if (watch.matches(ticket)) watch.wake();
       }
     },
+    get size() {
+      return total;
+    },
+    drain() {
+      draining = true;
+      for (const watch of [...watches.values()]) watch.endAll();
+    },
     close() {
-      for (const watch of watches.values()) {
-        for (const group of watch.groups.values()) for (const s of [...group.subscribers]) s.end();
+      draining = true;
+      for (const watch of [...watches.values()]) {
+        watch.endAll();
+        watch.stop();
       }
       watches.clear();
     },

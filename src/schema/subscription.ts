@@ -1,10 +1,13 @@
+import { GraphQLError } from 'graphql';
 import { authed, forSubscriptionEvent } from '../context.js';
-import { badInput } from '../errors.js';
+import { badInput, ErrorCode } from '../errors.js';
+import { FeedLimitError, type TicketFilter } from '../live/ticket-feed.js';
+import type { QueryCondition } from '../zstack/query.js';
 import type { ApiTicket } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { parseUuid } from './input.js';
 import { Ticket } from './ticket.js';
-import { checkQuery, MAX_UUID_IN, TicketWhere, ticketConditions } from './ticket-query.js';
+import { MAX_UUID_IN, TicketWhere, ticketConditions } from './ticket-query.js';
 
 builder.subscriptionType({
   description:
@@ -13,11 +16,40 @@ builder.subscriptionType({
 
 async function* nothing(): AsyncGenerator<ApiTicket> {}
 
+/**
+ * The in-memory filter of a stream, from the validated conditions of its TicketWhere (the feed's one
+ * query per session fetches every change; each stream keeps what matches). Null: matches nothing.
+ */
+function filterOf(
+  conditions: readonly QueryCondition[],
+  nameContains: string | undefined,
+  uuids: readonly string[] | undefined,
+): TicketFilter | null {
+  const filter: TicketFilter = {};
+  let uuidSet = uuids ? new Set(uuids) : undefined;
+  for (const c of conditions) {
+    const values = typeof c.value === 'string' ? [c.value] : [...(c.value ?? [])];
+    if (c.field === 'uuid') {
+      const inWhere = new Set(values.map((v) => v.toLowerCase()));
+      uuidSet = uuidSet ? new Set([...uuidSet].filter((u) => inWhere.has(u))) : inWhere;
+    } else if (c.field === 'status') filter.statuses = new Set(values);
+    else if (c.field === 'name' && c.op === '=') filter.name = values[0];
+    else if (c.field === 'name' && c.op === '~=') filter.nameContains = nameContains;
+    else if (c.field === 'ticketTypeUuid') filter.ticketTypeUuid = values[0];
+    else if (c.field === 'flowCollectionUuid') filter.flowCollectionUuid = values[0];
+    else if (c.field === 'accountSystemType') filter.accountSystemType = values[0];
+    else throw new Error(`ticketUpdated cannot filter on ${c.field} in memory`);
+  }
+  if (uuidSet?.size === 0) return null;
+  if (uuidSet) filter.uuids = uuidSet;
+  return filter;
+}
+
 builder.subscriptionField('ticketUpdated', (t) =>
   t.field({
     type: Ticket,
     description:
-      "Emits a ticket each time it changes: at once for changes made through this gateway's mutations, and within TICKET_POLL_INTERVAL_MS for changes made elsewhere (ZStack has no push for tickets, so the gateway polls it: one query per session per interval, shared by all of that session's subscribers). Give uuids, where, or both (where: {} watches every ticket the session can see, up to 500).",
+      "Emits a ticket each time it changes: at once for changes made through this gateway's mutations, and within TICKET_POLL_INTERVAL_MS for changes made elsewhere (ZStack has no push for tickets, so the gateway polls it: one query per session per interval for the tickets changed since the last poll, whatever the number of streams; each stream's filter is applied in memory). Give uuids, where, or both (where: {} watches every ticket the session can see). At most MAX_TICKET_SUBSCRIPTIONS_PER_SESSION streams per session and MAX_TICKET_SUBSCRIPTIONS in all (SUBSCRIPTION_LIMIT_EXCEEDED). Streams end with complete when the gateway drains.",
     args: {
       uuids: t.arg.idList({ description: `The tickets to watch (at most ${MAX_UUID_IN}).` }),
       where: t.arg({ type: TicketWhere, description: 'Watch the tickets matching this filter.' }),
@@ -31,11 +63,20 @@ builder.subscriptionField('ticketUpdated', (t) =>
         uuids = [...new Set(args.uuids.map((u) => parseUuid(u, 'uuids')))];
       }
       if (!uuids && !args.where) throw badInput('Give uuids, where, or both.', 'uuids');
-      let conditions = args.where ? ticketConditions(args.where) : undefined;
+      const conditions = args.where ? ticketConditions(args.where) : [];
       if (conditions === null || uuids?.length === 0) return nothing();
-      if (conditions && uuids) conditions = [...conditions, { field: 'uuid', op: '?=', value: uuids }];
-      if (conditions) checkQuery({ conditions });
-      return ctx.feed.subscribe(session, { uuids, conditions }, ctx.signal);
+      const filter = filterOf(conditions, args.where?.nameContains ?? undefined, uuids);
+      if (filter === null) return nothing();
+      try {
+        return ctx.feed.subscribe(session, filter, ctx.signal);
+      } catch (err) {
+        if (err instanceof FeedLimitError) {
+          throw new GraphQLError(err.message, {
+            extensions: { code: ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED, limit: err.limit, scope: err.scope },
+          });
+        }
+        throw err;
+      }
     },
     resolve: (ticket, _args, ctx) => {
       forSubscriptionEvent(ctx);

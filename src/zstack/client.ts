@@ -4,6 +4,7 @@
  */
 import { type JobEvent, JobWaits } from './jobs.js';
 import {
+  afterWriteSent,
   isDuplicateJobUuid,
   type JobState,
   jobUuidFromAccepted,
@@ -38,6 +39,8 @@ export interface ZStackClientConfig {
    * the job ends (see notifyJobDone). Undefined = polling only.
    */
   webhookUrl?: string;
+  /** A webhook callback wakes one job's wait at most once per this many ms (default 250). */
+  webhookWakeIntervalMs?: number;
   /** Retries of GETs on connection failure (default 2, backoff 50/150 ms). */
   getRetries?: number;
   onCall?: (e: UpstreamCallEvent) => void;
@@ -97,6 +100,7 @@ class UndiciZStackClient implements ZStackClient {
       transport: this.transport,
       jobTimeoutMs: config.jobTimeoutMs,
       webhook: config.webhookUrl !== undefined,
+      wakeIntervalMs: config.webhookWakeIntervalMs,
       onJob: config.onJob,
     });
   }
@@ -138,16 +142,23 @@ class UndiciZStackClient implements ZStackClient {
     } catch (err) {
       throw err instanceof TransportFailure ? unavailableError(err, true, jobUuid) : err;
     }
-    if (ex.status === 200) return parseJson(ex, jobUuid) as T;
-    if (ex.status === 202) {
-      const id = jobUuidFromAccepted(ex, jobUuid);
-      return (await this.jobs.wait(id, routeOf(req.path), opts, true)) as T;
+    let accepted = false;
+    try {
+      if (ex.status === 200) return parseJson(ex, jobUuid) as T;
+      if (ex.status === 202) {
+        accepted = true;
+        const id = jobUuidFromAccepted(ex, jobUuid);
+        return (await this.jobs.wait(id, routeOf(req.path), opts, true)) as T;
+      }
+      // Our own X-Job-UUID already exists: this is a replay; the original job's outcome is the answer.
+      if (async && jobUuid !== undefined && isDuplicateJobUuid(ex)) {
+        accepted = true;
+        return (await this.jobs.wait(jobUuid, routeOf(req.path), opts, false)) as T;
+      }
+      throw responseError(ex, jobUuid);
+    } catch (err) {
+      throw async ? afterWriteSent(err, accepted) : err;
     }
-    // Our own X-Job-UUID already exists: this is a replay; the original job's outcome is the answer.
-    if (async && jobUuid !== undefined && isDuplicateJobUuid(ex)) {
-      return (await this.jobs.wait(jobUuid, routeOf(req.path), opts, false)) as T;
-    }
-    throw responseError(ex, jobUuid);
   }
 
   async getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState> {

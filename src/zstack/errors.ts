@@ -28,10 +28,13 @@ export class ZStackHttpError extends ZStackError {
   readonly status: number;
   /** A short, safe reason (e.g. "malformed JSON"), never the upstream body. */
   readonly reason: string;
-  constructor(status: number, reason: string, jobUuid?: string) {
+  /** True when this answered a write that may have been applied (its outcome is unknown). */
+  readonly mayHaveApplied: boolean;
+  constructor(status: number, reason: string, jobUuid?: string, options: { mayHaveApplied?: boolean } = {}) {
     super(`ZStack answered HTTP ${status}: ${reason}`, jobUuid);
     this.status = status;
     this.reason = reason;
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
   }
 }
 

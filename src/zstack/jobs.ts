@@ -115,14 +115,50 @@ export function nextEstimateMs(s: JobSample): number {
   return s.estimateMs + EWMA_WEIGHT * (sample - s.estimateMs);
 }
 
-/** One wait on a job: its sleep ends early on the caller's abort or a webhook notification. */
+/**
+ * One wait on a job: its sleep ends early on the caller's abort or a webhook notification. Webhook
+ * callbacks are unauthenticated, so they wake the wait at most once per `wakeIntervalMs`: a flood of
+ * them for one job costs at most one extra poll per interval (later ones are folded into one).
+ */
 class JobWaiter extends Sleeper {
+  /** A wake was let through: the next poll goes now. */
   notified = false;
   /** Another waiter on the same job uuid (a replay racing its original). */
   next: JobWaiter | undefined;
+  private lastWakeAt = Number.NEGATIVE_INFINITY;
+  private deferred: NodeJS.Timeout | undefined;
+
+  constructor(
+    signal: AbortSignal | undefined,
+    private readonly wakeIntervalMs: number,
+  ) {
+    super(signal);
+  }
+
   notify(): void {
+    const wait = this.lastWakeAt + this.wakeIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.release();
+      return;
+    }
+    if (this.deferred === undefined) {
+      this.deferred = setTimeout(() => {
+        this.deferred = undefined;
+        this.release();
+      }, wait);
+      this.deferred.unref();
+    }
+  }
+
+  private release(): void {
+    this.lastWakeAt = Date.now();
     this.notified = true;
     this.wake();
+  }
+
+  override dispose(): void {
+    clearTimeout(this.deferred);
+    super.dispose();
   }
 }
 
@@ -137,6 +173,8 @@ export interface JobWaitsConfig {
   jobTimeoutMs: number;
   /** Webhook mode (ZStack calls back when a job ends): polling after the predicted end is slower. */
   webhook: boolean;
+  /** A callback wakes one job's wait at most once per this many ms (default 250). */
+  wakeIntervalMs?: number;
   onJob?: (e: JobEvent) => void;
 }
 
@@ -145,6 +183,7 @@ export class JobWaits {
   private readonly transport: JobTransport;
   private readonly jobTimeoutMs: number;
   private readonly webhook: boolean;
+  private readonly wakeIntervalMs: number;
   private readonly onJob: ((e: JobEvent) => void) | undefined;
   /** Learned job duration (ms after the 202) per route template. */
   private readonly estimates = new Map<string, number>();
@@ -154,6 +193,7 @@ export class JobWaits {
     this.transport = config.transport;
     this.jobTimeoutMs = config.jobTimeoutMs;
     this.webhook = config.webhook;
+    this.wakeIntervalMs = config.wakeIntervalMs ?? 250;
     this.onJob = config.onJob;
   }
 
@@ -180,7 +220,7 @@ export class JobWaits {
     const jobDeadline = started + this.jobTimeoutMs;
     const stopAt = deadline !== undefined && deadline < jobDeadline ? deadline : jobDeadline;
     const estimate = this.estimates.get(route);
-    const waiter = new JobWaiter(opts?.signal);
+    const waiter = new JobWaiter(opts?.signal, this.wakeIntervalMs);
     waiter.next = this.waiting.get(jobUuid);
     this.waiting.set(jobUuid, waiter);
 

@@ -83,6 +83,18 @@ export function unavailableError(f: TransportFailure, write: boolean, jobUuid: s
   return new ZStackUnavailableError(f.reason, { mayHaveApplied, jobUuid });
 }
 
+/**
+ * An error met after a write was sent, as the caller must see it. Once ZStack accepted the write
+ * (`accepted`: a 202), every unreadable answer leaves its outcome unknown; before, the write's own
+ * answer proves nothing was applied only when it is a 4xx refusal: a 2xx that does not parse and a
+ * plain-text 5xx may follow an applied write. Other errors pass unchanged.
+ */
+export function afterWriteSent(err: unknown, accepted: boolean): unknown {
+  if (!(err instanceof ZStackHttpError) || err.mayHaveApplied) return err;
+  if (!accepted && err.status >= 400 && err.status < 500) return err;
+  return new ZStackHttpError(err.status, err.reason, err.jobUuid, { mayHaveApplied: true });
+}
+
 const JOB_ID = /^[0-9A-Za-z-]{1,64}$/;
 
 /** The job uuid from a 202's `location`; the host there is ZStack's own idea and never used. */

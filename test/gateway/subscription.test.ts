@@ -1,5 +1,8 @@
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -43,33 +46,70 @@ afterEach(() => {
   open = [];
 });
 
-describe('ticketUpdated: polling shared per session', () => {
-  suite(250, (get) => {
-    it('N subscribers of one session cost one upstream poll per interval; leaving stops the polling', async () => {
-      const { h, admin, pending } = get();
-      const uuids = pending.slice(0, 3);
-      for (let i = 0; i < 5; i++) open.push(await subscribe(h.url, WATCH, { uuids }, admin));
-      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
-      const start = ticketPolls(h);
-      const t0 = Date.now();
-      await waitFor(() => Date.now() - t0 >= 1000, 'four intervals');
-      const polls = ticketPolls(h) - start;
-      // One poll per 250 ms interval over 1 s: about 4, where one poll per subscriber would be 20.
-      expect(polls).toBeGreaterThanOrEqual(2);
-      expect(polls).toBeLessThanOrEqual(6);
-      const batched = h.simulator.controls.requests.filter((r) => r.path.endsWith('/v1/tickets'));
-      expect(decodeURIComponent(batched.at(-1)?.query ?? '')).toContain(`uuid?=${uuids.join(',')}`);
-
-      for (const s of open) s.close();
-      open = [];
-      const t1 = Date.now();
-      await waitFor(() => Date.now() - t1 >= 150, 'the loop to notice');
-      const after = ticketPolls(h);
-      const t2 = Date.now();
-      await waitFor(() => Date.now() - t2 >= 700, 'three more intervals');
-      expect(ticketPolls(h)).toBe(after);
+describe('ticketUpdated: one upstream query per session per interval (manual clock)', () => {
+  const manual = createManualTimer();
+  let h: Harness;
+  let admin: string;
+  beforeAll(async () => {
+    h = await startHarness({
+      env: {
+        TICKET_POLL_INTERVAL_MS: '1000',
+        ZSTACK_TIME_ZONE: 'UTC',
+        MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '1000',
+      },
+      deps: { feedTimer: manual.timer },
     });
+    const c = h.simulator.controls;
+    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+  });
+  afterAll(() => h.close());
 
+  /** Fires the next due poll and waits until its answer is taken (the loop then sets its next timer). */
+  async function tick(ms: number, expectedPolls: number) {
+    manual.advance(ms);
+    await waitFor(() => ticketPolls(h) === expectedPolls && manual.pending === 1, `poll ${expectedPolls}`);
+  }
+
+  it('1,000 streams with distinct filters: exactly one query per interval; each stream gets only its matches', async () => {
+    const c = h.simulator.controls;
+    c.clearRequests();
+    const subs: SseSubscription[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const where = { nameContains: `demo ticket ${i + 1}`, statusIn: ['PENDING', 'REJECTED'] };
+      subs.push(await subscribe(h.url, WATCH, { where }, admin));
+    }
+    open.push(...subs);
+    await waitFor(() => h.gateway.feed.size === 1000, 'the 1,000 streams to open');
+    expect(ticketPolls(h)).toBe(0);
+    await tick(0, 1); // the session's first poll: the baseline
+    for (let interval = 1; interval <= 5; interval++) await tick(1000, 1 + interval);
+    // Half an interval on: no poll is due.
+    manual.advance(500);
+    expect(ticketPolls(h)).toBe(6);
+    const queries = c.requests
+      .filter((r) => r.path.endsWith('/v1/tickets'))
+      .map((r) => decodeURIComponent(r.query));
+    expect(queries.slice(1).every((q) => q.includes('q=lastOpDate>='))).toBe(true);
+
+    const seventh = c.listTickets().find((t) => t.name === 'demo ticket 7' && t.status === 'Pending');
+    expect(seventh).toBeDefined();
+    c.changeTicketStatus(seventh?.uuid as string, 'reject');
+    await tick(500, 7);
+    const event = await subs[6]?.next(2000);
+    expect(event?.data).toMatchObject({ ticketUpdated: { uuid: seventh?.uuid, status: 'REJECTED' } });
+    expect(subs.filter((s) => s.pending > 0)).toHaveLength(0);
+    expect(subs[7]?.pending).toBe(0);
+
+    for (const sub of subs) sub.close();
+    await waitFor(() => h.gateway.feed.size === 0, 'the streams to close');
+    expect(manual.pending).toBe(0);
+    manual.advance(10_000);
+    expect(ticketPolls(h)).toBe(7);
+  });
+});
+
+describe('ticketUpdated: polling', () => {
+  suite(250, (get) => {
     it('a change made directly at ZStack reaches subscribers within one interval', async () => {
       const { h, admin, pending } = get();
       const uuid = pending[0] as string;
@@ -156,3 +196,170 @@ describe('ticketUpdated: each event is resolved afresh', () => {
     { OPERATION_TIMEOUT_MS: '300' },
   );
 });
+
+describe('ticketUpdated: caps, pushes to matching sessions only, one bad ticket, draining', () => {
+  const manual = createManualTimer();
+  let h: Harness;
+  let admin: string;
+  let carol: string;
+  let pendingUuids: string[];
+  beforeAll(async () => {
+    h = await startHarness({
+      env: {
+        TICKET_POLL_INTERVAL_MS: '60000',
+        ZSTACK_TIME_ZONE: 'UTC',
+        MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '3',
+        MAX_TICKET_SUBSCRIPTIONS: '5',
+      },
+      deps: { feedTimer: manual.timer },
+    });
+  });
+  afterAll(() => h.close());
+  beforeEach(async () => {
+    const c = h.simulator.controls;
+    c.reset();
+    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const approver = c.demo.approvers[0] as { name: string; password: string };
+    carol = await h.logIn({
+      kind: 'IAM2_VIRTUAL_ID',
+      virtualIdName: approver.name,
+      password: approver.password,
+    });
+    pendingUuids = c
+      .listTickets()
+      .filter((t) => t.status === 'Pending')
+      .map((t) => t.uuid as string);
+    c.clearRequests();
+  });
+  afterEach(async () => {
+    for (const s of open) s.close();
+    open = [];
+    await waitFor(() => h.gateway.feed.size === 0, 'every stream to close');
+  });
+
+  const pollsOf = (session: string) =>
+    h.simulator.controls.requests.filter(
+      (r) =>
+        r.method === 'GET' &&
+        r.path.endsWith('/v1/tickets') &&
+        r.headers.authorization === `OAuth ${session}`,
+    ).length;
+
+  async function watch(session: string, variables: Record<string, unknown>) {
+    const sub = await subscribe(h.url, WATCH, variables, session);
+    open.push(sub);
+    return sub;
+  }
+
+  it('past MAX_TICKET_SUBSCRIPTIONS_PER_SESSION and MAX_TICKET_SUBSCRIPTIONS: SUBSCRIPTION_LIMIT_EXCEEDED, no upstream call', async () => {
+    for (let i = 0; i < 3; i++) await watch(admin, { where: { name: `t${i}` } });
+    await waitFor(() => h.gateway.feed.size === 3, 'three streams');
+    const before = h.simulator.controls.requests.length;
+    const fourth = await watch(admin, { where: { name: 't3' } });
+    expect((await fourth.next()).errors?.[0]?.extensions).toMatchObject({
+      code: ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED,
+      scope: 'session',
+      limit: 3,
+    });
+    expect(h.simulator.controls.requests.length).toBe(before);
+    await watch(carol, { where: { name: 'c0' } });
+    await watch(carol, { where: { name: 'c1' } });
+    await waitFor(() => h.gateway.feed.size === 5, 'five streams');
+    const sixth = await watch(carol, { where: { name: 'c2' } });
+    expect((await sixth.next()).errors?.[0]?.extensions).toMatchObject({
+      code: ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED,
+      scope: 'total',
+      limit: 5,
+    });
+  });
+
+  it("a mutation pushes to its own session's matching streams; only sessions whose streams match the ticket refresh", async () => {
+    const [x, y] = pendingUuids as [string, string];
+    const own = await watch(admin, { uuids: [x] });
+    await watch(carol, { uuids: [x] }); // matches the changed ticket: refreshes early
+    await waitFor(() => h.gateway.feed.size === 2, 'two streams');
+    manual.advance(0);
+    await waitFor(
+      () => pollsOf(admin) === 1 && pollsOf(carol) === 1 && manual.pending === 2,
+      'the first polls',
+    );
+
+    // A third session watching another ticket only: it must not poll because of this mutation.
+    const bob = h.simulator.controls.demo.approvers[1] as { name: string; password: string };
+    const dave = await h.logIn({ kind: 'IAM2_VIRTUAL_ID', virtualIdName: bob.name, password: bob.password });
+    await watch(dave, { uuids: [y] });
+    await waitFor(() => h.gateway.feed.size === 3, 'three streams');
+    manual.advance(0);
+    await waitFor(() => pollsOf(dave) === 1 && manual.pending === 3, "dave's first poll");
+
+    const res = await h.gql(CHANGE, { input: { uuid: x, statusEvent: 'REJECT' } }, { session: admin });
+    expect(res.errors).toBeUndefined();
+    const event = await own.next(2000);
+    expect(event.data).toMatchObject({ ticketUpdated: { uuid: x, status: 'REJECTED' } });
+    expect(pollsOf(admin)).toBe(1); // pushed, not polled
+
+    manual.advance(1000); // the woken session's early refresh, well before the 60 s interval
+    await waitFor(() => pollsOf(carol) === 2, "carol's early refresh");
+    expect(pollsOf(dave)).toBe(1);
+    expect(pollsOf(admin)).toBe(1);
+  });
+
+  it('a ticket ZStack returns with a pathological apiBody does not stop the other tickets of the feed', async () => {
+    const [x, y] = pendingUuids as [string, string];
+    const c = h.simulator.controls;
+    const sub = await subscribe(
+      h.url,
+      'subscription { ticketUpdated(where: { statusIn: [REJECTED] }) { uuid status request { apiBody } } }',
+      {},
+      admin,
+    );
+    open.push(sub);
+    await waitFor(() => h.gateway.feed.size === 1, 'the stream');
+    manual.advance(0);
+    await waitFor(() => pollsOf(admin) === 1 && manual.pending === 1, 'the baseline poll');
+
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 4000; i++) deep = { a: deep };
+    const request = ((c.getTicket(x)?.request ?? []) as Record<string, unknown>[])[0];
+    c.setTicketField(x, 'request', [{ ...request, apiBody: deep }]);
+    c.changeTicketStatus(x, 'reject');
+    c.changeTicketStatus(y, 'reject');
+    manual.advance(60_000);
+    await waitFor(() => pollsOf(admin) === 2, 'the next poll');
+    const events = [await sub.next(3000)];
+    events.push(await sub.next(3000));
+    // biome-ignore lint/suspicious/noExplicitAny: event payloads
+    const byUuid = new Map(events.map((e) => [(e.data as any)?.ticketUpdated?.uuid ?? 'error', e]));
+    expect(byUuid.get(y)?.data).toMatchObject({ ticketUpdated: { uuid: y, status: 'REJECTED' } });
+    expect(byUuid.get(y)?.errors).toBeUndefined();
+    expect(byUuid.size).toBe(2);
+  });
+
+  it('app.drain() ends every open subscription with complete, and new ones end at once', async () => {
+    const first = await subscribeRaw(h.url, admin);
+    const second = await subscribeRaw(h.url, carol);
+    await waitFor(() => h.gateway.feed.size === 2, 'two streams');
+    h.app.drain();
+    expect(await first.ended).toContain('event: complete');
+    expect(await second.ended).toContain('event: complete');
+    expect(h.gateway.feed.size).toBe(0);
+    const late = await subscribeRaw(h.url, admin);
+    expect(await late.ended).toContain('event: complete');
+    expect(h.simulator.controls.count({ method: 'GET', path: '/v1/tickets' })).toBe(0);
+  });
+});
+
+/** A subscription whose raw SSE text resolves `ended` when the server ends the stream. */
+async function subscribeRaw(url: string, session: string): Promise<{ ended: Promise<string> }> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `OAuth ${session}`,
+    },
+    body: JSON.stringify({ query: WATCH, variables: { where: { name: 'anything' } } }),
+  });
+  expect(res.statusCode).toBe(200);
+  return { ended: res.body.text() };
+}

@@ -42,44 +42,78 @@ async function expectStillServing() {
 }
 
 describe('each fault: the write reaches ZStack at most once, with a specific code', () => {
-  const cases: [string, FaultRule, Record<string, unknown>][] = [
+  // Every fault after the PUT went out leaves its outcome unknown: the answer must say so
+  // (mayHaveBeenApplied), or a client that retries acts twice. `applied`: whether the simulator
+  // really applied this one, which the flag must never deny.
+  const cases: [string, FaultRule, Record<string, unknown>, boolean][] = [
     [
       'connection reset before the request is applied',
       { fault: { kind: 'reset' }, method: 'PUT' },
       { code: 'UPSTREAM_UNAVAILABLE', mayHaveBeenApplied: true },
+      false,
     ],
     [
       'connection reset after the request is applied',
       { fault: { kind: 'reset', after: true }, method: 'PUT' },
       { code: 'UPSTREAM_UNAVAILABLE', mayHaveBeenApplied: true },
+      true,
     ],
     [
       'a plain-text 500',
       { fault: { kind: 'http500', text: 'boom' }, method: 'PUT' },
-      { code: 'UPSTREAM_ERROR', httpStatus: 500 },
+      { code: 'UPSTREAM_ERROR', httpStatus: 500, mayHaveBeenApplied: true },
+      false,
     ],
-    ['malformed JSON', { fault: { kind: 'malformed' }, method: 'PUT' }, { code: 'UPSTREAM_ERROR' }],
-    ['a truncated body', { fault: { kind: 'truncated' }, method: 'PUT' }, { code: 'UPSTREAM_UNAVAILABLE' }],
+    [
+      'a 202 with a malformed body',
+      { fault: { kind: 'malformed' }, method: 'PUT' },
+      { code: 'UPSTREAM_ERROR', httpStatus: 202, mayHaveBeenApplied: true },
+      true,
+    ],
+    [
+      'a truncated body',
+      { fault: { kind: 'truncated' }, method: 'PUT' },
+      { code: 'UPSTREAM_UNAVAILABLE', mayHaveBeenApplied: true },
+      true,
+    ],
     [
       'a body slower than ZSTACK_TIMEOUT_MS',
       { fault: { kind: 'slowBody', delayMs: 1500 }, method: 'PUT' },
       { code: 'UPSTREAM_UNAVAILABLE', mayHaveBeenApplied: true },
+      true,
     ],
     [
       'a poll that gets a plain-text 500',
       { fault: { kind: 'http500' }, path: '/api-jobs/' },
-      { code: 'UPSTREAM_ERROR', jobUuid: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      { code: 'UPSTREAM_ERROR', mayHaveBeenApplied: true, jobUuid: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      true,
+    ],
+    [
+      'a poll whose answer is malformed',
+      { fault: { kind: 'malformed' }, path: '/api-jobs/' },
+      { code: 'UPSTREAM_ERROR', mayHaveBeenApplied: true, jobUuid: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      true,
     ],
   ];
 
-  it.each(cases)('%s', async (_name, rule, extensions) => {
+  it.each(cases)('%s', async (_name, rule, extensions, applied) => {
     h.simulator.controls.injectFault(rule);
     const res = await approve(first);
     expect(res.body.errors?.[0]?.extensions).toMatchObject(extensions);
+    expect(res.body.errors?.[0]?.message).toMatch(/may have reached ZStack and been applied/);
     expect(res.text).not.toContain(session);
     expect(res.text).not.toMatch(/\bat .*\.(ts|js):\d+/);
     expect(puts()).toBe(1);
+    expect(h.simulator.controls.getTicket(first)?.status).toBe(applied ? 'IntermediateApproved' : 'Pending');
     await expectStillServing();
+  });
+
+  it('a refusal before anything is applied (a 4xx answer to the write) does not say it may have been', async () => {
+    h.simulator.controls.injectFault({ fault: { kind: 'errorCode', code: 'SYS.1007' }, method: 'PUT' });
+    const res = await approve(first);
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(res.body.errors?.[0]?.extensions).not.toHaveProperty('mayHaveBeenApplied');
+    expect(puts()).toBe(1);
   });
 
   it('a poll whose connection resets is retried as a read; the write is not', async () => {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
@@ -21,6 +22,8 @@ interface Setup {
   origin: string;
   /** Job uuids the gateway was told about, in order. */
   notified: string[];
+  /** The callback URL the gateway uses (ZSTACK_WEBHOOK_URL with its secret segment). */
+  hook: string;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' |
     gateway,
     origin,
     notified,
+    hook: config.zstackWebhookUrl ?? `${origin}/zstack-webhook`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -146,7 +150,8 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     s.simulator.controls.clearRequests();
     await approve(s, session, pendingTicket(s));
     const put = s.simulator.controls.requests.find((r) => r.method === 'PUT');
-    expect(put?.headers['x-web-hook']).toBe(`${s.origin}/zstack-webhook`);
+    expect(put?.headers['x-web-hook']).toBe(s.hook);
+    expect(s.hook).toMatch(new RegExp(`^${s.origin}/zstack-webhook/[A-Za-z0-9_-]{24}$`));
     const logins = s.simulator.controls.requests.filter((r) => r.method !== 'PUT' && r.method !== 'GET');
     for (const r of logins) expect(r.headers['x-web-hook']).toBeUndefined();
   });
@@ -179,7 +184,7 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
     open = s;
     s.simulator.controls.clearRequests();
-    const res = await request(`${s.origin}/zstack-webhook`, {
+    const res = await request(s.hook, {
       method: 'POST',
       headers: { 'x-job-uuid': 'f'.repeat(32), 'x-job-success': 'true', 'content-type': 'application/json' },
       body: '{"inventory":{"status":"FinalApproved"}}',
@@ -202,7 +207,7 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
       .find((r) => r.path.includes('/api-jobs/'))
       ?.path.split('/')
       .pop() as string;
-    const forged = await request(`${s.origin}/zstack-webhook`, {
+    const forged = await request(s.hook, {
       method: 'POST',
       headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'false' },
       body: '{"error":{"code":"SYS.1000"}}',
@@ -229,7 +234,8 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     expect(jobPolls(s)).toBeGreaterThanOrEqual(1);
     expect(s.notified).toHaveLength(0);
     const put = s.simulator.controls.requests.find((r) => r.method === 'PUT');
-    expect(put?.headers['x-web-hook']).toBe('http://127.0.0.1:9/zstack-webhook');
+    expect(put?.headers['x-web-hook']).toBe(s.hook);
+    expect(s.hook).toMatch(/^http:\/\/127\.0\.0\.1:9\/zstack-webhook\/[A-Za-z0-9_-]{24}$/);
   });
 
   it.each([
@@ -241,7 +247,7 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
   ] as const)('%s with %o answers %i, over HTTP', async (method, headers, status) => {
     const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
     open = s;
-    const res = await request(`${s.origin}/zstack-webhook`, {
+    const res = await request(s.hook, {
       method,
       headers,
       body: method === 'POST' ? '{}' : undefined,
@@ -250,6 +256,101 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     expect(res.statusCode).toBe(status);
     expect(res.headers.allow).toBe(status === 405 ? 'POST' : undefined);
     expect(s.notified).toEqual(status === 200 ? ['a'.repeat(32)] : []);
+  });
+
+  it('only the secret path is the callback: the path without its secret segment is not', async () => {
+    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
+    open = s;
+    for (const path of ['/zstack-webhook', '/zstack-webhook/', `/zstack-webhook/${'a'.repeat(24)}`]) {
+      const res = await request(`${s.origin}${path}`, {
+        method: 'POST',
+        headers: { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' },
+        body: '{}',
+      });
+      await res.body.dump();
+      expect(res.statusCode).toBe(404);
+    }
+    expect(s.notified).toHaveLength(0);
+    const res = await request(s.hook, {
+      method: 'POST',
+      headers: { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' },
+      body: '{}',
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+    expect(s.notified).toEqual(['a'.repeat(32)]);
+  });
+
+  it('a callback body over ZSTACK_WEBHOOK_MAX_BODY_BYTES: 413, connection closed, nothing notified', async () => {
+    const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
+    open = s;
+    const headers = { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' };
+    // Declared too large.
+    const declared = await request(s.hook, { method: 'POST', headers, body: 'x'.repeat(64 * 1024 + 1) });
+    await declared.body.dump();
+    expect(declared.statusCode).toBe(413);
+    expect(declared.headers.connection).toBe('close');
+    // Streamed without a length: cut off once past the limit, not read to its end (16 MiB here).
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    let sent = 0;
+    async function* endless() {
+      for (let i = 0; i < 256; i++) {
+        sent++;
+        yield chunk;
+      }
+    }
+    const streamed = await request(s.hook, { method: 'POST', headers, body: Readable.from(endless()) }).catch(
+      (e: Error) => e,
+    );
+    if (!(streamed instanceof Error)) {
+      await streamed.body.dump();
+      expect(streamed.statusCode).toBe(413);
+    }
+    expect(sent).toBeLessThan(256);
+    expect(s.notified).toHaveLength(0);
+  });
+
+  it('a flood of forged callbacks for a running job costs at most one extra poll per ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', async () => {
+    const s = await setup({ jobLatencyMs: 1500, webhook: 'lost' });
+    open = s;
+    const session = await adminSession(s);
+    const uuid = pendingTicket(s);
+    s.simulator.controls.clearRequests();
+    const call = gql(s, CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, session);
+    await waitFor(() => jobPolls(s) >= 1, 'the first poll');
+    const jobUuid = s.simulator.controls.requests
+      .find((r) => r.path.includes('/api-jobs/'))
+      ?.path.split('/')
+      .pop() as string;
+    // 'lost' sends ZStack's callbacks nowhere: every callback here is forged, over HTTP to the
+    // gateway's (known, for this test) callback path, from 20 senders until the job ends.
+    const hookUrl = `${s.origin}${new URL(s.hook).pathname}`;
+    let forged = 0;
+    const sender = async () => {
+      while (s.simulator.controls.jobOf(jobUuid)?.state === 'running') {
+        const res = await request(hookUrl, {
+          method: 'POST',
+          headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'true' },
+          body: '{}',
+        });
+        await res.body.dump();
+        expect(res.statusCode).toBe(200);
+        forged++;
+      }
+    };
+    // HTTP alone is too slow here to outpace polling; the same callbacks straight to the client are not.
+    const direct = async () => {
+      while (s.simulator.controls.jobOf(jobUuid)?.state === 'running') {
+        for (let i = 0; i < 20; i++) s.gateway.client.notifyJobDone(jobUuid);
+        forged += 20;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await Promise.all([...Array.from({ length: 20 }, sender), direct(), call]);
+    expect(forged).toBeGreaterThan(100);
+    console.info(`webhook flood: ${forged} forged callbacks, ${jobPolls(s)} job polls`);
+    // 1.5 s of job: the fallback schedule's few polls plus at most one per 250 ms wake interval.
+    expect(jobPolls(s)).toBeLessThanOrEqual(20);
   });
 
   it('answerWebhook notifies only for a complete POST', () => {
