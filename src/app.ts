@@ -43,6 +43,11 @@ export interface App {
   readonly inFlight: number;
   /** Shutdown has begun: /ready answers 503 and every response from now on closes its connection. */
   drain(): void;
+  /**
+   * Shutdown's grace end: from `time` (Date.now() based) on, upstream calls and job waits stop, so
+   * every request still running answers (a mutation waiting for its job: JOB_PENDING + jobUuid).
+   */
+  endWorkAt(time: number): void;
   /** Resolves once no GraphQL request is in flight. */
   idle(): Promise<void>;
   /** gateway.close() and the readiness pool. */
@@ -382,6 +387,9 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       draining = true;
       // Responses still being computed close their connection when done, so keep-alive clients let go.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    },
+    endWorkAt(time) {
+      gateway.client.endWorkAt?.(time);
     },
     idle() {
       if (inFlight.size === 0) return Promise.resolve();

@@ -1,6 +1,10 @@
+import { constants as osConstants } from 'node:os';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { listen } from './http/listen.js';
+
+/** After the grace period, how long the answers of requests stopped at its end get to be written. */
+const ANSWER_WINDOW_MS = 1000;
 
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -61,19 +65,41 @@ async function main(): Promise<void> {
   if (!demoBanner) console.log(`upstream ZStack: ${zstackUrl}`);
   logger.info({ port, host: config.host, zstackUrl }, 'listening');
 
+  /** Writes every buffered log line, then exits: no line is lost, however the process ends. */
+  const exit = (code: number, waitMs: number): void => {
+    const timer = setTimeout(() => process.exit(code), waitMs);
+    try {
+      app.logger.flush?.(() => {
+        clearTimeout(timer);
+        process.exit(code);
+      });
+    } catch {
+      // A destination that cannot flush (not open yet): the timer still exits.
+    }
+  };
+
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal: the operator wants out now (Ctrl-C twice). The usual 128 + signal number.
+      logger.warn({ signal, inFlight: app.inFlight }, 'second signal; exiting now');
+      exit(128 + (osConstants.signals[signal] ?? 1), 500);
+      return;
+    }
     stopping = true;
     logger.info({ signal, inFlight: app.inFlight, graceMs: config.shutdownGraceMs }, 'stopping');
     // Stop accepting first; requests already received run to the end (a write must not be cut off
     // between being sent to ZStack and its answer reaching the caller), up to the grace period.
     app.drain();
+    // At the grace end every upstream call and job wait still running stops, so each request still
+    // running answers (a mutation waiting for its job: JOB_PENDING with its jobUuid) instead of
+    // having its connection cut; the answers then get ANSWER_WINDOW_MS to be written.
+    app.endWorkAt(Date.now() + config.shutdownGraceMs);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, config.shutdownGraceMs, false);
+      timer = setTimeout(resolve, config.shutdownGraceMs + ANSWER_WINDOW_MS, false);
     });
     const drained = await Promise.race([app.idle().then(() => true), graceOver]);
     clearTimeout(timer);
@@ -83,7 +109,7 @@ async function main(): Promise<void> {
     await app.close();
     await closeSimulator?.();
     logger.info('stopped');
-    process.exit(0);
+    exit(0, 2000);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
