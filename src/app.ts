@@ -46,6 +46,11 @@ export interface App {
    * every open subscription ends with `complete` (gateway.drain()).
    */
   drain(): void;
+  /**
+   * Shutdown's grace end: from `time` (Date.now() based) on, upstream calls and job waits stop, so
+   * every request still running answers (a mutation waiting for its job: JOB_PENDING + jobUuid).
+   */
+  endWorkAt(time: number): void;
   /** Resolves once no GraphQL request is in flight. */
   idle(): Promise<void>;
   /** gateway.close() and the readiness pool. */
@@ -426,6 +431,9 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       gateway.drain();
       // Responses still being computed close their connection when done, so keep-alive clients let go.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    },
+    endWorkAt(time) {
+      gateway.client.endWorkAt?.(time);
     },
     idle() {
       if (inFlight.size === 0) return Promise.resolve();

@@ -66,6 +66,14 @@ export interface Config {
   persistedOperationsOnly?: boolean;
   /** Origins (scheme://host[:port]) whose web pages may call the gateway (CORS_ORIGINS); none by default. */
   corsOrigins: string[];
+  /** Most client connections open at once; past it a new connection is closed at once (MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** How long a client may take to send a request's headers (HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** How long a client may take to send a whole request, body included; not the answer (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +166,26 @@ export function loadConfig(env: Env, secret: () => string = randomSecret): Confi
     readyCacheMs: intVar(env, 'READY_CACHE_MS', 1000, 0, 60_000),
     ...persistedOperationsVars(env),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
+    ...connectionVars(env),
+  };
+}
+
+function connectionVars(
+  env: Env,
+): Pick<Config, 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const headersTimeoutMs = intVar(env, 'HEADERS_TIMEOUT_MS', 10_000, 1, 600_000);
+  const requestTimeoutMs = intVar(env, 'REQUEST_TIMEOUT_MS', 30_000, 1, 3600_000);
+  // node refuses a headers timeout longer than the request timeout (the headers are part of it).
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
+  return {
+    maxConnections: intVar(env, 'MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: intVar(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3600_000),
   };
 }
 

@@ -1,7 +1,11 @@
+import { constants as osConstants } from 'node:os';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { listen } from './http/listen.js';
 import { flushLogs } from './observability/logger.js';
+
+/** After the grace period, how long the answers of requests stopped at its end get to be written. */
+const ANSWER_WINDOW_MS = 1000;
 
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -62,19 +66,34 @@ async function main(): Promise<void> {
   if (!demoBanner) console.log(`upstream ZStack: ${zstackUrl}`);
   logger.info({ port, host: config.host, zstackUrl }, 'listening');
 
+  /** Writes every buffered log line, then exits: no line is lost, however the process ends. */
+  const exit = (code: number): never => {
+    flushLogs(logger);
+    process.exit(code);
+  };
+
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal: the operator wants out now (Ctrl-C twice). The usual 128 + signal number.
+      logger.warn({ signal, inFlight: app.inFlight }, 'second signal; exiting now');
+      exit(128 + (osConstants.signals[signal] ?? 1));
+      return;
+    }
     stopping = true;
     logger.info({ signal, inFlight: app.inFlight, graceMs: config.shutdownGraceMs }, 'stopping');
     // Stop accepting first; requests already received run to the end (a write must not be cut off
     // between being sent to ZStack and its answer reaching the caller), up to the grace period.
     app.drain();
+    // At the grace end every upstream call and job wait still running stops, so each request still
+    // running answers (a mutation waiting for its job: JOB_PENDING with its jobUuid) instead of
+    // having its connection cut; the answers then get ANSWER_WINDOW_MS to be written.
+    app.endWorkAt(Date.now() + config.shutdownGraceMs);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, config.shutdownGraceMs, false);
+      timer = setTimeout(resolve, config.shutdownGraceMs + ANSWER_WINDOW_MS, false);
     });
     const drained = await Promise.race([app.idle().then(() => true), graceOver]);
     clearTimeout(timer);
@@ -84,8 +103,7 @@ async function main(): Promise<void> {
     await app.close();
     await closeSimulator?.();
     logger.info('stopped');
-    flushLogs(logger);
-    process.exit(0);
+    exit(0);
   };
   // A crash still leaves its line (and every line before it) on stdout.
   const fatal = (err: unknown) => {
@@ -93,8 +111,7 @@ async function main(): Promise<void> {
       { err: err instanceof Error ? { type: err.name, message: err.message } : String(err) },
       'fatal',
     );
-    flushLogs(logger);
-    process.exit(1);
+    exit(1);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { App } from '../app.js';
+import type { Config } from '../config.js';
+import { ErrorCode } from '../errors.js';
 
 export interface Listening {
   server: Server;
@@ -8,16 +10,82 @@ export interface Listening {
   port: number;
 }
 
+/** Where to listen and the connection limits (src/config.ts documents each). */
+export type ListenOptions = Pick<
+  Config,
+  'port' | 'host' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'
+>;
+
+/** How often node looks for requests past their headers or request timeout. */
+export function checkingIntervalMs(o: Pick<ListenOptions, 'headersTimeoutMs' | 'requestTimeoutMs'>): number {
+  // node's default (30 s) would let a trickling client hold its socket up to 30 s past the timeout.
+  return Math.max(10, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, o.requestTimeoutMs) / 4)));
+}
+
+/** Dropped connections are logged at most this often, with their count: an attack must not flood the log. */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+const TIMEOUT_BODY = JSON.stringify({
+  errors: [
+    {
+      message: 'The request was not received in time (see HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS).',
+      extensions: { code: ErrorCode.REQUEST_TIMEOUT },
+    },
+  ],
+});
+const TIMEOUT_RESPONSE =
+  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+  `Content-Length: ${Buffer.byteLength(TIMEOUT_BODY)}\r\n\r\n${TIMEOUT_BODY}`;
+
+/** node's own answers to requests it cannot parse (what it sends when no clientError listener is set). */
+function clientErrorResponse(code: string | undefined): string {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return TIMEOUT_RESPONSE;
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n';
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW')
+    return 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n';
+  return 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+}
+
 /**
  * The node server every served gateway runs on, `npm start` and the tests alike: the app's handler
- * with the connection settings below.
+ * with the connection limits. A client that trickles its headers or body is cut at the headers /
+ * request timeout (HTTP 408, code REQUEST_TIMEOUT); the time an answer takes is not limited here,
+ * so SSE streams and long job waits stay open. Past `maxConnections`, node closes each new
+ * connection as soon as it is accepted, so slow clients cannot use up the file descriptors.
  */
-export async function listen(app: App, options: { port: number; host: string }): Promise<Listening> {
-  const server = createServer(app.handler);
-  // Longer than common load balancers' idle timeouts (60 s), so the balancer, not the gateway,
-  // closes idle keep-alive connections and never sends a request onto a socket being closed.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+export async function listen(app: App, options: ListenOptions): Promise<Listening> {
+  const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(options) }, app.handler);
+  server.maxConnections = options.maxConnections;
+  server.headersTimeout = options.headersTimeoutMs;
+  server.requestTimeout = options.requestTimeoutMs;
+  // Keep it longer than common load balancers' idle timeouts (60 s), so the balancer, not the
+  // gateway, closes idle keep-alive connections and never sends a request onto a closing socket.
+  server.keepAliveTimeout = options.keepAliveTimeoutMs;
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err.code));
+    // A client that never reads must not keep the descriptor.
+    socket.destroySoon();
+  });
+
+  let dropped = 0;
+  let dropLogged = 0;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - dropLogged < DROP_LOG_INTERVAL_MS) return;
+    dropLogged = now;
+    app.logger.warn(
+      { maxConnections: options.maxConnections, droppedSinceStart: dropped },
+      'connection refused: MAX_CONNECTIONS reached',
+    );
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -77,6 +77,12 @@ export interface ZStackClient {
   getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState>;
   /** Hint that a job just ended (webhook): poll it now if we are waiting for it. Never trusted as the result. */
   notifyJobDone(jobUuid: string): void;
+  /**
+   * Shutdown: from `time` (Date.now() based) on, every call and job wait, running or to come, ends
+   * as at its caller's deadline: a job wait as pending (the write was sent once), a call in flight
+   * as unavailable (a write with mayHaveApplied), so every operation still running can answer.
+   */
+  endWorkAt?(time: number): void;
   close(): Promise<void>;
 }
 
@@ -171,6 +177,11 @@ class UndiciZStackClient implements ZStackClient {
 
   notifyJobDone(jobUuid: string): void {
     this.jobs.notifyJobDone(jobUuid);
+  }
+
+  endWorkAt(time: number): void {
+    this.transport.endCallsAt(time);
+    this.jobs.endWaitsAt(time);
   }
 
   close(): Promise<void> {

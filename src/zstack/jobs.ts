@@ -188,6 +188,9 @@ export class JobWaits {
   /** Learned job duration (ms after the 202) per route template. */
   private readonly estimates = new Map<string, number>();
   private readonly waiting = new Map<string, JobWaiter>();
+  /** From this time on (Date.now() based) every wait ends as pending (see endWaitsAt). */
+  private cutoff = Number.POSITIVE_INFINITY;
+  private cutoffTimer: NodeJS.Timeout | undefined;
 
   constructor(config: JobWaitsConfig) {
     this.transport = config.transport;
@@ -216,9 +219,10 @@ export class JobWaits {
     learn: boolean,
   ): Promise<unknown> {
     const started = Date.now();
-    const deadline = opts?.deadline;
+    const callerDeadline = opts?.deadline;
     const jobDeadline = started + this.jobTimeoutMs;
-    const stopAt = deadline !== undefined && deadline < jobDeadline ? deadline : jobDeadline;
+    const stopAt =
+      callerDeadline !== undefined && callerDeadline < jobDeadline ? callerDeadline : jobDeadline;
     const estimate = this.estimates.get(route);
     const waiter = new JobWaiter(opts?.signal, this.wakeIntervalMs);
     waiter.next = this.waiting.get(jobUuid);
@@ -238,7 +242,9 @@ export class JobWaits {
           outcome = 'aborted';
           throw new ZStackAbortedError(jobUuid);
         }
-        if (deadline !== undefined && Date.now() >= deadline) {
+        // The caller's deadline, or the shutdown's cutoff when that came first.
+        const deadline = Math.min(callerDeadline ?? Number.POSITIVE_INFINITY, this.cutoff);
+        if (Date.now() >= deadline) {
           outcome = 'pending';
           throw new ZStackJobPendingError(jobUuid);
         }
@@ -256,7 +262,7 @@ export class JobWaits {
             throw new ZStackAbortedError(jobUuid);
           }
           // The caller's deadline ended the wait, not a fault: the job is simply still unknown.
-          if (err.kind === KIND_DEADLINE || (deadline !== undefined && Date.now() >= deadline)) {
+          if (err.kind === KIND_DEADLINE || Date.now() >= Math.min(deadline, this.cutoff)) {
             outcome = 'pending';
             throw new ZStackJobPendingError(jobUuid);
           }
@@ -284,7 +290,8 @@ export class JobWaits {
         }
         lastRunning = sentAt;
         const now = Date.now();
-        if (now >= stopAt) {
+        const end = Math.min(stopAt, this.cutoff);
+        if (now >= end) {
           outcome = 'pending';
           throw new ZStackJobPendingError(jobUuid);
         }
@@ -296,7 +303,7 @@ export class JobWaits {
             estimateMs: estimate,
             backoffSteps,
             webhook: this.webhook,
-            remainingMs: stopAt - now,
+            remainingMs: end - now,
           });
         // A forged or early webhook wake does not cancel the prediction: it is still ahead.
         predicted = isPredictionAhead(elapsedMs, estimate);
@@ -330,6 +337,24 @@ export class JobWaits {
         return;
       }
     }
+  }
+
+  /**
+   * From `time` (Date.now() based) on, every wait, running or to come, ends as pending
+   * (ZStackJobPendingError), as at its caller's deadline: a shutdown's grace period ends so.
+   */
+  endWaitsAt(time: number): void {
+    if (time >= this.cutoff) return;
+    this.cutoff = time;
+    clearTimeout(this.cutoffTimer);
+    this.cutoffTimer = setTimeout(
+      () => {
+        for (const head of this.waiting.values())
+          for (let w: JobWaiter | undefined = head; w; w = w.next) w.wake();
+      },
+      Math.max(0, time - Date.now()),
+    );
+    this.cutoffTimer.unref();
   }
 
   /** Wakes every wait on this job now; the next poll fetches the real outcome from ZStack. */

@@ -148,6 +148,10 @@ class Attempt {
   onTimer(): void {
     this.abort(this.timerStop);
   }
+  /** Stops the attempt as if the caller's deadline had passed (the shutdown's cutoff). */
+  cutOff(): void {
+    this.abort(STOP_DEADLINE);
+  }
   private abort(kind: number): void {
     if (this.stop !== STOP_NONE) return;
     this.stop = kind;
@@ -250,6 +254,10 @@ export class Transport {
   private readonly timeoutMs: number;
   private readonly getRetries: number;
   private readonly onCall: ((e: UpstreamCallEvent) => void) | undefined;
+  /** Attempts in flight, stopped at the cutoff (see endCallsAt). */
+  private readonly live = new Set<Attempt>();
+  private cutoff = Number.POSITIVE_INFINITY;
+  private cutoffTimer: NodeJS.Timeout | undefined;
 
   constructor(config: TransportConfig) {
     const url = new URL(config.baseUrl);
@@ -293,7 +301,8 @@ export class Transport {
     if (signal?.aborted) throw new TransportFailure(KIND_ABORT, 'cancelled by the caller');
     let ms = this.timeoutMs;
     let timerStop = STOP_TIMEOUT;
-    const deadline = opts?.deadline;
+    const deadline =
+      this.cutoff < (opts?.deadline ?? Number.POSITIVE_INFINITY) ? this.cutoff : opts?.deadline;
     if (deadline !== undefined) {
       const left = deadline - Date.now();
       if (left <= 0) throw new TransportFailure(KIND_NOT_SENT, 'the operation deadline passed');
@@ -303,6 +312,7 @@ export class Transport {
       }
     }
     const attempt = new Attempt(ms, timerStop, signal);
+    this.live.add(attempt);
     const started = this.onCall === undefined ? 0 : performance.now();
     let status: number | 'error' = 'error';
     try {
@@ -314,6 +324,7 @@ export class Transport {
       throw classify(err, attempt.stop);
     } finally {
       attempt.finish();
+      this.live.delete(attempt);
       if (this.onCall !== undefined) {
         const route = routeOf(routePath);
         this.onCall({ method, route, status, durationMs: performance.now() - started, tag: opts?.tag });
@@ -354,7 +365,25 @@ export class Transport {
     return true;
   }
 
+  /**
+   * From `time` (Date.now() based) on, every call, in flight or to come, ends as if its caller's
+   * deadline had passed (KIND_DEADLINE, or KIND_NOT_SENT when it was not sent yet).
+   */
+  endCallsAt(time: number): void {
+    if (time >= this.cutoff) return;
+    this.cutoff = time;
+    clearTimeout(this.cutoffTimer);
+    this.cutoffTimer = setTimeout(
+      () => {
+        for (const attempt of this.live) attempt.cutOff();
+      },
+      Math.max(0, time - Date.now()),
+    );
+    this.cutoffTimer.unref();
+  }
+
   close(): Promise<void> {
+    clearTimeout(this.cutoffTimer);
     return this.pool.close();
   }
 }

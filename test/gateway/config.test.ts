@@ -51,3 +51,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 });
+
+describe('connection limits', () => {
+  it('have safe defaults: a cap, short header and request timeouts, keep-alive past 60 s balancers', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxConnections: 4096,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+    });
+  });
+
+  it('are read from the environment and validated', () => {
+    expect(
+      loadConfig({
+        MAX_CONNECTIONS: '100',
+        HEADERS_TIMEOUT_MS: '2000',
+        REQUEST_TIMEOUT_MS: '5000',
+        KEEP_ALIVE_TIMEOUT_MS: '75000',
+      }),
+    ).toMatchObject({
+      maxConnections: 100,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 5000,
+      keepAliveTimeoutMs: 75_000,
+    });
+    expect(() => loadConfig({ MAX_CONNECTIONS: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: 'soon' })).toThrow(ConfigError);
+    // node counts the headers inside the request timeout.
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+      /HEADERS_TIMEOUT_MS .* REQUEST_TIMEOUT_MS/,
+    );
+  });
+});

@@ -48,7 +48,7 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
     },
   });
   const app = createApp({ ...config, zstackUrl: simulator.url }, { logger, deps: options.deps });
-  const { server, port } = await listen(app, { port: 0, host: '127.0.0.1' });
+  const { server, port } = await listen(app, { ...config, port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
   return {
     simulator,

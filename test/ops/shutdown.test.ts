@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/wait.js';
 import { CHANGE } from './support.js';
@@ -27,7 +28,8 @@ async function post(base: string, body: unknown, session?: string) {
   return { status: res.statusCode, body: JSON.parse(await res.body.text()) };
 }
 
-it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', async () => {
+/** The real server process (npm start's entry) in front of the simulator, with its output captured. */
+async function startServer(env: Record<string, string>) {
   const proc = spawn(process.execPath, [ENTRY], {
     env: {
       ...process.env,
@@ -36,7 +38,7 @@ it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', asyn
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
-      SHUTDOWN_GRACE_MS: '10000',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,7 +62,25 @@ it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', asyn
   });
   if (!login.body.data) throw new Error(`logIn failed: ${JSON.stringify(login.body)}`);
   const session = login.body.data.logIn.session.uuid as string;
-  const pending = simulator.controls.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
+  return { proc, base, session, exited, output: () => out };
+}
+
+/** Log lines of the given message, parsed. */
+function linesOf(out: string, msg: string): Record<string, unknown>[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes(`"msg":"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function pendingTicket(): string {
+  return simulator.controls.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
+}
+
+it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', async () => {
+  simulator.controls.setJobLatency(500);
+  const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: '10000' });
+  const pending = pendingTicket();
   simulator.controls.clearRequests();
 
   let mutationDone = false;
@@ -94,8 +114,67 @@ it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', asyn
   expect(await exited).toBe(0);
   expect(simulator.controls.count({ method: 'PUT' })).toBe(1);
   expect(simulator.controls.getTicket(pending)?.status).not.toBe('Pending');
-  expect(out).toContain('"msg":"stopped"');
-  expect(out).not.toContain(session);
+  expect(output()).toContain('"msg":"stopped"');
+  expect(output()).not.toContain(session);
+});
+
+it('SIGTERM: a mutation still waiting for its job at the grace end answers JOB_PENDING with its jobUuid', async () => {
+  // The job outlasts the grace period by far; the job timeout (60 s) is not what ends the wait.
+  simulator.controls.setJobLatency(60_000);
+  const graceMs = 1000;
+  const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: String(graceMs) });
+  const pending = pendingTicket();
+  simulator.controls.clearRequests();
+
+  const mutation = post(
+    base,
+    { query: CHANGE, variables: { input: { uuid: pending, statusEvent: 'APPROVE' } } },
+    session,
+  );
+  await waitFor(() => simulator.controls.count({ method: 'PUT' }) === 1, 'the mutation to reach ZStack');
+  const signalled = performance.now();
+  proc.kill('SIGTERM');
+
+  const result = await mutation;
+  const answeredMs = performance.now() - signalled;
+  expect(result.status).toBe(200);
+  expect(result.body.data?.changeTicketStatus ?? null).toBeNull();
+  const error = result.body.errors?.[0];
+  expect(error?.extensions?.code).toBe(ErrorCode.JOB_PENDING);
+  const jobUuid = error?.extensions?.jobUuid as string;
+  expect(jobUuid).toMatch(/^[0-9a-f]{32}$/);
+  // The job the PUT started, still running at ZStack: apiJob will tell its outcome later.
+  expect(simulator.controls.jobOf(jobUuid)?.state).toBe('running');
+  // It waited for the grace period (the job might have ended in it), not a moment longer than needed.
+  expect(answeredMs).toBeGreaterThanOrEqual(graceMs - 50);
+  expect(answeredMs).toBeLessThan(graceMs + 5000);
+
+  expect(await exited).toBe(0);
+  expect(simulator.controls.count({ method: 'PUT' })).toBe(1);
+  // Every request has its log line, written out before the exit.
+  const requests = linesOf(output(), 'request');
+  expect(requests.map((l) => l.code)).toEqual(['OK', ErrorCode.JOB_PENDING]);
+  expect(output()).toContain('"msg":"stopped"');
+  expect(output()).not.toContain(session);
+});
+
+it('a second signal exits at once, without waiting for the grace period', async () => {
+  simulator.controls.setJobLatency(60_000);
+  const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: '60000' });
+  const mutation = post(
+    base,
+    { query: CHANGE, variables: { input: { uuid: pendingTicket(), statusEvent: 'APPROVE' } } },
+    session,
+  ).catch(() => undefined);
+  const puts = simulator.controls.count({ method: 'PUT' });
+  await waitFor(() => simulator.controls.count({ method: 'PUT' }) > puts, 'the mutation to reach ZStack');
+  proc.kill('SIGTERM');
+  await waitFor(() => linesOf(output(), 'stopping').length === 1, 'the first signal to start the shutdown');
+  proc.kill('SIGINT');
+  // The grace period (60 s) is far longer than this test may take: only the second signal ends it.
+  expect(await exited).toBe(130);
+  expect(linesOf(output(), 'second signal; exiting now')).toHaveLength(1);
+  await mutation;
 });
 
 it('SIGTERM right after a burst: every request has its log line on stdout (asynchronous logs are flushed)', async () => {
