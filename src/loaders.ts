@@ -83,6 +83,7 @@ export class CallTracker {
       callSync: (req, opts) => this.track(client.callSync(req, opts)),
       callAsync: (req, opts) => this.track(client.callAsync(req, opts)),
       getJobState: (jobUuid, opts) => this.track(client.getJobState(jobUuid, opts)),
+      sentJob: (jobUuid, session) => client.sentJob(jobUuid, session),
       notifyJobDone: (jobUuid) => client.notifyJobDone(jobUuid),
       close: () => client.close(),
     };

@@ -77,7 +77,8 @@ const ApiJob = builder.objectRef<ApiJobView>('ApiJob').implement({
     error: t.field({
       type: ApiJobError,
       nullable: true,
-      description: 'For a job that failed: why.',
+      description:
+        'For a job that failed: why. Only for the session whose write started the job (as this gateway remembers, for about 3 hours); any other session gets null here and sees only `state` and, as its own session reads it, `ticket`.',
       resolve: (j) => j.error,
     }),
   }),
@@ -100,7 +101,7 @@ builder.queryField('apiJob', (t) =>
   t.field({
     type: ApiJob,
     description:
-      'How a ZStack async job ended: use it after a mutation answered JOB_PENDING with extensions.jobUuid. Needs a session.',
+      "How a ZStack async job ended: use it after a mutation answered JOB_PENDING with extensions.jobUuid. Needs a valid session. Any session sees the state; a failure's `error` only goes to the session whose write started the job.",
     args: {
       uuid: t.arg.id({
         required: true,
@@ -113,7 +114,10 @@ builder.queryField('apiJob', (t) =>
       // ZStack answers job queries without looking at the session, so the gateway checks it.
       if (!(await validateSession(ctx.client, opts.session, opts)))
         throw unauthenticated('The session is not valid.');
-      return view(uuid, await ctx.client.getJobState(uuid, opts));
+      const job = view(uuid, await ctx.client.getJobState(uuid, opts));
+      // ZStack shows any job to anyone: a failure's details (which may name another user's
+      // resources) go only to the session that sent the write.
+      return ctx.client.sentJob(uuid, opts.session) ? job : { ...job, error: null };
     },
   }),
 );

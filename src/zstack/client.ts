@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 /**
  * The upstream client: composes the transport (transport.ts), the one mapping of answers to typed
  * errors (responses.ts) and async-job waiting (jobs.ts). Knows HTTP and ZStack, never GraphQL.
@@ -75,6 +76,11 @@ export interface ZStackClient {
   callAsync<T>(req: CallRequest, opts?: CallOptions): Promise<T>;
   /** One look at a job (for the apiJob query); no waiting. */
   getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState>;
+  /**
+   * Whether this client submitted `jobUuid` under `session` (remembered for ZStack's result
+   * retention, about 3 hours, for the most recent jobs): ZStack itself tells no job's owner.
+   */
+  sentJob(jobUuid: string, session: string): boolean;
   /** Hint that a job just ended (webhook): poll it now if we are waiting for it. Never trusted as the result. */
   notifyJobDone(jobUuid: string): void;
   /**
@@ -88,10 +94,46 @@ export interface ZStackClient {
 
 const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
+/** How long ZStack keeps a finished job's result, and so how long an owner is worth remembering. */
+const JOB_RETENTION_MS = 3 * 3600_000;
+/** Most job owners remembered (the oldest go first): a bound in entries, each about 150 bytes. */
+const MAX_JOB_OWNERS = 20_000;
+
+/** Which session submitted which job, as a keyed hash of the session (no token is kept). */
+class JobOwners {
+  private readonly key = randomBytes(32);
+  private readonly owners = new Map<string, { session: string; at: number }>();
+
+  private hash(session: string): string {
+    return createHmac('sha256', this.key).update(session).digest('base64url');
+  }
+
+  remember(jobUuid: string, session: string | undefined): void {
+    if (session === undefined) return;
+    this.owners.delete(jobUuid);
+    if (this.owners.size >= MAX_JOB_OWNERS) {
+      const oldest = this.owners.keys().next();
+      if (oldest.done !== true) this.owners.delete(oldest.value);
+    }
+    this.owners.set(jobUuid, { session: this.hash(session), at: Date.now() });
+  }
+
+  sentBy(jobUuid: string, session: string): boolean {
+    const owner = this.owners.get(jobUuid);
+    if (owner === undefined) return false;
+    if (Date.now() - owner.at > JOB_RETENTION_MS) {
+      this.owners.delete(jobUuid);
+      return false;
+    }
+    return owner.session === this.hash(session);
+  }
+}
+
 class UndiciZStackClient implements ZStackClient {
   private readonly transport: Transport;
   private readonly jobs: JobWaits;
   private readonly webhookUrl: string | undefined;
+  private readonly owners = new JobOwners();
 
   constructor(config: ZStackClientConfig) {
     this.transport = new Transport({
@@ -154,11 +196,13 @@ class UndiciZStackClient implements ZStackClient {
       if (ex.status === 202) {
         accepted = true;
         const id = jobUuidFromAccepted(ex, jobUuid);
+        this.owners.remember(id, opts?.session);
         return (await this.jobs.wait(id, routeOf(req.path), opts, true)) as T;
       }
       // Our own X-Job-UUID already exists: this is a replay; the original job's outcome is the answer.
       if (async && jobUuid !== undefined && isDuplicateJobUuid(ex)) {
         accepted = true;
+        this.owners.remember(jobUuid, opts?.session);
         return (await this.jobs.wait(jobUuid, routeOf(req.path), opts, false)) as T;
       }
       throw responseError(ex, jobUuid);
@@ -173,6 +217,10 @@ class UndiciZStackClient implements ZStackClient {
     } catch (err) {
       throw err instanceof TransportFailure ? unavailableError(err, false, jobUuid) : err;
     }
+  }
+
+  sentJob(jobUuid: string, session: string): boolean {
+    return this.owners.sentBy(jobUuid, session);
   }
 
   notifyJobDone(jobUuid: string): void {

@@ -96,6 +96,28 @@ describe('apiJob', () => {
     });
   });
 
+  it("another session sees a failed job's state but not its error details", async () => {
+    h.simulator.controls.setJobLatency(500);
+    const res = await h.gql(CHANGE, { input: { uuid: pending, statusEvent: 'OPEN' } }, { session: admin });
+    const jobUuid = res.errors?.[0]?.extensions?.jobUuid as string;
+    expect(jobUuid).toMatch(/^[0-9a-f]{32}$/);
+    const owner = await endedJob(jobUuid);
+    expect(owner.data).toMatchObject({
+      apiJob: { state: 'FAILED', error: { zstack: { code: 'SYS.1006' } } },
+    });
+
+    const { submitters } = h.simulator.controls.demo;
+    const bob = submitters.find((s) => s.name === 'bob');
+    const other = await h.logIn({
+      kind: 'IAM2_VIRTUAL_ID',
+      virtualIdName: bob?.name,
+      password: bob?.password,
+    });
+    const seen = await h.gql(JOB, { uuid: jobUuid }, { session: other });
+    expect(seen.errors).toBeUndefined();
+    expect(seen.data).toEqual({ apiJob: { uuid: jobUuid, state: 'FAILED', ticket: null, error: null } });
+  });
+
   it('an unknown job is EXPIRED; a bad uuid or no session is refused without an upstream call', async () => {
     const unknown = await h.gql(JOB, { uuid: 'e'.repeat(32) }, { session: admin });
     expect(unknown.data).toMatchObject({ apiJob: { state: 'EXPIRED' } });

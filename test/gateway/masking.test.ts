@@ -10,6 +10,7 @@ function fakeClient(write: () => Promise<unknown>): ZStackClient {
     callSync: async () => ({}) as never,
     callAsync: write as never,
     getJobState: async () => ({ state: 'running' }),
+    sentJob: () => false,
     notifyJobDone: () => {},
     close: async () => {},
   };

@@ -16,6 +16,7 @@ function fakeClient(write: () => Promise<unknown>): ZStackClient {
     callSync: async () => ({ inventory: { uuid: 'c'.repeat(32), accountUuid: 'd'.repeat(32) } }) as never,
     callAsync: write as never,
     getJobState: async () => ({ state: 'running' }),
+    sentJob: () => false,
     notifyJobDone: () => {},
     close: async () => {},
   };
