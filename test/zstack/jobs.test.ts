@@ -199,6 +199,24 @@ describe('JobWaits in fake time', () => {
     expect(s.events[0]).toMatchObject({ outcome: 'succeeded', waitMs: 730 });
   });
 
+  it('a flood of callbacks for one job wakes its polling at most once per 250 ms', async () => {
+    const s = scripted(() => RUNNING, { webhook: true, jobTimeoutMs: 2_000 });
+    const result = settle(s.jobs.wait(JOB, ROUTE, undefined, true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.polls).toEqual([0]);
+    // 1,000 forged callbacks, one a millisecond for a second.
+    for (let ms = 0; ms < 1_000; ms++) {
+      s.jobs.notifyJobDone(JOB);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    const woken = s.polls.filter((at) => at > 0 && at <= 1_000);
+    // The fallback schedule in webhook mode alone polls about 3 times in that second; each
+    // callback-driven poll is at least 250 ms after the previous one let through.
+    expect(woken.length).toBeLessThanOrEqual(8);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect((await result).error).toBeDefined();
+  });
+
   it('abort ends the wait with ZStackAbortedError and no poll follows', async () => {
     const s = scripted(() => RUNNING);
     const ac = new AbortController();
