@@ -42,14 +42,24 @@ export class RowBudget {
         const asked = limitOf(req.query);
         if (this.used + asked > this.max || (asked === 0 && this.used >= this.max)) {
           throw new GraphQLError(
-            `Row limit of ${this.max} per operation exceeded: ${this.used} rows read, this page asks for ${asked} more.`,
+            `Row limit of ${this.max} per operation exceeded: ${this.used} rows read or in flight, this page asks for ${asked} more.`,
             { extensions: { code: ErrorCode.ROW_LIMIT_EXCEEDED } },
           );
         }
-        const reply = await client.get<T>(req, opts);
-        const rows = (reply as { inventories?: unknown } | null)?.inventories;
-        if (Array.isArray(rows)) this.used += rows.length;
-        return reply;
+        // Reserved while in flight, so concurrent pages (aliases) cannot all pass the check at once.
+        this.used += asked;
+        let rows = asked;
+        try {
+          const reply = await client.get<T>(req, opts);
+          const inventories = (reply as { inventories?: unknown } | null)?.inventories;
+          rows = Array.isArray(inventories) ? inventories.length : 0;
+          return reply;
+        } catch (err) {
+          rows = 0;
+          throw err;
+        } finally {
+          this.used += rows - asked;
+        }
       },
     };
   }
