@@ -13,7 +13,14 @@ const documents = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1
 const all = which.size === 0;
 const mb = (n: number) => Math.round(n / 1024 / 1024);
 
-const served = await startGateway({ env: { LOG_LEVEL: 'silent', ZSTACK_TIME_ZONE: 'UTC' } });
+// The gateway's limit settings may be given in this process's environment (e.g. a larger
+// GRAPHQL_MAX_DOCUMENT_BYTES, so that 1 MB documents are parsed rather than refused).
+const limitEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    (e): e is [string, string] => /^(GRAPHQL_|MAX_|JSON_)/.test(e[0]) && e[1] !== undefined,
+  ),
+);
+const served = await startGateway({ env: { LOG_LEVEL: 'silent', ZSTACK_TIME_ZONE: 'UTC', ...limitEnv } });
 const { url, base, simulator } = served;
 
 async function post(query: string, variables?: Record<string, unknown>, session?: string) {
