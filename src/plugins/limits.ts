@@ -98,6 +98,13 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
       },
     ],
   };
+  const executionRefusal = (args: {
+    document: DocumentNode;
+    operationName?: string | null | undefined;
+    variableValues?: Readonly<Record<string, unknown>> | null | undefined;
+  }): GraphQLError | undefined =>
+    inputRefusal(args.document, args.variableValues, config) ??
+    costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
   const plugins: Plugin[] = [
     {
       onParse({ setParseFn }) {
@@ -125,9 +132,11 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
       onExecute({ args, setResultAndStopExecution }) {
         // Variables are known only now: `first: $n` must cost what `first: 500` does, and input
         // values are bounded before any resolver (or upstream call) sees them.
-        const refusal =
-          inputRefusal(args.document, args.variableValues, config) ??
-          costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
+        const refusal = executionRefusal(args);
+        if (refusal !== undefined) setResultAndStopExecution({ errors: [refusal] });
+      },
+      onSubscribe({ args, setResultAndStopExecution }) {
+        const refusal = executionRefusal(args);
         if (refusal !== undefined) setResultAndStopExecution({ errors: [refusal] });
       },
     },
