@@ -34,6 +34,8 @@ export interface Config {
   production: boolean;
   logLevel: string;
   introspection: boolean;
+  /** Serve GraphiQL on GET /graphql (GRAPHIQL; default on, off when NODE_ENV=production). */
+  graphiql: boolean;
   /** How often live subscriptions poll ZStack for ticket changes (one query per session per interval). */
   ticketPollIntervalMs: number;
   /** Most open ticketUpdated streams one session may have (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION). */
@@ -54,6 +56,20 @@ export interface Config {
   maxTokens: number;
   /** Highest graphql-armor cost one operation may have (GRAPHQL_MAX_COST). */
   maxCost: number;
+  /** Largest GraphQL document text, comments and whitespace included (GRAPHQL_MAX_DOCUMENT_BYTES). */
+  maxDocumentBytes: number;
+  /** Byte budget of the parsed-document cache (GRAPHQL_PARSE_CACHE_MAX_BYTES); 0 = no cache. */
+  parseCacheMaxBytes: number;
+  /** Byte budget of graphql-jit's compiled operations (GRAPHQL_JIT_CACHE_MAX_BYTES). */
+  jitCacheMaxBytes: number;
+  /** Documents longer than this are parsed, validated and run but never cached (GRAPHQL_CACHE_MAX_DOCUMENT_BYTES). */
+  cacheMaxDocumentBytes: number;
+  /** Most rows (list entries read from ZStack) one operation may fetch in total (MAX_ROWS_PER_OPERATION). */
+  maxRowsPerOperation: number;
+  /** Deepest nesting of an input value: a variable's value or a literal, JSON scalars included (JSON_MAX_DEPTH). */
+  jsonMaxDepth: number;
+  /** Largest input value, each variable's value measured as JSON text (JSON_MAX_BYTES). */
+  jsonMaxBytes: number;
   /** Largest request body accepted; larger is HTTP 413 (MAX_BODY_BYTES). */
   maxBodyBytes: number;
   /** How long /ready waits for ZStack's answer (READY_TIMEOUT_MS). */
@@ -150,6 +166,7 @@ export function loadConfig(env: Env, secret: () => string = randomSecret): Confi
     production,
     logLevel,
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', true),
+    graphiql: boolVar(env, 'GRAPHIQL', !production),
     jit: boolVar(env, 'GRAPHQL_JIT', true),
     ticketPollIntervalMs: intVar(env, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
     maxTicketSubscriptionsPerSession: intVar(env, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
@@ -161,6 +178,13 @@ export function loadConfig(env: Env, secret: () => string = randomSecret): Confi
     maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
     maxTokens: intVar(env, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),
     maxCost: intVar(env, 'GRAPHQL_MAX_COST', 500_000, 1, 1_000_000_000),
+    maxDocumentBytes: intVar(env, 'GRAPHQL_MAX_DOCUMENT_BYTES', 64 * 1024, 1, 1024 * 1024 * 1024),
+    parseCacheMaxBytes: intVar(env, 'GRAPHQL_PARSE_CACHE_MAX_BYTES', 32 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+    jitCacheMaxBytes: intVar(env, 'GRAPHQL_JIT_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+    cacheMaxDocumentBytes: intVar(env, 'GRAPHQL_CACHE_MAX_DOCUMENT_BYTES', 32 * 1024, 0, 1024 * 1024 * 1024),
+    maxRowsPerOperation: intVar(env, 'MAX_ROWS_PER_OPERATION', 10_000, 1, 10_000_000),
+    jsonMaxDepth: intVar(env, 'JSON_MAX_DEPTH', 64, 1, 10_000),
+    jsonMaxBytes: intVar(env, 'JSON_MAX_BYTES', 256 * 1024, 1, 1024 * 1024 * 1024),
     maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
     readyTimeoutMs: intVar(env, 'READY_TIMEOUT_MS', 1000, 1, 60_000),
     readyCacheMs: intVar(env, 'READY_CACHE_MS', 1000, 0, 60_000),

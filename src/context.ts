@@ -1,6 +1,7 @@
 import { unauthenticated } from './errors.js';
 import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
+import { RowBudget } from './row-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
 
@@ -19,6 +20,8 @@ export interface Context {
   readonly client: ZStackClient;
   /** This operation's upstream calls in flight: names are asked for once none is (resourceByUuid). */
   readonly calls: CallTracker;
+  /** The rows this operation may still read from ZStack (MAX_ROWS_PER_OPERATION); `client` counts them. */
+  readonly rows: RowBudget;
   readonly timeZone: TimeZoneSource;
   /**
    * Batching loaders bound to this request's session; never shared with another request. Each
@@ -53,18 +56,22 @@ export function createContext(deps: {
   feed: TicketFeed;
   /** The whole operation's budget; unlimited when unset. */
   operationTimeoutMs?: number;
+  /** Most rows the operation may read from ZStack; unlimited when unset. */
+  maxRows?: number;
   tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
   const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
   const calls = new CallTracker();
-  const client = calls.wrap(deps.client);
+  const rows = new RowBudget(deps.maxRows ?? Number.POSITIVE_INFINITY);
+  const client = calls.wrap(rows.wrap(deps.client));
   return {
     session,
     signal: deps.signal,
     deadline,
     client,
     calls,
+    rows,
     timeZone: deps.timeZone,
     feed: deps.feed,
     tag: deps.tag,
@@ -81,6 +88,7 @@ export function forSubscriptionEvent(ctx: Context): void {
   ctx.deadline = undefined;
   // The opening request has long been answered and logged: nothing to attribute events to.
   ctx.tag = undefined;
+  ctx.rows.reset();
   ctx.loaders = createLoaders({
     client: ctx.client,
     session: ctx.session,

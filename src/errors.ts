@@ -41,6 +41,8 @@ export const ErrorCode = {
   TOKEN_LIMIT_EXCEEDED: 'TOKEN_LIMIT_EXCEEDED',
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
   SUBSCRIPTION_LIMIT_EXCEEDED: 'SUBSCRIPTION_LIMIT_EXCEEDED',
+  DOCUMENT_SIZE_LIMIT_EXCEEDED: 'DOCUMENT_SIZE_LIMIT_EXCEEDED',
+  ROW_LIMIT_EXCEEDED: 'ROW_LIMIT_EXCEEDED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -81,15 +83,42 @@ export function codeForZStack(zstackCode: string): ErrorCode {
   return zstackCodes[zstackCode] ?? ErrorCode.UPSTREAM_ERROR;
 }
 
-/** Keeps only ErrorCode's documented fields, recursively, so nothing unexpected rides along. */
+/** How many levels of `cause`/`causes` a cleaned ErrorCode keeps (ZStack chains are a few deep). */
+export const MAX_ERROR_CAUSE_DEPTH = 32;
+
+/**
+ * Keeps only ErrorCode's documented fields, down its `cause`/`causes` chain to
+ * MAX_ERROR_CAUSE_DEPTH levels, so nothing unexpected rides along. Iterative: the chain is ZStack's
+ * data and may be arbitrarily deep.
+ */
 export function cleanErrorCode(e: ApiErrorCode): Record<string, unknown> {
-  const out: Record<string, unknown> = { code: e.code };
-  for (const key of ['description', 'details', 'elaboration', 'location', 'cost', 'opaque'] as const) {
-    if (e[key] !== undefined && e[key] !== null) out[key] = e[key];
+  const fields = (from: ApiErrorCode): Record<string, unknown> => {
+    const out: Record<string, unknown> = { code: from.code };
+    for (const key of ['description', 'details', 'elaboration', 'location', 'cost', 'opaque'] as const) {
+      if (from[key] !== undefined && from[key] !== null) out[key] = from[key];
+    }
+    return out;
+  };
+  const root = fields(e);
+  const stack: { from: ApiErrorCode; to: Record<string, unknown>; depth: number }[] = [
+    { from: e, to: root, depth: 0 },
+  ];
+  while (stack.length > 0) {
+    const { from, to, depth } = stack.pop() as (typeof stack)[number];
+    if (depth >= MAX_ERROR_CAUSE_DEPTH) continue;
+    if (from.cause) {
+      to.cause = fields(from.cause);
+      stack.push({ from: from.cause, to: to.cause as Record<string, unknown>, depth: depth + 1 });
+    }
+    if (Array.isArray(from.causes)) {
+      const causes = from.causes.map(fields);
+      to.causes = causes;
+      from.causes.forEach((cause, i) => {
+        stack.push({ from: cause, to: causes[i] as Record<string, unknown>, depth: depth + 1 });
+      });
+    }
   }
-  if (e.cause) out.cause = cleanErrorCode(e.cause);
-  if (Array.isArray(e.causes)) out.causes = e.causes.map(cleanErrorCode);
-  return out;
+  return root;
 }
 
 function upstreamExtensions(err: ZStackError): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { maskError } from './errors.js';
 import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
+import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
@@ -108,6 +109,13 @@ export interface GatewayDeps {
   onFeedError?: (err: unknown, what: string) => void;
 }
 
+/** What a byte-bounded cache holds now. */
+export interface CacheUsage {
+  readonly maxBytes: number;
+  readonly bytes: number;
+  readonly size: number;
+}
+
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   client: ZStackClient;
@@ -117,6 +125,8 @@ export interface Gateway {
   feed: TicketFeed;
   /** Shutdown has begun: every open subscription ends now (SSE `complete`), new ones end at once. */
   drain(): void;
+  /** The per-document caches, each bounded by bytes (their accounting, for tests and diagnostics). */
+  caches: { documents: CacheUsage; jit: CacheUsage | undefined };
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
@@ -167,7 +177,14 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
     });
   }
-  if (config.jit) plugins.push(createJitPlugin());
+  const jit = config.jit
+    ? createJitPlugin({ maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes })
+    : undefined;
+  if (jit !== undefined) plugins.push(jit);
+  const documentCaches = createDocumentCaches({
+    maxBytes: config.parseCacheMaxBytes,
+    maxDocumentBytes: config.cacheMaxDocumentBytes,
+  });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -178,8 +195,10 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     // The HTTP layer owns CORS (an allow-list) and the body limit for both entries.
     cors: false,
     maxRequestBodySize: config.maxBodyBytes,
+    // Bounded by bytes, parse errors never cached (src/plugins/document-cache.ts).
+    parserAndValidationCache: documentCaches.options,
     renderGraphiQL: renderLocalGraphiQL,
-    graphiql: {
+    graphiql: config.graphiql && {
       title: 'ZStack GraphQL',
       defaultQuery: deps.graphiqlQuery ?? DEFAULT_QUERY,
       headers: JSON.stringify({ Authorization: 'OAuth <session uuid from logIn>' }, null, 2),
@@ -194,6 +213,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         timeZone,
         feed,
         operationTimeoutMs: config.operationTimeoutMs,
+        maxRows: config.maxRowsPerOperation,
         tag: requestTag(req),
       });
     },
@@ -207,6 +227,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     drain() {
       feed.drain();
     },
+    caches: { documents: documentCaches.documents, jit: jit?.cache },
     async close() {
       feed.close();
       await yoga.dispose();

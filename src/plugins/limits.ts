@@ -2,12 +2,24 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import { type DocumentNode, GraphQLError, getOperationAST, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { operationCost } from './cost.js';
+import { checkInputValues } from './input-limits.js';
 
-export type LimitConfig = Pick<Config, 'maxDepth' | 'maxAliases' | 'maxTokens' | 'maxCost' | 'introspection'>;
+export type LimitConfig = Pick<
+  Config,
+  | 'maxDepth'
+  | 'maxAliases'
+  | 'maxTokens'
+  | 'maxCost'
+  | 'introspection'
+  | 'maxDocumentBytes'
+  | 'jsonMaxDepth'
+  | 'jsonMaxBytes'
+>;
 
 /** armor prefixes every refusal with "Syntax Error: ", which misleads for a valid but too big document. */
 function armorMessage(err: GraphQLError): string {
@@ -39,15 +51,29 @@ export function hideSuggestions(errors: readonly Error[] | undefined): void {
   }
 }
 
+/** The UTF-8 length of `text` is over `max` (exact only near the limit: a UTF-16 unit is 1 to 3 bytes). */
+function longerThan(text: string, max: number): boolean {
+  if (text.length > max) return true;
+  if (text.length * 3 <= max) return false;
+  return Buffer.byteLength(text, 'utf8') > max;
+}
+
 /**
- * The envelop plugins that refuse abusive documents (depth, aliases, tokens, cost; graphql-armor's
- * counting), each with its own `extensions.code`; with introspection off they also strip field and
- * enum suggestions from errors.
+ * The envelop plugins that refuse abusive documents (bytes, tokens, depth, aliases, cost; graphql-armor's
+ * counting, introspection included), each with its own `extensions.code`; the cost is counted again
+ * with the variables' values before execution, and input values are bounded (JSON_MAX_DEPTH,
+ * JSON_MAX_BYTES). With introspection off they also strip field and enum suggestions from errors.
  */
 export function createLimitPlugins(config: LimitConfig): Plugin[] {
   const rules = [
     maxDepthRule({
       n: config.maxDepth,
+      // Depth is the answer's nesting: a fragment adds no level (the introspection query's
+      // TypeRef fragments would otherwise count twice).
+      flattenFragments: true,
+      // Introspection is an operation like any other: an `ofType` chain or 50 aliases of
+      // `__schema` are refused as their counterparts on tickets are.
+      ignoreIntrospection: false,
       propagateOnRejection: false,
       onReject: reportAs(ErrorCode.DEPTH_LIMIT_EXCEEDED),
     }),
@@ -58,6 +84,7 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
     }),
     costLimitRule({
       maxCost: config.maxCost,
+      ignoreIntrospection: false,
       propagateOnRejection: false,
       onReject: reportAs(ErrorCode.COST_LIMIT_EXCEEDED),
     }),
@@ -71,12 +98,27 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
       },
     ],
   };
+  const executionRefusal = (args: {
+    document: DocumentNode;
+    operationName?: string | null | undefined;
+    variableValues?: Readonly<Record<string, unknown>> | null | undefined;
+  }): GraphQLError | undefined =>
+    inputRefusal(args.document, args.variableValues, config) ??
+    costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
   const plugins: Plugin[] = [
     {
       onParse({ setParseFn }) {
-        setParseFn((source, options) =>
-          new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument(),
-        );
+        setParseFn((source, options) => {
+          // Comments and whitespace are no tokens: the text's size is bounded on its own, before
+          // the lexer reads any of it.
+          const text = typeof source === 'string' ? source : source.body;
+          if (longerThan(text, config.maxDocumentBytes)) {
+            throw new GraphQLError(`Document size limit of ${config.maxDocumentBytes} bytes exceeded.`, {
+              extensions: { code: ErrorCode.DOCUMENT_SIZE_LIMIT_EXCEEDED },
+            });
+          }
+          return new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument();
+        });
         return ({ result }) => {
           if (result instanceof GraphQLError) withCode(result, ErrorCode.GRAPHQL_PARSE_FAILED);
         };
@@ -86,6 +128,16 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         return ({ result }) => {
           for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
         };
+      },
+      onExecute({ args, setResultAndStopExecution }) {
+        // Variables are known only now: `first: $n` must cost what `first: 500` does, and input
+        // values are bounded before any resolver (or upstream call) sees them.
+        const refusal = executionRefusal(args);
+        if (refusal !== undefined) setResultAndStopExecution({ errors: [refusal] });
+      },
+      onSubscribe({ args, setResultAndStopExecution }) {
+        const refusal = executionRefusal(args);
+        if (refusal !== undefined) setResultAndStopExecution({ errors: [refusal] });
       },
     },
   ];
@@ -103,4 +155,32 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
     });
   }
   return plugins;
+}
+
+/** COST_LIMIT_EXCEEDED when the operation, its variables' values counted, costs more than `maxCost`. */
+function costRefusal(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+  maxCost: number,
+): GraphQLError | undefined {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return undefined; // execute reports the unknown operation itself
+  const cost = operationCost(document, operation, variables);
+  if (cost <= maxCost) return undefined;
+  return new GraphQLError(`Query Cost limit of ${maxCost} exceeded, found ${cost}.`, {
+    extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED },
+  });
+}
+
+/** BAD_USER_INPUT when a variable's value or a literal is nested or sized past the JSON limits. */
+function inputRefusal(
+  document: DocumentNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+  config: LimitConfig,
+): GraphQLError | undefined {
+  return checkInputValues(document, variables, {
+    maxDepth: config.jsonMaxDepth,
+    maxBytes: config.jsonMaxBytes,
+  });
 }

@@ -1,5 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
-import { JSONResolver } from 'graphql-scalars';
+import { jsonFromLiteral, jsonShapeProblem } from '../json-value.js';
 import { builder } from './builder.js';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -32,7 +32,22 @@ builder.scalarType('DateTime', {
   parseLiteral: (ast) => parseInstant(ast.kind === Kind.STRING ? ast.value : undefined),
 });
 
-builder.addScalarType('JSON', JSONResolver, {
+/**
+ * The deepest JSON this gateway hands on from ZStack: the answer is serialized recursively
+ * (JSON.stringify), so a pathological value fails its own field instead of the whole answer.
+ */
+export const MAX_OUTPUT_JSON_DEPTH = 1000;
+
+builder.scalarType('JSON', {
   description:
     'Free-form JSON exactly as ZStack holds it (objects, lists, numbers; whole numbers that ZStack renders as 1.0 arrive as 1).',
+  specifiedByURL: 'http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf',
+  serialize: (value) => {
+    if (jsonShapeProblem(value, MAX_OUTPUT_JSON_DEPTH, Number.POSITIVE_INFINITY) !== undefined)
+      throw new Error(`JSON nested deeper than ${MAX_OUTPUT_JSON_DEPTH} levels`);
+    return value;
+  },
+  // Depth and size are bounded before execution (src/plugins/input-limits.ts, JSON_MAX_DEPTH/BYTES).
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => jsonFromLiteral(ast, variables),
 });

@@ -1,7 +1,7 @@
 import { createYoga } from 'graphql-yoga';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { createJitPlugin } from '../../src/plugins/jit.js';
+import { createJitPlugin, JIT_BYTES_PER_AST_NODE } from '../../src/plugins/jit.js';
 import { schema } from '../../src/schema/index.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 import { startGateway } from '../helpers/harness.js';
@@ -140,11 +140,14 @@ describe('compiled execution answers exactly as graphql-js does', () => {
 });
 
 describe('createJitPlugin', () => {
-  function yogaWith(events: { operationName: string | undefined; compiled: boolean }[], maxDocuments = 1000) {
+  function yogaWith(
+    events: { operationName: string | undefined; compiled: boolean }[],
+    maxBytes = 64 * 1024 * 1024,
+  ) {
     return createYoga({
       schema,
       logging: false,
-      plugins: [createJitPlugin({ maxDocuments, onCompile: (e) => events.push(e) })],
+      plugins: [createJitPlugin({ maxBytes, onCompile: (e) => events.push(e) })],
       context: () => ({ session: undefined, client: fakeClient(async () => ({})) }),
     });
   }
@@ -165,9 +168,10 @@ describe('createJitPlugin', () => {
     expect(events).toEqual([{ operationName: undefined, compiled: true }]);
   });
 
-  it('keeps at most maxDocuments compiled, dropping the least recently used', async () => {
+  it('keeps compiled documents within maxBytes, dropping the least recently used', async () => {
     const events: { operationName: string | undefined; compiled: boolean }[] = [];
-    const yoga = yogaWith(events, 2);
+    // `query A { __typename }` is 6 AST nodes: a budget of two such documents.
+    const yoga = yogaWith(events, 2 * 6 * JIT_BYTES_PER_AST_NODE);
     for (const q of ['query A { __typename }', 'query B { __typename }', 'query A { __typename }'])
       await run(yoga, q);
     expect(events).toHaveLength(2);

@@ -1,0 +1,135 @@
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { type GraphQLError, getIntrospectionQuery, getOperationAST, parse, validate } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/canonical-json.js';
+import { cleanErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
+import { jsonFromLiteral, jsonShapeProblem } from '../../src/json-value.js';
+import { operationCost } from '../../src/plugins/cost.js';
+import { ByteLru } from '../../src/plugins/document-cache.js';
+import { schema } from '../../src/schema/index.js';
+import type { ApiErrorCode } from '../../src/zstack/types.js';
+
+/** `levels` nested lists, built without recursion. */
+function deepList(levels: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+}
+
+describe('canonicalJson', () => {
+  it.each([
+    [{ b: 1, a: [true, null, 'x'] }, '{"a":[true,null,"x"],"b":1}'],
+    [{ z: undefined, y: { d: 1, c: 2 } }, '{"y":{"c":2,"d":1}}'],
+    [[undefined, 1], '[null,1]'],
+    [undefined, 'null'],
+    ['a"b', '"a\\"b"'],
+    [[], '[]'],
+    [{}, '{}'],
+  ])('%j → %s', (value, text) => {
+    expect(canonicalJson(value)).toBe(text);
+  });
+
+  it('writes a value nested 100,000 levels deep without a RangeError', () => {
+    const text = canonicalJson(deepList(100_000));
+    expect(text.length).toBe(200_001);
+    expect(text.startsWith('[[[')).toBe(true);
+  });
+});
+
+describe('operationCost', () => {
+  const armorCost = (query: string): number => {
+    let found = 0;
+    validate(schema, parse(query), [
+      costLimitRule({
+        maxCost: 0,
+        ignoreIntrospection: false,
+        propagateOnRejection: false,
+        onReject: [
+          (_ctx: unknown, e: GraphQLError) => {
+            found = Number(/found ([\d.e+]+?)\.$/.exec(e.message)?.[1]);
+          },
+        ],
+      }),
+    ]);
+    return found;
+  };
+  const ours = (query: string, variables?: Record<string, unknown>) => {
+    const document = parse(query);
+    const operation = getOperationAST(document);
+    if (!operation) throw new Error('no operation');
+    return operationCost(document, operation, variables);
+  };
+
+  it.each([
+    '{ session { uuid } }',
+    '{ tickets(first: 500) { edges { node { uuid history { toStatus } } } } }',
+    '{ a: tickets(first: 3) { nodes { ...F } } b: tickets(first: 7) { nodes { ...F ... on Ticket { name } } } } fragment F on Ticket { uuid request { apiName } }',
+    getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }),
+  ])('matches graphql-armor for %s', (query) => {
+    expect(ours(query)).toBe(armorCost(query));
+  });
+
+  it('counts first: $n as first: <n>', () => {
+    const withVariable = 'query($n: Int) { tickets(first: $n) { nodes { uuid name } } }';
+    expect(ours(withVariable, { n: 500 })).toBe(armorCost('{ tickets(first: 500) { nodes { uuid name } } }'));
+    expect(ours(withVariable, {})).toBe(armorCost('{ tickets { nodes { uuid name } } }'));
+  });
+});
+
+describe('cleanErrorCode', () => {
+  it(`keeps ${MAX_ERROR_CAUSE_DEPTH} levels of a 100,000-level cause chain, without recursion`, () => {
+    let error: ApiErrorCode = { code: 'SYS.0', details: 'root cause' };
+    for (let i = 1; i < 100_000; i++) error = { code: `SYS.${i}`, cause: error, causes: [{ code: 'X' }] };
+    let cleaned = cleanErrorCode(error) as { cause?: unknown; code: string };
+    let levels = 0;
+    while (cleaned.cause !== undefined) {
+      cleaned = cleaned.cause as typeof cleaned;
+      levels++;
+    }
+    expect(levels).toBe(MAX_ERROR_CAUSE_DEPTH);
+  });
+
+  it('drops undocumented fields at every level', () => {
+    const raw = { code: 'A', secret: 1, causes: [{ code: 'B', secret: 2, cause: { code: 'C', secret: 3 } }] };
+    expect(cleanErrorCode(raw as unknown as ApiErrorCode)).toEqual({
+      code: 'A',
+      causes: [{ code: 'B', cause: { code: 'C' } }],
+    });
+  });
+});
+
+describe('JSON values', () => {
+  it.each([
+    [{ a: { b: 1 } }, 2, 100, undefined],
+    [{ a: { b: { c: 1 } } }, 2, 100, { kind: 'depth', limit: 2 }],
+    [['x'.repeat(50)], 5, 40, { kind: 'bytes', limit: 40 }],
+    [deepList(100_000), 64, 1e9, { kind: 'depth', limit: 64 }],
+  ])('jsonShapeProblem(%#)', (value, depth, bytes, problem) => {
+    expect(jsonShapeProblem(value, depth, bytes)).toEqual(problem);
+  });
+
+  it('reads a literal as deep as the token limit allows (1,000 levels) without recursion', () => {
+    let literal = '1';
+    for (let i = 0; i < 1000; i++) literal = `[${literal}]`;
+    const ast = parse(`{ f(a: ${literal}) }`, { maxTokens: 100_000 });
+    const value = (
+      ast.definitions[0] as unknown as { selectionSet: { selections: { arguments: { value: unknown }[] }[] } }
+    ).selectionSet.selections[0]?.arguments[0]?.value;
+    expect(canonicalJson(jsonFromLiteral(value as never, {}))).toBe(canonicalJson(deepList(1000)));
+  });
+});
+
+describe('ByteLru', () => {
+  it('evicts the least recently used to stay within its bytes, and skips an entry larger than the budget', () => {
+    const lru = new ByteLru<string, string>(10, (_k, v) => v.length);
+    lru.set('a', 'aaaa');
+    lru.set('b', 'bbbb');
+    lru.get('a');
+    lru.set('c', 'cccc');
+    expect([lru.get('a'), lru.get('b'), lru.get('c')]).toEqual(['aaaa', undefined, 'cccc']);
+    expect(lru.bytes).toBe(8);
+    lru.set('huge', 'x'.repeat(11));
+    expect(lru.get('huge')).toBeUndefined();
+    expect(lru.bytes).toBe(8);
+  });
+});
