@@ -1,5 +1,4 @@
 import { authed } from '../context.js';
-import { badInput } from '../errors.js';
 import type { QueryCondition, QueryParams } from '../zstack/query.js';
 import { queryArchiveTickets } from '../zstack/tickets.js';
 import type { ApiArchiveTicket, ApiArchiveTicketStatusHistory } from '../zstack/types.js';
@@ -16,8 +15,10 @@ import {
   fieldProjection,
   MAX_UUID_IN,
   nameContainsCondition,
+  statusInCondition,
   TICKET_FIELD_SOURCES,
   TicketOrder,
+  uuidInCondition,
 } from './ticket-query.js';
 
 export const ArchivedTicketStatusHistory = builder
@@ -115,21 +116,11 @@ export function archivedTicketConditions(
   const conditions: QueryCondition[] = [];
   if (!where) return conditions;
   let empty = false;
-  if (where.ticketUuidIn !== null && where.ticketUuidIn !== undefined) {
-    if (where.ticketUuidIn.length > MAX_UUID_IN) {
-      throw badInput(
-        `where.ticketUuidIn lists at most ${MAX_UUID_IN} uuids (got ${where.ticketUuidIn.length}).`,
-        'where.ticketUuidIn',
-      );
-    }
-    const uuids = [...new Set(where.ticketUuidIn.map((u) => parseUuid(u, 'where.ticketUuidIn')))];
-    if (uuids.length === 0) empty = true;
-    else conditions.push({ field: 'ticketUuid', op: '?=', value: uuids });
-  }
-  if (where.statusIn !== null && where.statusIn !== undefined) {
-    const statuses = [...new Set(where.statusIn)];
-    if (statuses.length === 0) empty = true;
-    else conditions.push({ field: 'status', op: '?=', value: statuses });
+  const uuids = uuidInCondition(where.ticketUuidIn, 'ticketUuid', 'where.ticketUuidIn');
+  const statuses = statusInCondition(where.statusIn);
+  for (const c of [uuids, statuses]) {
+    if (c === 'empty') empty = true;
+    else if (c !== undefined) conditions.push(c);
   }
   const contains = nameContainsCondition(where.nameContains);
   if (contains) conditions.push(contains);

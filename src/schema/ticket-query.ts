@@ -169,6 +169,31 @@ export type TicketWhereInput = {
 };
 
 /**
+ * `field ?= uuids` for a list argument (each uuid checked, duplicates dropped): 'empty' for an empty
+ * list (it matches nothing), undefined when the argument is unset.
+ */
+export function uuidInCondition(
+  list: readonly string[] | null | undefined,
+  field: string,
+  arg: string,
+): QueryCondition | 'empty' | undefined {
+  if (list === null || list === undefined) return undefined;
+  if (list.length > MAX_UUID_IN)
+    throw badInput(`${arg} lists at most ${MAX_UUID_IN} uuids (got ${list.length}).`, arg);
+  const uuids = [...new Set(list.map((u) => parseUuid(u, arg)))];
+  return uuids.length === 0 ? 'empty' : { field, op: '?=', value: uuids };
+}
+
+/** `status ?= …` for a statusIn argument, as uuidInCondition. */
+export function statusInCondition(
+  list: readonly string[] | null | undefined,
+): QueryCondition | 'empty' | undefined {
+  if (list === null || list === undefined) return undefined;
+  const statuses = [...new Set(list)];
+  return statuses.length === 0 ? 'empty' : { field: 'status', op: '?=', value: statuses };
+}
+
+/**
  * The `q=` conditions of a TicketWhere, validated (BAD_USER_INPUT) before any call; null when the
  * filter can match nothing (an empty list).
  */
@@ -176,21 +201,11 @@ export function ticketConditions(where: TicketWhereInput | null | undefined): Qu
   const conditions: QueryCondition[] = [];
   if (!where) return conditions;
   let empty = false;
-  if (where.uuidIn !== null && where.uuidIn !== undefined) {
-    if (where.uuidIn.length > MAX_UUID_IN) {
-      throw badInput(
-        `where.uuidIn lists at most ${MAX_UUID_IN} uuids (got ${where.uuidIn.length}).`,
-        'where.uuidIn',
-      );
-    }
-    const uuids = [...new Set(where.uuidIn.map((u) => parseUuid(u, 'where.uuidIn')))];
-    if (uuids.length === 0) empty = true;
-    else conditions.push({ field: 'uuid', op: '?=', value: uuids });
-  }
-  if (where.statusIn !== null && where.statusIn !== undefined) {
-    const statuses = [...new Set(where.statusIn)];
-    if (statuses.length === 0) empty = true;
-    else conditions.push({ field: 'status', op: '?=', value: statuses });
+  const uuids = uuidInCondition(where.uuidIn, 'uuid', 'where.uuidIn');
+  const statuses = statusInCondition(where.statusIn);
+  for (const c of [uuids, statuses]) {
+    if (c === 'empty') empty = true;
+    else if (c !== undefined) conditions.push(c);
   }
   const name = checkLength(where.name, MAX_TEXT_FILTER, 'where.name');
   if (name !== undefined) conditions.push({ field: 'name', op: '=', value: name });

@@ -178,27 +178,7 @@ it('a second signal exits at once, without waiting for the grace period', async 
 });
 
 it('SIGTERM right after a burst: every request has its log line on stdout (asynchronous logs are flushed)', async () => {
-  const proc = spawn(process.execPath, [ENTRY], {
-    env: {
-      ...process.env,
-      ZSTACK_URL: simulator.url,
-      ZSTACK_TIME_ZONE: 'UTC',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = proc;
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  await waitFor(() => /listening: http:\/\/[^:]+:\d+\/graphql/.test(out), 'the server to listen', 15_000);
-  const port = /listening: http:\/\/[^:]+:(\d+)\/graphql/.exec(out)?.[1];
-  const base = `http://127.0.0.1:${port}`;
-
+  const { proc, base, exited, output } = await startServer({});
   const ids = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
   for (let i = 0; i < ids.length; i += 50) {
     await Promise.all(
@@ -214,12 +194,7 @@ it('SIGTERM right after a burst: every request has its log line on stdout (async
   }
   proc.kill('SIGTERM');
   expect(await exited).toBe(0);
-  const logged = new Set(
-    out
-      .split('\n')
-      .filter((l) => l.includes('"msg":"request"'))
-      .map((l) => (JSON.parse(l) as { reqId: string }).reqId),
-  );
+  const logged = new Set(linesOf(output(), 'request').map((l) => l.reqId));
   expect(ids.filter((id) => !logged.has(id))).toEqual([]);
-  expect(out).toContain('"msg":"stopped"');
+  expect(output()).toContain('"msg":"stopped"');
 });

@@ -136,6 +136,22 @@ async function approvalNotifications(
   return result;
 }
 
+/** A gateway whose approval of a pending ticket is waiting for its job: the call and the job uuid. */
+async function approvalInFlight(options: { jobLatencyMs: number; webhook: 'self' | 'lost' }) {
+  const s = await setup(options);
+  open = s;
+  const session = await adminSession(s);
+  const uuid = pendingTicket(s);
+  s.simulator.controls.clearRequests();
+  const call = gql(s, CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, session);
+  await waitFor(() => jobPolls(s) >= 1, 'the first poll');
+  const jobUuid = s.simulator.controls.requests
+    .find((r) => r.path.includes('/api-jobs/'))
+    ?.path.split('/')
+    .pop() as string;
+  return { s, uuid, call, jobUuid };
+}
+
 describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
   it("every async write carries X-Web-Hook; ZStack's callback for the job reaches the waiting client", async () => {
     const withHook = await approvalNotifications('self');
@@ -196,17 +212,7 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
   });
 
   it('a forged callback for a running job only wakes its polling: the real result still comes from ZStack', async () => {
-    const s = await setup({ jobLatencyMs: 400, webhook: 'self' });
-    open = s;
-    const session = await adminSession(s);
-    const uuid = pendingTicket(s);
-    s.simulator.controls.clearRequests();
-    const call = gql(s, CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, session);
-    await waitFor(() => jobPolls(s) >= 1, 'the first poll');
-    const jobUuid = s.simulator.controls.requests
-      .find((r) => r.path.includes('/api-jobs/'))
-      ?.path.split('/')
-      .pop() as string;
+    const { s, uuid, call, jobUuid } = await approvalInFlight({ jobLatencyMs: 400, webhook: 'self' });
     const forged = await request(s.hook, {
       method: 'POST',
       headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'false' },
@@ -311,17 +317,7 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
   });
 
   it('a flood of forged callbacks for a running job costs at most one extra poll per ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', async () => {
-    const s = await setup({ jobLatencyMs: 1500, webhook: 'lost' });
-    open = s;
-    const session = await adminSession(s);
-    const uuid = pendingTicket(s);
-    s.simulator.controls.clearRequests();
-    const call = gql(s, CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, session);
-    await waitFor(() => jobPolls(s) >= 1, 'the first poll');
-    const jobUuid = s.simulator.controls.requests
-      .find((r) => r.path.includes('/api-jobs/'))
-      ?.path.split('/')
-      .pop() as string;
+    const { s, call, jobUuid } = await approvalInFlight({ jobLatencyMs: 1500, webhook: 'lost' });
     // 'lost' sends ZStack's callbacks nowhere: every callback here is forged, over HTTP to the
     // gateway's (known, for this test) callback path, from 20 senders until the job ends.
     const hookUrl = `${s.origin}${new URL(s.hook).pathname}`;
