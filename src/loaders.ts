@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { unauthenticated } from './errors.js';
-import type { CallOptions, ZStackClient } from './zstack/client.js';
+import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from './zstack/client.js';
 import { parseJavaDate } from './zstack/dates.js';
 /** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
 import { MAX_UUIDS_PER_QUERY } from './zstack/query.js';
@@ -12,6 +12,7 @@ import {
   queryTickets,
   queryTicketTypes,
 } from './zstack/tickets.js';
+import type { CallerSignal } from './zstack/transport.js';
 import type {
   ApiArchiveTicketStatusHistory,
   ApiQueryReply,
@@ -78,14 +79,33 @@ export class CallTracker {
 
   /** `client` with every call counted by this tracker. */
   wrap(client: ZStackClient): ZStackClient {
-    return {
-      get: (req, opts) => this.track(client.get(req, opts)),
-      callSync: (req, opts) => this.track(client.callSync(req, opts)),
-      callAsync: (req, opts) => this.track(client.callAsync(req, opts)),
-      getJobState: (jobUuid, opts) => this.track(client.getJobState(jobUuid, opts)),
-      notifyJobDone: (jobUuid) => client.notifyJobDone(jobUuid),
-      close: () => client.close(),
-    };
+    return new TrackedClient(client, this);
+  }
+}
+
+/** A client whose calls a tracker counts; its methods live on the prototype, not in closures per request. */
+class TrackedClient implements ZStackClient {
+  constructor(
+    private readonly client: ZStackClient,
+    private readonly calls: CallTracker,
+  ) {}
+  get<T>(req: GetRequest, opts?: CallOptions): Promise<T> {
+    return this.calls.track(this.client.get<T>(req, opts));
+  }
+  callSync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
+    return this.calls.track(this.client.callSync<T>(req, opts));
+  }
+  callAsync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
+    return this.calls.track(this.client.callAsync<T>(req, opts));
+  }
+  getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState> {
+    return this.calls.track(this.client.getJobState(jobUuid, opts));
+  }
+  notifyJobDone(jobUuid: string): void {
+    this.client.notifyJobDone(jobUuid);
+  }
+  close(): Promise<void> {
+    return this.client.close();
   }
 }
 
@@ -93,7 +113,7 @@ export interface LoaderDeps {
   client: ZStackClient;
   /** The caller's session; loads fail with UNAUTHENTICATED without one (resolvers check first). */
   session: string | undefined;
-  signal?: AbortSignal;
+  signal?: CallerSignal;
   /** The operation's deadline (absolute ms). */
   deadline?: number;
   /** CallOptions.tag of every load. */

@@ -3,6 +3,7 @@ import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError } from '../zstack/errors.js';
 import { MAX_UUIDS_PER_QUERY, type QueryCondition } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
+import type { CallerSignal } from '../zstack/transport.js';
 import type { ApiTicket } from '../zstack/types.js';
 
 /** What one subscriber watches: given tickets, tickets matching conditions, or both. */
@@ -16,7 +17,7 @@ export interface TicketFeed {
    * Changes of the tickets matching `filter`, as seen with `session`, until `signal` aborts or the
    * iterator is returned. Only real changes after the subscription started are emitted.
    */
-  subscribe(session: string, filter: TicketFilter, signal: AbortSignal): AsyncIterableIterator<ApiTicket>;
+  subscribe(session: string, filter: TicketFilter, signal: CallerSignal): AsyncIterableIterator<ApiTicket>;
   /**
    * A ticket as this gateway's own mutation left it: pushed at once to that session's subscribers of
    * the ticket; every other watch of it polls now, with its own session (never sees another's data).

@@ -2,10 +2,19 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import {
+  type ExecutionResult,
+  GraphQLError,
+  type ParseOptions,
+  type Source,
+  type ValidationContext,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+
+/** What an onValidate hook may return: called with the validation's result. */
+type AfterValidate = Exclude<ReturnType<NonNullable<Plugin['onValidate']>>, void>;
 
 export type LimitConfig = Pick<Config, 'maxDepth' | 'maxAliases' | 'maxTokens' | 'maxCost' | 'introspection'>;
 
@@ -71,35 +80,37 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
       },
     ],
   };
+  // Every hook and callback is made once here, not per request.
+  const parseWithTokenLimit = (source: string | Source, options?: ParseOptions) =>
+    new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument();
+  const onParseDone = ({ result }: { result: unknown }) => {
+    if (result instanceof GraphQLError) withCode(result, ErrorCode.GRAPHQL_PARSE_FAILED);
+  };
+  const onValidateDone: AfterValidate = ({ result }) => {
+    for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
+  };
   const plugins: Plugin[] = [
     {
       onParse({ setParseFn }) {
-        setParseFn((source, options) =>
-          new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument(),
-        );
-        return ({ result }) => {
-          if (result instanceof GraphQLError) withCode(result, ErrorCode.GRAPHQL_PARSE_FAILED);
-        };
+        setParseFn(parseWithTokenLimit);
+        return onParseDone;
       },
       onValidate({ addValidationRule }) {
         for (const rule of rules) addValidationRule(rule);
-        return ({ result }) => {
-          for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
-        };
+        return onValidateDone;
       },
     },
   ];
   if (!config.introspection) {
+    const hideInValidation: AfterValidate = ({ result }) => hideSuggestions(result);
+    const hideInExecution = {
+      onExecuteDone({ result }: { result: ExecutionResult | AsyncIterable<unknown> }) {
+        if (!(Symbol.asyncIterator in result)) hideSuggestions(result.errors);
+      },
+    };
     plugins.push({
-      onValidate:
-        () =>
-        ({ result }) =>
-          hideSuggestions(result),
-      onExecute: () => ({
-        onExecuteDone({ result }) {
-          if (!(Symbol.asyncIterator in result)) hideSuggestions(result.errors);
-        },
-      }),
+      onValidate: () => hideInValidation,
+      onExecute: () => hideInExecution,
     });
   }
   return plugins;
