@@ -19,27 +19,6 @@ const MAX_ROUTES = 200;
 const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
-/** Most label sets whose series handle is kept; past it the cache starts over (labels are bounded anyway). */
-const MAX_CACHED_SERIES = 10_000;
-
-/**
- * Series handles by label values. prom-client hashes a label object on every observe (sorting
- * its keys); the handle of a label set, looked up by one string, skips that per call.
- */
-class SeriesCache<T> {
-  private readonly series = new Map<string, T>();
-  constructor(private readonly create: (values: readonly string[]) => T) {}
-  get(key: string, values: readonly string[]): T {
-    let handle = this.series.get(key);
-    if (handle === undefined) {
-      if (this.series.size >= MAX_CACHED_SERIES) this.series.clear();
-      handle = this.create(values);
-      this.series.set(key, handle);
-    }
-    return handle;
-  }
-}
-
 class BoundedLabels {
   private readonly seen = new Set<string>();
   constructor(private readonly max: number) {}
@@ -96,39 +75,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const operationLabel = (name: string | undefined) =>
     name === undefined ? 'anonymous' : NAME.test(name) ? operations.label(name) : '__invalid';
 
-  const requestSeries = new SeriesCache(([operation = '', code = '']) => ({
-    count: requests.labels({ operation, code }),
-    duration: requestDuration.labels({ operation }),
-  }));
-  const upstreamSeries = new SeriesCache(([method = '', route = '', status = '']) =>
-    upstream.labels({ method, route, status }),
-  );
-  const jobSeries = new SeriesCache(([route = '', outcome = '']) => ({
-    wait: jobWait.labels({ route, outcome }),
-    polls: jobPolls.labels({ route, outcome }),
-  }));
-
   return {
     registry,
     observeRequest(operation, code, seconds) {
       const op = operationLabel(operation);
-      const c = CODE.test(code) ? code : 'OTHER';
-      const series = requestSeries.get(`${op} ${c}`, [op, c]);
-      series.count.inc();
-      series.duration.observe(seconds);
+      requests.inc({ operation: op, code: CODE.test(code) ? code : 'OTHER' });
+      requestDuration.observe({ operation: op }, seconds);
     },
     onCall(e) {
-      const route = routes.label(e.route);
-      const status = String(e.status);
-      upstreamSeries
-        .get(`${e.method} ${route} ${status}`, [e.method, route, status])
-        .observe(e.durationMs / 1000);
+      upstream.observe(
+        { method: e.method, route: routes.label(e.route), status: String(e.status) },
+        e.durationMs / 1000,
+      );
     },
     onJob(e) {
-      const route = routes.label(e.route);
-      const series = jobSeries.get(`${route} ${e.outcome}`, [route, e.outcome]);
-      series.wait.observe(e.waitMs / 1000);
-      series.polls.observe(e.polls);
+      const labels = { route: routes.label(e.route), outcome: e.outcome };
+      jobWait.observe(labels, e.waitMs / 1000);
+      jobPolls.observe(labels, e.polls);
     },
   };
 }
