@@ -1,9 +1,9 @@
 /**
- * `npm run bench`: the gateway, the no-GraphQL floor, Mercurius+jit and Apollo, each in its own process,
+ * `npm run bench`: the gateway, the no-GraphQL floor, bare GraphQL, Mercurius+jit and Apollo, each in its own process,
  * driven by autocannon against one fixed-response ZStack upstream, interleaved round by round so that
  * drift on a shared machine hits every implementation alike. See bench/README.md.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, release, totalmem } from 'node:os';
@@ -16,7 +16,7 @@ import { SCENARIOS, type Scenario, SESSION_UUID } from '../bench/operations.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
-const IMPLEMENTATIONS = ['gateway', 'baseline', 'floor', 'mercurius', 'apollo'] as const;
+const IMPLEMENTATIONS = ['gateway', 'baseline', 'floor', 'bare', 'mercurius', 'apollo'] as const;
 /** Another build of the gateway to compare with side by side (a git worktree with `npm run build` done). */
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 type ImplName = (typeof IMPLEMENTATIONS)[number];
@@ -60,6 +60,42 @@ function loadSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU pinning
+
+/**
+ * On a small machine the load generator, the upstream and the server under test fight for the same
+ * cores, and the scheduler's choices swing req/s from run to run. With `taskset` (util-linux) and at
+ * least two cores, the server under test gets core 0 to itself and this process (autocannon) and
+ * the upstream share core 1. Without them (or with BENCH_PIN=0) nothing is pinned, and the run says so.
+ */
+interface Pinning {
+  enabled: boolean;
+  /** Why not, when not. */
+  reason?: string;
+  serverCpu?: number;
+  loadCpu?: number;
+}
+
+function setUpPinning(env: NodeJS.ProcessEnv): Pinning {
+  if (env.BENCH_PIN === '0') return { enabled: false, reason: 'BENCH_PIN=0' };
+  if (process.platform !== 'linux') return { enabled: false, reason: `not Linux (${process.platform})` };
+  if (cpus().length < 2) return { enabled: false, reason: 'fewer than 2 cores' };
+  const probe = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+  if (probe.error !== undefined || probe.status !== 0)
+    return { enabled: false, reason: 'taskset (util-linux) is missing or not allowed here' };
+  const serverCpu = 0;
+  const loadCpu = 1;
+  // Every thread of this process (autocannon runs here), so the load generator stays off core 0.
+  const self = spawnSync('taskset', ['-a', '-p', '-c', String(loadCpu), String(process.pid)], {
+    stdio: 'ignore',
+  });
+  if (self.status !== 0) return { enabled: false, reason: 'taskset could not pin the bench process' };
+  return { enabled: true, serverCpu, loadCpu };
+}
+
+let pinning: Pinning = { enabled: false, reason: 'not set up yet' };
+
+// ---------------------------------------------------------------------------------------------
 // Child processes
 
 interface Child {
@@ -84,8 +120,18 @@ function freePort(): Promise<number> {
   });
 }
 
-function startChild(name: string, args: string[], env: Record<string, string>, port: number): Child {
-  const proc = spawn(process.execPath, args, {
+/** `cpu`: the core the child runs on when pinning is on (taskset execs node: the pid is node's). */
+function startChild(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  cpu?: number,
+): Child {
+  const pinned = pinning.enabled && cpu !== undefined;
+  const command = pinned ? 'taskset' : process.execPath;
+  const argv = pinned ? ['-c', String(cpu), process.execPath, ...args] : args;
+  const proc = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -297,6 +343,8 @@ interface Measurement {
   /** Share of one core each process used while measured: an upstream near 100 would be the bottleneck. */
   cpuPercent: number | null;
   upstreamCpuPercent: number | null;
+  /** The implementation's CPU time (user + system) per answered request, in µs: steadier than req/s. */
+  cpuUsPerRequest: number | null;
 }
 
 function percentile(values: number[], q: number): number {
@@ -387,6 +435,10 @@ async function measure(
     pollsPerJob: puts === 0 ? null : polls / puts,
     cpuPercent: cpuPercent(0),
     upstreamCpuPercent: cpuPercent(1),
+    cpuUsPerRequest:
+      cpuBefore[0] == null || cpuAfter[0] == null || total === 0
+        ? null
+        : ((cpuAfter[0] - cpuBefore[0]) / total) * 1e6,
   };
 }
 
@@ -417,6 +469,7 @@ interface Row {
   pollsPerJob: number | null;
   cpuPercent: number;
   upstreamCpuPercent: number;
+  cpuUsPerRequest: number;
   errors: number;
   sampleProblem?: string;
   rounds: Measurement[];
@@ -440,6 +493,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
     ['--import', 'tsx', 'bench/upstream.ts'],
     { PORT: String(upstreamPort), HOST, BENCH_JOB_LATENCY_MS: String(scenario.jobLatencyMs) },
     upstreamPort,
+    pinning.loadCpu,
   );
   const upstreamFailure = await waitUntilAnswers(upstream, async () => {
     await upstreamCounts(upstreamPort, 'GET');
@@ -455,7 +509,10 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
       unavailable[name] = 'dist/src/server.js is missing (run `npm run build`)';
       continue;
     }
-    if (name === 'baseline' && (BASELINE_DIR === undefined || !existsSync(join(BASELINE_DIR, 'dist/src/server.js')))) {
+    if (
+      name === 'baseline' &&
+      (BASELINE_DIR === undefined || !existsSync(join(BASELINE_DIR, 'dist/src/server.js')))
+    ) {
       unavailable[name] = 'set BENCH_BASELINE_DIR to a built checkout of another commit to compare with';
       continue;
     }
@@ -465,6 +522,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
       implArgs(name),
       implEnv(name, zstackUrl, port, scenario.webhook === true),
       port,
+      pinning.serverCpu,
     );
     const failure = await waitUntilAnswers(child, () => answersGraphQL(port));
     if (failure !== undefined) {
@@ -508,7 +566,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
           `  [round ${round}/${settings.rounds} c=${String(connections).padStart(3)}] ${name.padEnd(9)} ` +
             `${fmt(m.requestsPerSec, 0).padStart(7)} req/s  p50 ${fmt(m.p50Ms, 2)} ms  p99 ${fmt(m.p99Ms, 2)} ms  ` +
             `${fmt(m.upstreamCallsPerRequest, 2)} upstream/req${m.pollsPerJob === null ? '' : `  ${fmt(m.pollsPerJob, 2)} polls/job`}` +
-            `  cpu ${fmt(m.cpuPercent, 0)}% (upstream ${fmt(m.upstreamCpuPercent, 0)}%)` +
+            `  cpu ${fmt(m.cpuPercent, 0)}% (upstream ${fmt(m.upstreamCpuPercent, 0)}%) ${fmt(m.cpuUsPerRequest, 0)} µs/req` +
             `${m.errors > 0 ? `  ${m.errors} ERRORS` : ''}`,
         );
       }
@@ -537,6 +595,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
           : null,
         cpuPercent: median(ms.map((m) => m.cpuPercent ?? Number.NaN)),
         upstreamCpuPercent: median(ms.map((m) => m.upstreamCpuPercent ?? Number.NaN)),
+        cpuUsPerRequest: median(ms.map((m) => m.cpuUsPerRequest ?? Number.NaN)),
         errors:
           ms.reduce((sum, m) => sum + m.errors, 0) + (sampleProblem === undefined ? 0 : SAMPLE_REQUESTS),
         ...(sampleProblem === undefined ? {} : { sampleProblem }),
@@ -605,7 +664,7 @@ function ratios(reports: ScenarioReport[]): Ratio[] {
         report.rows.find((r) => r.implementation === impl && r.concurrency === concurrency);
       const gateway = find('gateway');
       if (!gateway) continue;
-      for (const versus of ['floor', 'mercurius', 'apollo'] as const) {
+      for (const versus of ['floor', 'bare', 'mercurius', 'apollo'] as const) {
         const other = find(versus);
         if (!other) continue;
         out.push({
@@ -642,6 +701,7 @@ function printReport(reports: ScenarioReport[], ratioList: Ratio[]) {
         r.pollsPerJob === null ? '-' : fmt(r.pollsPerJob, 2),
         fmt(r.cpuPercent, 0),
         fmt(r.upstreamCpuPercent, 0),
+        fmt(r.cpuUsPerRequest, 0),
         r.errors === 0 ? '0' : `${r.errors} !`,
       ]);
     }
@@ -661,6 +721,7 @@ function printReport(reports: ScenarioReport[], ratioList: Ratio[]) {
         'polls/job',
         'cpu %',
         'upstream cpu %',
+        'cpu µs/req',
         'errors',
       ],
       lines,
@@ -748,6 +809,7 @@ function formatJson(value: unknown, indent: string, column: number): string {
 
 async function main() {
   const settings = loadSettings(process.argv.slice(2), process.env);
+  pinning = setUpPinning(process.env);
   const startedAt = new Date();
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -760,6 +822,11 @@ async function main() {
     `bench: ${settings.rounds} round(s) × ${settings.durationS} s (warm-up ${settings.warmupS} s), ` +
       `implementations ${settings.implementations.join(', ')}; ${machine.cpus} × ${machine.cpu}, node ${machine.node}`,
   );
+  console.log(
+    pinning.enabled
+      ? `pinned: the server under test on core ${pinning.serverCpu}, autocannon and the upstream on core ${pinning.loadCpu}`
+      : `not pinned (${pinning.reason}): autocannon, the upstream and the server share every core`,
+  );
 
   const reports: ScenarioReport[] = [];
   for (const scenario of settings.scenarios) reports.push(await runScenario(scenario, settings));
@@ -770,6 +837,7 @@ async function main() {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine,
+    pinning,
     settings: {
       quick: settings.quick,
       rounds: settings.rounds,

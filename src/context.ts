@@ -4,13 +4,14 @@ import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import { RowBudget } from './row-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
+import type { CallerSignal } from './zstack/transport.js';
 
 /** What every resolver gets; created per request, never shared between callers. */
 export interface Context {
   /** The caller's ZStack session uuid (lowercase), or undefined when none was sent. */
   readonly session: string | undefined;
   /** Aborts when the caller goes away. */
-  readonly signal: AbortSignal;
+  readonly signal: CallerSignal;
   /**
    * Absolute time (Date.now() based) after which no upstream call or job wait of this operation goes
    * on. Unset for a subscription's events (see forSubscriptionEvent).
@@ -50,7 +51,7 @@ export function requestTag(req: unknown): unknown {
 /** The context of one GraphQL request: its session, abort signal and fresh loaders. */
 export function createContext(deps: {
   authorization: string | null | undefined;
-  signal: AbortSignal;
+  signal: CallerSignal;
   client: ZStackClient;
   timeZone: TimeZoneSource;
   feed: TicketFeed;

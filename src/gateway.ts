@@ -4,6 +4,7 @@ import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } fro
 import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
+import { NEVER_ABORTED } from './http/close-signal.js';
 import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
@@ -19,6 +20,7 @@ import {
   type UpstreamCallEvent,
   type ZStackClient,
 } from './zstack/client.js';
+import type { CallerSignal } from './zstack/transport.js';
 
 export const DEFAULT_QUERY = `# Welcome to the ZStack GraphQL gateway.
 #
@@ -138,7 +140,7 @@ export interface Gateway {
 interface InitialContext {
   req?: IncomingMessage;
   request?: Request;
-  signal?: AbortSignal;
+  signal?: CallerSignal;
 }
 
 /** Builds the gateway for one ZStack; never listens and never reads process.env. */
@@ -208,7 +210,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       const { req, request, signal } = initial as InitialContext;
       return createContext({
         authorization: req?.headers.authorization ?? request?.headers.get('authorization'),
-        signal: signal ?? request?.signal ?? new AbortController().signal,
+        signal: signal ?? request?.signal ?? NEVER_ABORTED,
         client,
         timeZone,
         feed,

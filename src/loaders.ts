@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { unauthenticated } from './errors.js';
-import type { CallOptions, ZStackClient } from './zstack/client.js';
+import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from './zstack/client.js';
 import { parseJavaDate } from './zstack/dates.js';
 /** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
 import { MAX_UUIDS_PER_QUERY } from './zstack/query.js';
@@ -12,6 +12,7 @@ import {
   queryTickets,
   queryTicketTypes,
 } from './zstack/tickets.js';
+import type { CallerSignal } from './zstack/transport.js';
 import type {
   ApiArchiveTicketStatusHistory,
   ApiQueryReply,
@@ -37,6 +38,8 @@ export interface Loaders {
    * of the operation is in flight, so every name of one operation goes in one call per 100 uuids.
    */
   resourceByUuid: DataLoader<string, ApiResourceName | null>;
+  /** A write changed this ticket: drops it and its history from the caches made so far (makes no loader). */
+  forgetTicket(uuid: string): void;
 }
 
 /**
@@ -78,15 +81,36 @@ export class CallTracker {
 
   /** `client` with every call counted by this tracker. */
   wrap(client: ZStackClient): ZStackClient {
-    return {
-      get: (req, opts) => this.track(client.get(req, opts)),
-      callSync: (req, opts) => this.track(client.callSync(req, opts)),
-      callAsync: (req, opts) => this.track(client.callAsync(req, opts)),
-      getJobState: (jobUuid, opts) => this.track(client.getJobState(jobUuid, opts)),
-      sentJob: (jobUuid, session) => client.sentJob(jobUuid, session),
-      notifyJobDone: (jobUuid) => client.notifyJobDone(jobUuid),
-      close: () => client.close(),
-    };
+    return new TrackedClient(client, this);
+  }
+}
+
+/** A client whose calls a tracker counts; its methods live on the prototype, not in closures per request. */
+class TrackedClient implements ZStackClient {
+  constructor(
+    private readonly client: ZStackClient,
+    private readonly calls: CallTracker,
+  ) {}
+  get<T>(req: GetRequest, opts?: CallOptions): Promise<T> {
+    return this.calls.track(this.client.get<T>(req, opts));
+  }
+  callSync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
+    return this.calls.track(this.client.callSync<T>(req, opts));
+  }
+  callAsync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
+    return this.calls.track(this.client.callAsync<T>(req, opts));
+  }
+  getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState> {
+    return this.calls.track(this.client.getJobState(jobUuid, opts));
+  }
+  sentJob(jobUuid: string, session: string): boolean {
+    return this.client.sentJob(jobUuid, session);
+  }
+  notifyJobDone(jobUuid: string): void {
+    this.client.notifyJobDone(jobUuid);
+  }
+  close(): Promise<void> {
+    return this.client.close();
   }
 }
 
@@ -94,7 +118,7 @@ export interface LoaderDeps {
   client: ZStackClient;
   /** The caller's session; loads fail with UNAUTHENTICATED without one (resolvers check first). */
   session: string | undefined;
-  signal?: AbortSignal;
+  signal?: CallerSignal;
   /** The operation's deadline (absolute ms). */
   deadline?: number;
   /** CallOptions.tag of every load. */
@@ -122,115 +146,131 @@ type Fetch<T> = (
  * failed call.
  */
 export function createLoaders(deps: LoaderDeps): Loaders {
-  const options = (): CallOptions & { session: string } => {
-    if (!deps.session) throw unauthenticated();
-    return { session: deps.session, signal: deps.signal, deadline: deps.deadline, tag: deps.tag };
-  };
+  return new RequestLoaders(deps);
+}
 
-  function byUuid<T extends { uuid: string }>(fetch: Fetch<T>): DataLoader<string, T | null> {
-    return new DataLoader<string, T | null>(
-      async (keys) => {
+/** The call options of every load; refuses without a session (resolvers check first). */
+function loadOptions(deps: LoaderDeps): CallOptions & { session: string } {
+  if (!deps.session) throw unauthenticated();
+  return { session: deps.session, signal: deps.signal, deadline: deps.deadline, tag: deps.tag };
+}
+
+function byUuid<T extends { uuid: string }>(deps: LoaderDeps, fetch: Fetch<T>): DataLoader<string, T | null> {
+  return new DataLoader<string, T | null>(
+    async (keys) => {
+      const reply = await fetch(
+        deps.client,
+        { conditions: [{ field: 'uuid', op: '?=', value: keys }], limit: keys.length },
+        loadOptions(deps),
+      );
+      const found = new Map<string, T>();
+      for (const row of reply.inventories ?? []) found.set(row.uuid, row);
+      return keys.map((key) => found.get(key) ?? null);
+    },
+    { maxBatchSize: MAX_UUIDS_PER_QUERY },
+  );
+}
+
+function histories<T extends ApiTicketStatusHistory>(
+  deps: LoaderDeps,
+  fetch: Fetch<T>,
+): DataLoader<string, T[]> {
+  const pageSize = deps.historyPageSize ?? HISTORY_PAGE_SIZE;
+  return new DataLoader<string, T[]>(
+    async (keys) => {
+      const opts = loadOptions(deps);
+      const rows: T[] = [];
+      // Sorted by uuid (a total order) so that offset pages neither skip nor repeat rows.
+      for (let start = 0; ; start += pageSize) {
         const reply = await fetch(
           deps.client,
-          { conditions: [{ field: 'uuid', op: '?=', value: keys }], limit: keys.length },
-          options(),
+          {
+            conditions: [{ field: 'ticketUuid', op: '?=', value: keys }],
+            sort: { field: 'uuid', direction: 'asc' },
+            limit: pageSize,
+            start,
+          },
+          opts,
         );
-        const found = new Map<string, T>();
-        for (const row of reply.inventories ?? []) found.set(row.uuid, row);
-        return keys.map((key) => found.get(key) ?? null);
-      },
-      { maxBatchSize: MAX_UUIDS_PER_QUERY },
-    );
-  }
+        const page = reply.inventories ?? [];
+        rows.push(...page);
+        if (page.length < pageSize) break;
+      }
+      const byTicket = new Map<string, T[]>(keys.map((k) => [k, []]));
+      for (const row of rows) {
+        if (row.ticketUuid !== undefined) byTicket.get(row.ticketUuid)?.push(row);
+      }
+      return keys.map((key) => sortHistory(byTicket.get(key) ?? []));
+    },
+    { maxBatchSize: MAX_UUIDS_PER_QUERY },
+  );
+}
 
-  const pageSize = deps.historyPageSize ?? HISTORY_PAGE_SIZE;
-  function histories<T extends ApiTicketStatusHistory>(fetch: Fetch<T>): DataLoader<string, T[]> {
-    return new DataLoader<string, T[]>(
-      async (keys) => {
-        const opts = options();
-        const rows: T[] = [];
-        // Sorted by uuid (a total order) so that offset pages neither skip nor repeat rows.
-        for (let start = 0; ; start += pageSize) {
-          const reply = await fetch(
-            deps.client,
-            {
-              conditions: [{ field: 'ticketUuid', op: '?=', value: keys }],
-              sort: { field: 'uuid', direction: 'asc' },
-              limit: pageSize,
-              start,
-            },
-            opts,
-          );
-          const page = reply.inventories ?? [];
-          rows.push(...page);
-          if (page.length < pageSize) break;
-        }
-        const byTicket = new Map<string, T[]>(keys.map((k) => [k, []]));
-        for (const row of rows) {
-          if (row.ticketUuid !== undefined) byTicket.get(row.ticketUuid)?.push(row);
-        }
-        return keys.map((key) => sortHistory(byTicket.get(key) ?? []));
-      },
-      { maxBatchSize: MAX_UUIDS_PER_QUERY },
-    );
-  }
-
+function names(deps: LoaderDeps): DataLoader<string, ApiResourceName | null> {
   const calls = deps.calls;
-  const names = () =>
-    new DataLoader<string, ApiResourceName | null>(
-      async (keys) => {
-        // Only a ZStack uuid can have a name; anything else is answered null without asking.
-        const asked = keys.filter((k) => ZSTACK_UUID.test(k));
-        const found = new Map<string, ApiResourceName>();
-        if (asked.length > 0) {
-          for (const row of await getResourceNames(deps.client, asked, options())) {
-            found.set(row.uuid.toLowerCase(), row);
-          }
+  return new DataLoader<string, ApiResourceName | null>(
+    async (keys) => {
+      // Only a ZStack uuid can have a name; anything else is answered null without asking.
+      const asked = keys.filter((k) => ZSTACK_UUID.test(k));
+      const found = new Map<string, ApiResourceName>();
+      if (asked.length > 0) {
+        for (const row of await getResourceNames(deps.client, asked, loadOptions(deps))) {
+          found.set(row.uuid.toLowerCase(), row);
         }
-        return keys.map((key) => found.get(key) ?? null);
-      },
-      {
-        maxBatchSize: MAX_UUIDS_PER_NAMES_CALL,
-        cacheKeyFn: (key) => key.toLowerCase(),
-        batchScheduleFn: calls
-          ? (dispatch) => calls.whenIdle(dispatch)
-          : (dispatch) => setImmediate(dispatch),
-      },
-    );
+      }
+      return keys.map((key) => found.get(key) ?? null);
+    },
+    {
+      maxBatchSize: MAX_UUIDS_PER_NAMES_CALL,
+      cacheKeyFn: (key) => key.toLowerCase(),
+      batchScheduleFn: calls ? (dispatch) => calls.whenIdle(dispatch) : (dispatch) => setImmediate(dispatch),
+    },
+  );
+}
 
-  // Made on first use: most operations need one loader or none (a mutation only primes tickets).
-  let tickets: Loaders['ticketByUuid'] | undefined;
-  let historiesLoader: Loaders['historiesByTicketUuid'] | undefined;
-  let ticketTypes: Loaders['ticketTypeByUuid'] | undefined;
-  let flowCollections: Loaders['flowCollectionByUuid'] | undefined;
-  let archivedHistories: Loaders['archivedHistoriesByTicketUuid'] | undefined;
-  let resources: Loaders['resourceByUuid'] | undefined;
-  return {
-    get ticketByUuid() {
-      tickets ??= byUuid<ApiTicket>(queryTickets);
-      return tickets;
-    },
-    get historiesByTicketUuid() {
-      historiesLoader ??= histories<ApiTicketStatusHistory>(queryTicketHistories);
-      return historiesLoader;
-    },
-    get ticketTypeByUuid() {
-      ticketTypes ??= byUuid<ApiTicketType>(queryTicketTypes);
-      return ticketTypes;
-    },
-    get flowCollectionByUuid() {
-      flowCollections ??= byUuid<ApiTicketFlowCollection>(queryTicketFlowCollections);
-      return flowCollections;
-    },
-    get archivedHistoriesByTicketUuid() {
-      archivedHistories ??= histories<ApiArchiveTicketStatusHistory>(queryArchiveTicketHistories);
-      return archivedHistories;
-    },
-    get resourceByUuid() {
-      resources ??= names();
-      return resources;
-    },
-  };
+/**
+ * The loaders of one request, each made on first use: most operations need one loader or none (a
+ * mutation only primes tickets). A class, so a request costs one small object, not a set of closures.
+ */
+class RequestLoaders implements Loaders {
+  private tickets: Loaders['ticketByUuid'] | undefined;
+  private historiesLoader: Loaders['historiesByTicketUuid'] | undefined;
+  private ticketTypes: Loaders['ticketTypeByUuid'] | undefined;
+  private flowCollections: Loaders['flowCollectionByUuid'] | undefined;
+  private archivedHistories: Loaders['archivedHistoriesByTicketUuid'] | undefined;
+  private resources: Loaders['resourceByUuid'] | undefined;
+  constructor(private readonly deps: LoaderDeps) {}
+  get ticketByUuid() {
+    this.tickets ??= byUuid<ApiTicket>(this.deps, queryTickets);
+    return this.tickets;
+  }
+  get historiesByTicketUuid() {
+    this.historiesLoader ??= histories<ApiTicketStatusHistory>(this.deps, queryTicketHistories);
+    return this.historiesLoader;
+  }
+  get ticketTypeByUuid() {
+    this.ticketTypes ??= byUuid<ApiTicketType>(this.deps, queryTicketTypes);
+    return this.ticketTypes;
+  }
+  get flowCollectionByUuid() {
+    this.flowCollections ??= byUuid<ApiTicketFlowCollection>(this.deps, queryTicketFlowCollections);
+    return this.flowCollections;
+  }
+  get archivedHistoriesByTicketUuid() {
+    this.archivedHistories ??= histories<ApiArchiveTicketStatusHistory>(
+      this.deps,
+      queryArchiveTicketHistories,
+    );
+    return this.archivedHistories;
+  }
+  get resourceByUuid() {
+    this.resources ??= names(this.deps);
+    return this.resources;
+  }
+  forgetTicket(uuid: string): void {
+    this.tickets?.clear(uuid);
+    this.historiesLoader?.clear(uuid);
+  }
 }
 
 /** Milliseconds for ordering only: every date of one ZStack is in the same zone, so UTC orders them right. */

@@ -8,6 +8,8 @@ import {
 } from 'graphql';
 import { ErrorCode, maskError } from '../errors.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
+import type { CallerSignal } from '../zstack/transport.js';
+import { closeSignal } from './close-signal.js';
 import { sendJson } from './respond.js';
 
 /**
@@ -121,7 +123,7 @@ export interface PostInitialContext {
   res: ServerResponse;
   params: GraphQLParams;
   /** Aborts when the caller goes away before the answer is sent. */
-  signal: AbortSignal;
+  signal: CallerSignal;
 }
 
 export interface GraphQLPostOptions {
@@ -164,15 +166,6 @@ export function statusOf(result: ExecutionResult, mediaType: JsonMediaType): num
   return internal ? 500 : 400;
 }
 
-/** A request is aborted when its connection closes before the answer was written. */
-function abortOnClose(res: ServerResponse): AbortSignal {
-  const abort = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return abort.signal;
-}
-
 const isPromise = (v: unknown): v is PromiseLike<unknown> =>
   typeof (v as { then?: unknown } | null)?.then === 'function';
 
@@ -206,7 +199,8 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     params: GraphQLParams & { query: string },
     media: JsonMediaType,
   ): Promise<void> {
-    const signal = abortOnClose(res);
+    // A request is aborted when its connection closes before the answer was written.
+    const signal = closeSignal(res);
     const enveloped = options.getEnveloped({ req, res, params, signal });
     let document: DocumentNode;
     try {

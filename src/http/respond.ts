@@ -1,17 +1,20 @@
 import type { ServerResponse } from 'node:http';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** Writes a whole answer in one go, with its length. */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: string,
-  contentType = 'application/json; charset=utf-8',
-  headers: Record<string, string> = {},
+  contentType = JSON_TYPE,
+  headers?: Record<string, string>,
 ): void {
-  res.writeHead(status, {
+  const head: Record<string, string | number> = {
     'content-type': contentType,
     'content-length': Buffer.byteLength(body),
-    ...headers,
-  });
+  };
+  if (headers !== undefined) Object.assign(head, headers);
+  res.writeHead(status, head);
   res.end(body);
 }

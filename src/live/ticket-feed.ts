@@ -8,6 +8,7 @@ import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError } from '../zstack/errors.js';
 import type { QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
+import type { CallerSignal } from '../zstack/transport.js';
 import type { ApiTicket } from '../zstack/types.js';
 import { queryDateOf, type TicketFilter, ticketFingerprint, ticketMatches } from './ticket-filter.js';
 
@@ -63,7 +64,7 @@ export interface TicketFeed {
    * iterator is returned or the feed drains. Only changes after the stream opened are emitted.
    * Throws FeedLimitError past a cap, before any upstream call.
    */
-  subscribe(session: string, filter: TicketFilter, signal: AbortSignal): AsyncIterableIterator<ApiTicket>;
+  subscribe(session: string, filter: TicketFilter, signal: CallerSignal): AsyncIterableIterator<ApiTicket>;
   /**
    * A ticket as this gateway's own mutation left it: pushed at once to that session's streams that
    * match it. Another session's watch never gets this copy (it may not see the ticket): only those

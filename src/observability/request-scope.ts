@@ -25,9 +25,15 @@ export class RequestScope {
   jobs = 0;
   jobPolls = 0;
   jobWaitMs = 0;
+  /** When the request arrived (performance.now()). */
+  readonly started = performance.now();
+  /** Its response finished or its connection closed: logged and counted. */
+  ended = false;
   constructor(
     readonly id: string,
     readonly session: string | undefined,
+    /** The request's path, for the log line. */
+    readonly path: string,
   ) {}
 
   /** Counts a result's errors and keeps the first code a caller sees (masking applied). */

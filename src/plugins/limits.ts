@@ -2,12 +2,23 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
-import { type DocumentNode, GraphQLError, getOperationAST, type ValidationContext } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  GraphQLError,
+  getOperationAST,
+  type ParseOptions,
+  type Source,
+  type ValidationContext,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { operationCost } from './cost.js';
 import { checkInputValues } from './input-limits.js';
+
+/** What an onValidate hook may return: called with the validation's result. */
+type AfterValidate = Exclude<ReturnType<NonNullable<Plugin['onValidate']>>, void>;
 
 export type LimitConfig = Pick<
   Config,
@@ -105,29 +116,33 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
   }): GraphQLError | undefined =>
     inputRefusal(args.document, args.variableValues, config) ??
     costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
+  // Every hook and callback is made once here, not per request.
+  const parseWithLimits = (source: string | Source, options?: ParseOptions) => {
+    // Comments and whitespace are no tokens: the text's size is bounded on its own, before the
+    // lexer reads any of it.
+    const text = typeof source === 'string' ? source : source.body;
+    if (longerThan(text, config.maxDocumentBytes)) {
+      throw new GraphQLError(`Document size limit of ${config.maxDocumentBytes} bytes exceeded.`, {
+        extensions: { code: ErrorCode.DOCUMENT_SIZE_LIMIT_EXCEEDED },
+      });
+    }
+    return new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument();
+  };
+  const onParseDone = ({ result }: { result: unknown }) => {
+    if (result instanceof GraphQLError) withCode(result, ErrorCode.GRAPHQL_PARSE_FAILED);
+  };
+  const onValidateDone: AfterValidate = ({ result }) => {
+    for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
+  };
   const plugins: Plugin[] = [
     {
       onParse({ setParseFn }) {
-        setParseFn((source, options) => {
-          // Comments and whitespace are no tokens: the text's size is bounded on its own, before
-          // the lexer reads any of it.
-          const text = typeof source === 'string' ? source : source.body;
-          if (longerThan(text, config.maxDocumentBytes)) {
-            throw new GraphQLError(`Document size limit of ${config.maxDocumentBytes} bytes exceeded.`, {
-              extensions: { code: ErrorCode.DOCUMENT_SIZE_LIMIT_EXCEEDED },
-            });
-          }
-          return new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument();
-        });
-        return ({ result }) => {
-          if (result instanceof GraphQLError) withCode(result, ErrorCode.GRAPHQL_PARSE_FAILED);
-        };
+        setParseFn(parseWithLimits);
+        return onParseDone;
       },
       onValidate({ addValidationRule }) {
         for (const rule of rules) addValidationRule(rule);
-        return ({ result }) => {
-          for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
-        };
+        return onValidateDone;
       },
       onExecute({ args, setResultAndStopExecution }) {
         // Variables are known only now: `first: $n` must cost what `first: 500` does, and input
@@ -142,16 +157,15 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
     },
   ];
   if (!config.introspection) {
+    const hideInValidation: AfterValidate = ({ result }) => hideSuggestions(result);
+    const hideInExecution = {
+      onExecuteDone({ result }: { result: ExecutionResult | AsyncIterable<unknown> }) {
+        if (!(Symbol.asyncIterator in result)) hideSuggestions(result.errors);
+      },
+    };
     plugins.push({
-      onValidate:
-        () =>
-        ({ result }) =>
-          hideSuggestions(result),
-      onExecute: () => ({
-        onExecuteDone({ result }) {
-          if (!(Symbol.asyncIterator in result)) hideSuggestions(result.errors);
-        },
-      }),
+      onValidate: () => hideInValidation,
+      onExecute: () => hideInExecution,
     });
   }
   return plugins;

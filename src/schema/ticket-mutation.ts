@@ -88,8 +88,7 @@ function ticketPayload(name: string, verb: string) {
  * subscribers hear of it at once.
  */
 function wrote(ctx: Context, session: string, uuid: string, fresh?: ApiTicket): void {
-  ctx.loaders.ticketByUuid.clear(uuid);
-  ctx.loaders.historiesByTicketUuid.clear(uuid);
+  ctx.loaders.forgetTicket(uuid);
   if (fresh) {
     ctx.loaders.ticketByUuid.prime(uuid, fresh);
     ctx.feed.publish(session, fresh);

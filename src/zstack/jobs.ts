@@ -10,6 +10,7 @@ import {
 } from './errors.js';
 import { type JobState, jobStateOf, unavailableError } from './responses.js';
 import {
+  type CallerSignal,
   type CallOptions,
   KIND_ABORT,
   KIND_DEADLINE,
@@ -129,7 +130,7 @@ class JobWaiter extends Sleeper {
   private deferred: NodeJS.Timeout | undefined;
 
   constructor(
-    signal: AbortSignal | undefined,
+    signal: CallerSignal | undefined,
     private readonly wakeIntervalMs: number,
   ) {
     super(signal);

@@ -11,11 +11,25 @@ export interface UpstreamCallEvent {
   tag: unknown;
 }
 
+/**
+ * What the client needs of a caller's abort signal: an AbortSignal has it, and so has the cheaper
+ * signal the JSON POST entry makes per request (src/http/close-signal.ts).
+ */
+export interface CallerSignal {
+  readonly aborted: boolean;
+  addEventListener(
+    type: 'abort',
+    listener: EventListenerObject | (() => void),
+    options?: { once?: boolean },
+  ): void;
+  removeEventListener(type: 'abort', listener: EventListenerObject | (() => void)): void;
+}
+
 export interface CallOptions {
   /** Sent as `Authorization: OAuth <session>`. */
   session?: string;
   /** The caller went away: abort the in-flight call / stop polling (ZStackAbortedError). */
-  signal?: AbortSignal;
+  signal?: CallerSignal;
   /** For async calls: sent as X-Job-UUID (32 hex); without it the client sends none. */
   jobUuid?: string;
   /** Absolute ms timestamp (Date.now() based); no call or poll outlives it. */
@@ -119,11 +133,11 @@ class Attempt {
   stop = STOP_NONE;
   private listeners: (() => void)[] | undefined;
   private readonly timer: NodeJS.Timeout;
-  private readonly callerSignal: AbortSignal | undefined;
+  private readonly callerSignal: CallerSignal | undefined;
   constructor(
     ms: number,
     private readonly timerStop: number,
-    callerSignal: AbortSignal | undefined,
+    callerSignal: CallerSignal | undefined,
   ) {
     this.timer = setTimeout(stopAttempt, ms, this);
     this.callerSignal = callerSignal;
@@ -195,7 +209,7 @@ function classify(err: unknown, stop: number): TransportFailure {
 export class Sleeper {
   private resolve: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly signal: AbortSignal | undefined) {
+  constructor(private readonly signal: CallerSignal | undefined) {
     signal?.addEventListener('abort', this);
   }
   handleEvent(): void {
