@@ -29,7 +29,7 @@ export interface AppOptions {
   logger?: Logger;
   metrics?: Metrics;
   /** Passed to createGateway (an upstream client for tests); the observability hooks are added. */
-  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery'>;
+  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'graphiqlPackage'>;
 }
 
 export interface App {

@@ -4,7 +4,7 @@ import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } fro
 import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
-import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
+import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { createTicketFeed } from './live/ticket-feed.js';
 import { createJitPlugin } from './plugins/jit.js';
@@ -96,6 +96,8 @@ export interface GatewayDeps {
   plugins?: Plugin[];
   /** The GraphiQL opening document; DEFAULT_QUERY when unset. */
   graphiqlQuery?: string;
+  /** The package GraphiQL's page and assets come from (tests name one that is not installed). */
+  graphiqlPackage?: string;
   /** Observes every upstream HTTP exchange of the client createGateway creates (metrics, logs). */
   onCall?: (e: UpstreamCallEvent) => void;
   /** Observes every job wait of the client createGateway creates. */
@@ -109,6 +111,8 @@ export interface Gateway {
   client: ZStackClient;
   /** The persisted-operations manifest, when PERSISTED_OPERATIONS_FILE is set. */
   persisted: PersistedDocuments | undefined;
+  /** Whether GET /graphql serves the GraphiQL page (GRAPHIQL=true and the package installed). */
+  graphiql: boolean;
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
@@ -153,6 +157,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     });
   }
   if (config.jit) plugins.push(createJitPlugin());
+  // GRAPHIQL=false, or a runtime installed without the optional package: no page, no assets.
+  const graphiql = config.graphiql ? loadGraphiQL(deps.graphiqlPackage) : undefined;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -163,13 +169,17 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     // The HTTP layer owns CORS (an allow-list) and the body limit for both entries.
     cors: false,
     maxRequestBodySize: config.maxBodyBytes,
-    renderGraphiQL: renderLocalGraphiQL,
-    graphiql: {
-      title: 'ZStack GraphQL',
-      defaultQuery: deps.graphiqlQuery ?? DEFAULT_QUERY,
-      headers: JSON.stringify({ Authorization: 'OAuth <session uuid from logIn>' }, null, 2),
-    },
-    plugins: [useGraphiQLAssets(), ...plugins],
+    ...(graphiql === undefined
+      ? { graphiql: false }
+      : {
+          renderGraphiQL: graphiql.render,
+          graphiql: {
+            title: 'ZStack GraphQL',
+            defaultQuery: deps.graphiqlQuery ?? DEFAULT_QUERY,
+            headers: JSON.stringify({ Authorization: 'OAuth <session uuid from logIn>' }, null, 2),
+          },
+        }),
+    plugins: graphiql === undefined ? plugins : [graphiql.plugin(), ...plugins],
     context: (initial) => {
       const { req, request, signal } = initial as InitialContext;
       return createContext({
@@ -188,6 +198,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     yoga,
     client,
     persisted,
+    graphiql: graphiql !== undefined,
     async close() {
       feed.close();
       await yoga.dispose();
