@@ -16,6 +16,7 @@ import {
   createZStackClient,
   type JobEvent,
   type UpstreamCallEvent,
+  type UpstreamTracer,
   type ZStackClient,
 } from './zstack/client.js';
 
@@ -102,6 +103,8 @@ export interface GatewayDeps {
   onCall?: (e: UpstreamCallEvent) => void;
   /** Observes every job wait of the client createGateway creates. */
   onJob?: (e: JobEvent) => void;
+  /** Traces the upstream calls and job waits of the client createGateway creates. */
+  tracer?: UpstreamTracer;
   /** Where yoga's own log lines go; yoga's console logger when unset. */
   logging?: YogaLogger | boolean;
 }
@@ -138,6 +141,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       webhookUrl: config.zstackWebhookUrl,
       onCall: deps.onCall,
       onJob: deps.onJob,
+      tracer: deps.tracer,
     });
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
   const feed = createTicketFeed(client, { intervalMs: config.ticketPollIntervalMs });

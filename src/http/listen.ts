@@ -13,7 +13,19 @@ export interface Listening {
  * with the connection settings below.
  */
 export async function listen(app: App, options: { port: number; host: string }): Promise<Listening> {
-  const server = createServer(app.handler);
+  return listenWith(app.handler, options);
+}
+
+/** The METRICS_PORT server: only GET /metrics (app.metricsHandler). */
+export function listenMetrics(app: App, options: { port: number; host: string }): Promise<Listening> {
+  return listenWith(app.metricsHandler, options);
+}
+
+async function listenWith(
+  handler: App['handler'],
+  options: { port: number; host: string },
+): Promise<Listening> {
+  const server = createServer(handler);
   // Longer than common load balancers' idle timeouts (60 s), so the balancer, not the gateway,
   // closes idle keep-alive connections and never sends a request onto a socket being closed.
   server.keepAliveTimeout = 65_000;

@@ -25,6 +25,8 @@ export class RequestScope {
   jobs = 0;
   jobPolls = 0;
   jobWaitMs = 0;
+  /** The operation's span when tracing is on (src/plugins/tracing.ts); opaque here. */
+  span: unknown = undefined;
   constructor(
     readonly id: string,
     readonly session: string | undefined,

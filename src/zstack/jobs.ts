@@ -16,6 +16,7 @@ import {
   Sleeper,
   type Transport,
   TransportFailure,
+  type UpstreamTracer,
 } from './transport.js';
 
 export interface JobEvent {
@@ -138,6 +139,7 @@ export interface JobWaitsConfig {
   /** Webhook mode (ZStack calls back when a job ends): polling after the predicted end is slower. */
   webhook: boolean;
   onJob?: (e: JobEvent) => void;
+  tracer?: Pick<UpstreamTracer, 'startJob'>;
 }
 
 /** Async-job waiting for one client: learned durations per route, and the waits in progress. */
@@ -146,6 +148,7 @@ export class JobWaits {
   private readonly jobTimeoutMs: number;
   private readonly webhook: boolean;
   private readonly onJob: ((e: JobEvent) => void) | undefined;
+  private readonly tracer: Pick<UpstreamTracer, 'startJob'> | undefined;
   /** Learned job duration (ms after the 202) per route template. */
   private readonly estimates = new Map<string, number>();
   private readonly waiting = new Map<string, JobWaiter>();
@@ -155,6 +158,7 @@ export class JobWaits {
     this.jobTimeoutMs = config.jobTimeoutMs;
     this.webhook = config.webhook;
     this.onJob = config.onJob;
+    this.tracer = config.tracer;
   }
 
   /** One poll of a job (GET retried on connection failure); throws TransportFailure or a typed error. */
@@ -180,6 +184,9 @@ export class JobWaits {
     const jobDeadline = started + this.jobTimeoutMs;
     const stopAt = deadline !== undefined && deadline < jobDeadline ? deadline : jobDeadline;
     const estimate = this.estimates.get(route);
+    const traced = this.tracer?.startJob(route, opts?.trace ?? opts?.tag);
+    // Polls are traced as children of the wait.
+    const pollOpts = traced === undefined ? opts : { ...opts, trace: traced.parent };
     const waiter = new JobWaiter(opts?.signal);
     waiter.next = this.waiting.get(jobUuid);
     this.waiting.set(jobUuid, waiter);
@@ -208,7 +215,7 @@ export class JobWaits {
         polls++;
         let state: JobState;
         try {
-          state = await this.poll(jobUuid, opts);
+          state = await this.poll(jobUuid, pollOpts);
         } catch (err) {
           if (!(err instanceof TransportFailure)) throw err;
           if (err.kind === KIND_ABORT) {
@@ -265,6 +272,7 @@ export class JobWaits {
     } finally {
       waiter.dispose();
       this.unwait(jobUuid, waiter);
+      traced?.end(outcome, polls);
       if (this.onJob !== undefined) {
         this.onJob({ jobUuid, route, polls, waitMs: Date.now() - started, outcome, tag: opts?.tag });
       }
