@@ -455,7 +455,10 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
       unavailable[name] = 'dist/src/server.js is missing (run `npm run build`)';
       continue;
     }
-    if (name === 'baseline' && (BASELINE_DIR === undefined || !existsSync(join(BASELINE_DIR, 'dist/src/server.js')))) {
+    if (
+      name === 'baseline' &&
+      (BASELINE_DIR === undefined || !existsSync(join(BASELINE_DIR, 'dist/src/server.js')))
+    ) {
       unavailable[name] = 'set BENCH_BASELINE_DIR to a built checkout of another commit to compare with';
       continue;
     }
