@@ -21,6 +21,7 @@ import {
   scopeOf,
   scopeOfRequest,
 } from './observability/request-scope.js';
+import type { Tracing } from './observability/tracing.js';
 import type { JobEvent, UpstreamCallEvent } from './zstack/client.js';
 import { ZStackError } from './zstack/errors.js';
 
@@ -28,14 +29,24 @@ export interface AppOptions {
   /** Where log lines go; a pino logger at `config.logLevel` on stdout (asynchronous) when unset. */
   logger?: Logger;
   metrics?: Metrics;
+  /**
+   * OpenTelemetry (src/observability/tracing.ts, imported by the caller only when configured): a
+   * span per operation and per upstream call and job wait. None when unset.
+   */
+  tracer?: Tracing;
   /** Passed to createGateway (an upstream client for tests); the observability hooks are added. */
-  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer'>;
+  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage'>;
 }
 
 export interface App {
   gateway: Gateway;
   /** The node request listener: every request the gateway serves goes through it. */
   handler: RequestListener;
+  /**
+   * The listener of METRICS_PORT's server: GET /metrics, 404 for anything else. With METRICS_PORT
+   * set, `handler` does not serve /metrics (it goes to GraphQL's 404 like any unknown path).
+   */
+  metricsHandler: RequestListener;
   logger: Logger;
   metrics: Metrics;
   readiness: Readiness;
@@ -247,8 +258,10 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   const onMasked = reportMasked(logger);
   const gateway = createGateway(config, {
     ...options.deps,
-    plugins: [createScopePlugin(onMasked)],
+    // The tracing plugin after the scope's: the scope carries the operation's span.
+    plugins: [createScopePlugin(onMasked), ...(options.tracer ? [options.tracer.plugin] : [])],
     ...upstreamObservers(logger, metrics),
+    tracer: options.tracer?.upstream,
     logging: yogaLogger(logger),
     onFeedError: feedErrorLog(logger),
   });
@@ -415,19 +428,28 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     });
   }
 
+  const metricsHere = config.metricsPort === undefined;
   const handler: RequestListener = (req, res) => {
     const id = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', id);
     if (draining) res.setHeader('connection', 'close');
     const path = pathOf(req.url);
-    if (path === '/health' || path === '/ready' || path === '/metrics') serveProbe(req, res, path);
+    if (path === '/health' || path === '/ready' || (path === '/metrics' && metricsHere))
+      serveProbe(req, res, path);
     else if (path === hookPath) serveWebhook(req, res);
     else serveGraphQL(req, res, id, path);
+  };
+
+  const metricsHandler: RequestListener = (req, res) => {
+    const path = pathOf(req.url);
+    if (path === '/metrics') serveProbe(req, res, path);
+    else sendJson(res, 404, JSON.stringify({ status: 'not found' }));
   };
 
   return {
     gateway,
     handler,
+    metricsHandler,
     logger,
     metrics,
     readiness,

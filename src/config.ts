@@ -1,13 +1,4 @@
 import { randomBytes } from 'node:crypto';
-
-/** 24 URL-safe random characters (144 bits), with a digit so that isSecretSegment accepts it. */
-function randomSecret(): string {
-  for (;;) {
-    const s = randomBytes(18).toString('base64url');
-    if (isSecretSegment(s)) return s;
-  }
-}
-
 /** Gateway configuration, validated once at start; every unit is in the variable's name. */
 export interface Config {
   /** ZStack base URL with its context path, e.g. http://zstack:8080/zstack; undefined = embedded simulator. */
@@ -90,133 +81,248 @@ export interface Config {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open (KEEP_ALIVE_TIMEOUT_MS). */
   keepAliveTimeoutMs: number;
+  /** Serve /metrics on this port instead of the main one (METRICS_PORT); undefined = on the main port. */
+  metricsPort: number | undefined;
+  /** How long the start-up check waits for ZStack before warning (STARTUP_CHECK_TIMEOUT_MS; 0 = no check). */
+  startupCheckMs: number;
+  /** Export OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set). */
+  tracing: boolean;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** Every problem found, one sentence each, naming the variable and its value as typed. */
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
+    this.problems = list;
+  }
 }
 
 type Env = Record<string, string | undefined>;
 
-function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** Collects every problem of one environment, so an operator fixes them all in one round. */
+class Problems {
+  readonly list: string[] = [];
+  add(message: string): void {
+    this.list.push(message);
+  }
+}
+
+function intVar(env: Env, p: Problems, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim())) {
+    p.add(`${name} must be a whole number, got "${raw}"`);
+    return fallback;
+  }
   const value = Number(raw);
-  if (value < min || value > max)
-    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max) {
+    p.add(`${name} must be between ${min} and ${max}, got "${raw}"`);
+    return fallback;
+  }
   return value;
 }
 
-function boolVar(env: Env, name: string, fallback: boolean): boolean {
+function boolVar(env: Env, p: Problems, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+  p.add(`${name} must be true or false, got "${env[name]}"`);
+  return fallback;
 }
 
-function urlVar(env: Env, name: string): string | undefined {
+function urlVar(env: Env, p: Problems, name: string, example: string): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
+    url = undefined;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${name} must use http or https, got "${url.protocol}"`);
+  // `zstack:8080` parses as a URL whose scheme is "zstack:": say what was typed, not what parsed.
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    p.add(`${name} must be an absolute http(s) URL like ${example}, got "${env[name]}"`);
+    return undefined;
   }
   if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(`${name} must not carry a query, fragment or credentials`);
+    p.add(`${name} must not carry a query, fragment or credentials, got "${env[name]}"`);
+    return undefined;
   }
   return url.toString().replace(/\/+$/, '');
 }
 
-function timeZoneVar(env: Env, name: string): string | undefined {
+function timeZoneVar(env: Env, p: Problems, name: string): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   if (/^[+-]\d{2}:\d{2}$/.test(raw)) return raw;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: raw });
   } catch {
-    throw new ConfigError(`${name} must be an IANA time zone (e.g. Asia/Shanghai) or an offset like +08:00`);
+    p.add(
+      `${name} must be an IANA time zone (e.g. Asia/Shanghai) or an offset like +08:00, got "${env[name]}"`,
+    );
+    return undefined;
   }
   return raw;
 }
 
-/** Reads and validates the environment; throws ConfigError naming the offending variable. */
+/** 24 URL-safe random characters (144 bits), with a digit so that isSecretSegment accepts it. */
+function randomSecret(): string {
+  for (;;) {
+    const s = randomBytes(18).toString('base64url');
+    if (isSecretSegment(s)) return s;
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Reads and validates the environment. Throws one ConfigError listing every problem (each names
+ * its variable and the value as typed), never just the first.
+ */
 export function loadConfig(env: Env, secret: () => string = randomSecret): Config {
+  const p = new Problems();
   const production = env.NODE_ENV === 'production';
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  if (!LOG_LEVELS.includes(logLevel)) {
+    p.add(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
   const host = env.HOST?.trim() || (production ? '0.0.0.0' : '127.0.0.1');
-  return {
-    zstackUrl: urlVar(env, 'ZSTACK_URL'),
-    port: intVar(env, 'PORT', 4000, 0, 65535),
+  const port = intVar(env, p, 'PORT', 4000, 0, 65535);
+  const metricsPort = optionalPort(env, p, 'METRICS_PORT');
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    p.add(`METRICS_PORT must differ from PORT, got "${env.METRICS_PORT}"`);
+  }
+  const config: Config = {
+    zstackUrl: urlVar(env, p, 'ZSTACK_URL', 'http://zstack:8080/zstack'),
+    port,
     host,
-    zstackTimeoutMs: intVar(env, 'ZSTACK_TIMEOUT_MS', 15_000, 1, 600_000),
-    zstackJobTimeoutMs: intVar(env, 'ZSTACK_JOB_TIMEOUT_MS', 60_000, 1, 3 * 3600_000),
-    operationTimeoutMs: intVar(env, 'OPERATION_TIMEOUT_MS', 90_000, 1, 3 * 3600_000),
-    zstackTimeZone: timeZoneVar(env, 'ZSTACK_TIME_ZONE'),
-    zstackWebhookUrl: webhookUrlVar(env, secret),
+    zstackTimeoutMs: intVar(env, p, 'ZSTACK_TIMEOUT_MS', 15_000, 1, 600_000),
+    zstackJobTimeoutMs: intVar(env, p, 'ZSTACK_JOB_TIMEOUT_MS', 60_000, 1, 3 * 3600_000),
+    operationTimeoutMs: intVar(env, p, 'OPERATION_TIMEOUT_MS', 90_000, 1, 3 * 3600_000),
+    zstackTimeZone: timeZoneVar(env, p, 'ZSTACK_TIME_ZONE'),
+    zstackWebhookUrl: webhookUrlVar(env, p, secret),
     production,
-    logLevel,
-    introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', true),
-    graphiql: boolVar(env, 'GRAPHIQL', !production),
-    jit: boolVar(env, 'GRAPHQL_JIT', true),
-    ticketPollIntervalMs: intVar(env, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
-    maxTicketSubscriptionsPerSession: intVar(env, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
-    maxTicketSubscriptions: intVar(env, 'MAX_TICKET_SUBSCRIPTIONS', 10_000, 1, 1_000_000),
-    zstackWebhookMaxBodyBytes: intVar(env, 'ZSTACK_WEBHOOK_MAX_BODY_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
-    zstackWebhookWakeIntervalMs: intVar(env, 'ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', 250, 0, 60_000),
-    shutdownGraceMs: intVar(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
-    maxDepth: intVar(env, 'GRAPHQL_MAX_DEPTH', 15, 1, 1000),
-    maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
-    maxTokens: intVar(env, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),
-    maxCost: intVar(env, 'GRAPHQL_MAX_COST', 500_000, 1, 1_000_000_000),
-    maxDocumentBytes: intVar(env, 'GRAPHQL_MAX_DOCUMENT_BYTES', 64 * 1024, 1, 1024 * 1024 * 1024),
-    parseCacheMaxBytes: intVar(env, 'GRAPHQL_PARSE_CACHE_MAX_BYTES', 32 * 1024 * 1024, 0, 1024 * 1024 * 1024),
-    jitCacheMaxBytes: intVar(env, 'GRAPHQL_JIT_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 1024 * 1024 * 1024),
-    cacheMaxDocumentBytes: intVar(env, 'GRAPHQL_CACHE_MAX_DOCUMENT_BYTES', 32 * 1024, 0, 1024 * 1024 * 1024),
-    maxRowsPerOperation: intVar(env, 'MAX_ROWS_PER_OPERATION', 10_000, 1, 10_000_000),
-    jsonMaxDepth: intVar(env, 'JSON_MAX_DEPTH', 64, 1, 10_000),
-    jsonMaxBytes: intVar(env, 'JSON_MAX_BYTES', 256 * 1024, 1, 1024 * 1024 * 1024),
-    maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
-    readyTimeoutMs: intVar(env, 'READY_TIMEOUT_MS', 1000, 1, 60_000),
-    readyCacheMs: intVar(env, 'READY_CACHE_MS', 1000, 0, 60_000),
-    ...persistedOperationsVars(env),
-    corsOrigins: originsVar(env, 'CORS_ORIGINS'),
-    ...connectionVars(env),
+    logLevel: LOG_LEVELS.includes(logLevel) ? logLevel : 'info',
+    introspection: boolVar(env, p, 'GRAPHQL_INTROSPECTION', true),
+    graphiql: boolVar(env, p, 'GRAPHIQL', !production),
+    jit: boolVar(env, p, 'GRAPHQL_JIT', true),
+    ticketPollIntervalMs: intVar(env, p, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
+    maxTicketSubscriptionsPerSession: intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
+    maxTicketSubscriptions: intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS', 10_000, 1, 1_000_000),
+    zstackWebhookMaxBodyBytes: intVar(
+      env,
+      p,
+      'ZSTACK_WEBHOOK_MAX_BODY_BYTES',
+      64 * 1024,
+      0,
+      16 * 1024 * 1024,
+    ),
+    zstackWebhookWakeIntervalMs: intVar(env, p, 'ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', 250, 0, 60_000),
+    shutdownGraceMs: intVar(env, p, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    maxDepth: intVar(env, p, 'GRAPHQL_MAX_DEPTH', 15, 1, 1000),
+    maxAliases: intVar(env, p, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
+    maxTokens: intVar(env, p, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),
+    maxCost: intVar(env, p, 'GRAPHQL_MAX_COST', 500_000, 1, 1_000_000_000),
+    maxDocumentBytes: intVar(env, p, 'GRAPHQL_MAX_DOCUMENT_BYTES', 64 * 1024, 1, 1024 * 1024 * 1024),
+    parseCacheMaxBytes: intVar(
+      env,
+      p,
+      'GRAPHQL_PARSE_CACHE_MAX_BYTES',
+      32 * 1024 * 1024,
+      0,
+      1024 * 1024 * 1024,
+    ),
+    jitCacheMaxBytes: intVar(env, p, 'GRAPHQL_JIT_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+    cacheMaxDocumentBytes: intVar(
+      env,
+      p,
+      'GRAPHQL_CACHE_MAX_DOCUMENT_BYTES',
+      32 * 1024,
+      0,
+      1024 * 1024 * 1024,
+    ),
+    maxRowsPerOperation: intVar(env, p, 'MAX_ROWS_PER_OPERATION', 10_000, 1, 10_000_000),
+    jsonMaxDepth: intVar(env, p, 'JSON_MAX_DEPTH', 64, 1, 10_000),
+    jsonMaxBytes: intVar(env, p, 'JSON_MAX_BYTES', 256 * 1024, 1, 1024 * 1024 * 1024),
+    maxBodyBytes: intVar(env, p, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
+    readyTimeoutMs: intVar(env, p, 'READY_TIMEOUT_MS', 1000, 1, 60_000),
+    readyCacheMs: intVar(env, p, 'READY_CACHE_MS', 1000, 0, 60_000),
+    startupCheckMs: intVar(env, p, 'STARTUP_CHECK_TIMEOUT_MS', 3000, 0, 60_000),
+    metricsPort,
+    tracing: tracingVars(env, p),
+    ...persistedOperationsVars(env, p),
+    corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
+    ...connectionVars(env, p),
   };
+  if (p.list.length > 0) throw new ConfigError(p.list);
+  return config;
 }
 
 function connectionVars(
   env: Env,
+  p: Problems,
 ): Pick<Config, 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
-  const headersTimeoutMs = intVar(env, 'HEADERS_TIMEOUT_MS', 10_000, 1, 600_000);
-  const requestTimeoutMs = intVar(env, 'REQUEST_TIMEOUT_MS', 30_000, 1, 3600_000);
+  const headersTimeoutMs = intVar(env, p, 'HEADERS_TIMEOUT_MS', 10_000, 1, 600_000);
+  const requestTimeoutMs = intVar(env, p, 'REQUEST_TIMEOUT_MS', 30_000, 1, 3600_000);
   // node refuses a headers timeout longer than the request timeout (the headers are part of it).
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw new ConfigError(
+    p.add(
       `HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
     );
   }
   return {
-    maxConnections: intVar(env, 'MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    maxConnections: intVar(env, p, 'MAX_CONNECTIONS', 4096, 1, 1_000_000),
     headersTimeoutMs,
     requestTimeoutMs,
-    keepAliveTimeoutMs: intVar(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3600_000),
+    keepAliveTimeoutMs: intVar(env, p, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3600_000),
   };
 }
 
-function originsVar(env: Env, name: string): string[] {
+function optionalPort(env: Env, p: Problems, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const before = p.list.length;
+  const port = intVar(env, p, name, 0, 0, 65535);
+  return p.list.length > before ? undefined : port;
+}
+
+const OTLP_PROTOCOLS = ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'];
+
+/**
+ * Tracing is on when the standard OTLP endpoint variables say where to send spans, unless
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. The exporter reads the other OTEL_*
+ * variables itself (headers, timeout, service name); only what would fail later is checked here.
+ */
+function tracingVars(env: Env, p: Problems): boolean {
+  const endpoints = ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'].filter((name) =>
+    env[name]?.trim(),
+  );
+  if (endpoints.length === 0) return false;
+  for (const name of endpoints) urlVar(env, p, name, 'http://otel-collector:4318');
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase();
+  if (exporter === 'none') return false;
+  if (exporter && exporter !== 'otlp')
+    p.add(`OTEL_TRACES_EXPORTER must be otlp or none, got "${env.OTEL_TRACES_EXPORTER}"`);
+  for (const name of OTLP_PROTOCOLS) {
+    const protocol = env[name]?.trim();
+    if (protocol && protocol !== 'http/json') {
+      p.add(`${name} must be http/json (the gateway sends OTLP as JSON over HTTP), got "${env[name]}"`);
+    }
+  }
+  return true;
+}
+
+function originsVar(env: Env, p: Problems, name: string): string[] {
   const raw = env[name]?.trim();
   if (!raw) return [];
-  return raw.split(',').map((entry) => {
+  const origins: string[] = [];
+  for (const entry of raw.split(',')) {
     const text = entry.trim();
     let url: URL | undefined;
     try {
@@ -225,10 +331,10 @@ function originsVar(env: Env, name: string): string[] {
       url = undefined;
     }
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== text) {
-      throw new ConfigError(`${name} must list origins like https://console.example.com, got "${text}"`);
-    }
-    return url.origin;
-  });
+      p.add(`${name} must list origins like https://console.example.com, got "${text}"`);
+    } else origins.push(url.origin);
+  }
+  return origins;
 }
 
 /** Paths the gateway serves itself; the webhook would shadow them. */
@@ -252,24 +358,26 @@ export function isSecretSegment(segment: string): boolean {
  * secret path segment keeps others from forging them. A path without one gets a random segment
  * appended at start (`/zstack-webhook` → `/zstack-webhook/<24 random characters>`).
  */
-function webhookUrlVar(env: Env, secret: () => string): string | undefined {
-  let url = urlVar(env, 'ZSTACK_WEBHOOK_URL');
+function webhookUrlVar(env: Env, p: Problems, secret: () => string): string | undefined {
+  const url = urlVar(env, p, 'ZSTACK_WEBHOOK_URL', 'http://gateway:4000/zstack-webhook');
   if (url === undefined) return undefined;
-  if (OWN_PATHS.has(new URL(url).pathname)) {
-    throw new ConfigError(
-      `ZSTACK_WEBHOOK_URL must not use the gateway's own path ${new URL(url).pathname}; use e.g. /zstack-webhook`,
+  const path = new URL(url).pathname;
+  if (OWN_PATHS.has(path)) {
+    p.add(
+      `ZSTACK_WEBHOOK_URL must not use the gateway's own path ${path}; use e.g. /zstack-webhook, got "${env.ZSTACK_WEBHOOK_URL}"`,
     );
+    return undefined;
   }
-  if (!new URL(url).pathname.split('/').some(isSecretSegment)) url = `${url}/${secret()}`;
-  return url;
+  return path.split('/').some(isSecretSegment) ? url : `${url}/${secret()}`;
 }
 
 function persistedOperationsVars(
   env: Env,
+  p: Problems,
 ): Pick<Config, 'persistedOperationsFile' | 'persistedOperationsOnly'> {
   const file = env.PERSISTED_OPERATIONS_FILE?.trim() || undefined;
-  const only = boolVar(env, 'PERSISTED_OPERATIONS_ONLY', false);
+  const only = boolVar(env, p, 'PERSISTED_OPERATIONS_ONLY', false);
   // Without a manifest, "only persisted operations" would refuse every request.
-  if (only && !file) throw new ConfigError('PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE');
+  if (only && !file) p.add('PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE');
   return { persistedOperationsFile: file, persistedOperationsOnly: only };
 }

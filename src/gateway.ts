@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
-import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
+import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
@@ -18,6 +18,7 @@ import {
   createZStackClient,
   type JobEvent,
   type UpstreamCallEvent,
+  type UpstreamTracer,
   type ZStackClient,
 } from './zstack/client.js';
 import type { CallerSignal } from './zstack/transport.js';
@@ -99,10 +100,14 @@ export interface GatewayDeps {
   plugins?: Plugin[];
   /** The GraphiQL opening document; DEFAULT_QUERY when unset. */
   graphiqlQuery?: string;
+  /** The package GraphiQL's page and assets come from (tests name one that is not installed). */
+  graphiqlPackage?: string;
   /** Observes every upstream HTTP exchange of the client createGateway creates (metrics, logs). */
   onCall?: (e: UpstreamCallEvent) => void;
   /** Observes every job wait of the client createGateway creates. */
   onJob?: (e: JobEvent) => void;
+  /** Traces the upstream calls and job waits of the client createGateway creates. */
+  tracer?: UpstreamTracer;
   /** Where yoga's own log lines go; yoga's console logger when unset. */
   logging?: YogaLogger | boolean;
   /** The live feed's clock and timers (tests drive its polls by hand); real timers when unset. */
@@ -129,6 +134,8 @@ export interface Gateway {
   drain(): void;
   /** The per-document caches, each bounded by bytes (their accounting, for tests and diagnostics). */
   caches: { documents: CacheUsage; jit: CacheUsage | undefined };
+  /** Whether GET /graphql serves the GraphiQL page (GRAPHIQL=true and the package installed). */
+  graphiql: boolean;
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
@@ -155,6 +162,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       webhookWakeIntervalMs: config.zstackWebhookWakeIntervalMs,
       onCall: deps.onCall,
       onJob: deps.onJob,
+      tracer: deps.tracer,
     });
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
   const feed = createTicketFeed(client, {
@@ -187,6 +195,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     maxBytes: config.parseCacheMaxBytes,
     maxDocumentBytes: config.cacheMaxDocumentBytes,
   });
+  // GRAPHIQL=false, or a runtime installed without the optional package: no page, no assets.
+  const graphiql = config.graphiql ? loadGraphiQL(deps.graphiqlPackage) : undefined;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -199,13 +209,17 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     maxRequestBodySize: config.maxBodyBytes,
     // Bounded by bytes, parse errors never cached (src/plugins/document-cache.ts).
     parserAndValidationCache: documentCaches.options,
-    renderGraphiQL: renderLocalGraphiQL,
-    graphiql: config.graphiql && {
-      title: 'ZStack GraphQL',
-      defaultQuery: deps.graphiqlQuery ?? DEFAULT_QUERY,
-      headers: JSON.stringify({ Authorization: 'OAuth <session uuid from logIn>' }, null, 2),
-    },
-    plugins: [useGraphiQLAssets(), ...plugins],
+    ...(graphiql === undefined
+      ? { graphiql: false }
+      : {
+          renderGraphiQL: graphiql.render,
+          graphiql: {
+            title: 'ZStack GraphQL',
+            defaultQuery: deps.graphiqlQuery ?? DEFAULT_QUERY,
+            headers: JSON.stringify({ Authorization: 'OAuth <session uuid from logIn>' }, null, 2),
+          },
+        }),
+    plugins: graphiql === undefined ? plugins : [graphiql.plugin(), ...plugins],
     context: (initial) => {
       const { req, request, signal } = initial as InitialContext;
       return createContext({
@@ -230,6 +244,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       feed.drain();
     },
     caches: { documents: documentCaches.documents, jit: jit?.cache },
+    graphiql: graphiql !== undefined,
     async close() {
       feed.close();
       await yoga.dispose();

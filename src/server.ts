@@ -1,8 +1,25 @@
 import { constants as osConstants } from 'node:os';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { listen } from './http/listen.js';
-import { flushLogs } from './observability/logger.js';
+import { createReadiness } from './http/health.js';
+import { type Listening, listen, listenMetrics } from './http/listen.js';
+import { createLogger, flushLogs } from './observability/logger.js';
+import type { Tracing } from './observability/tracing.js';
+
+/**
+ * Before a logger exists (a bad configuration, a failed start): in production one JSON line like
+ * every other stdout line, for log collectors; plain text on stderr for a person at a terminal.
+ */
+function reportEarly(production: boolean, message: string, details: Record<string, unknown>): void {
+  if (production) {
+    const logger = createLogger('info');
+    logger.fatal(details, message);
+    flushLogs(logger);
+  } else {
+    const lines = Object.values(details).flatMap((v) => (Array.isArray(v) ? v : [String(v)]));
+    console.error(`${message}:\n  ${lines.join('\n  ')}`);
+  }
+}
 
 /** After the grace period, how long the answers of requests stopped at its end get to be written. */
 const ANSWER_WINDOW_MS = 1000;
@@ -14,7 +31,7 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`Invalid configuration: ${err.message}`);
+      reportEarly(process.env.NODE_ENV === 'production', 'Invalid configuration', { problems: err.problems });
       process.exit(2);
     }
     throw err;
@@ -25,9 +42,11 @@ async function main(): Promise<void> {
   let demoBanner = '';
   if (!zstackUrl) {
     if (config.production) {
-      console.error(
-        'Invalid configuration: ZSTACK_URL is required when NODE_ENV=production (the embedded simulator is for demos only).',
-      );
+      reportEarly(true, 'Invalid configuration', {
+        problems: [
+          'ZSTACK_URL is required when NODE_ENV=production (the embedded simulator is for demos only)',
+        ],
+      });
       process.exit(2);
     }
     const { startSimulator } = await import('./simulator/index.js');
@@ -57,14 +76,51 @@ async function main(): Promise<void> {
     ].join('\n');
   }
 
-  const app = createApp({ ...config, zstackUrl });
+  // OpenTelemetry is loaded only when configured: an untraced gateway never imports it.
+  let tracer: Tracing | undefined;
+  if (config.tracing) tracer = (await import('./observability/tracing.js')).createTracing();
+  const app = createApp({ ...config, zstackUrl }, { tracer });
   const { logger } = app;
   const { server, port } = await listen(app, config);
+  let metricsServer: Listening | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await listenMetrics(app, { port: config.metricsPort, host: config.host });
+  }
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
-  if (demoBanner) console.log(demoBanner);
-  console.log(`zstack-graphql listening: http://${shownHost}:${port}/graphql (GraphiQL in a browser)`);
-  if (!demoBanner) console.log(`upstream ZStack: ${zstackUrl}`);
-  logger.info({ port, host: config.host, zstackUrl }, 'listening');
+  const graphiql = app.gateway.graphiql ? ' (GraphiQL in a browser)' : '';
+  // Production stdout is JSON lines only (log collectors); the plain lines are for a terminal.
+  if (!config.production) {
+    if (demoBanner) console.log(demoBanner);
+    console.log(`zstack-graphql listening: http://${shownHost}:${port}/graphql${graphiql}`);
+    if (!demoBanner) console.log(`upstream ZStack: ${zstackUrl}`);
+  }
+  logger.info(
+    {
+      port,
+      host: config.host,
+      zstackUrl,
+      metricsPort: metricsServer?.port,
+      graphiql: app.gateway.graphiql,
+      tracing: config.tracing,
+    },
+    'listening',
+  );
+  // ZStack down at start is worth a line now, not only a 503 from /ready later; the gateway
+  // still starts (ZStack may come up after it) and answers once ZStack does.
+  if (config.startupCheckMs > 0) {
+    const probe = createReadiness({ zstackUrl, timeoutMs: config.startupCheckMs, cacheMs: 0 });
+    void probe
+      .check()
+      .then((verdict) => {
+        if (!verdict.ready) {
+          logger.warn(
+            { reason: verdict.reason },
+            'ZStack does not answer at start; the gateway is up, /ready answers 503 until ZStack does',
+          );
+        }
+      })
+      .finally(() => probe.close());
+  }
 
   /** Writes every buffered log line, then exits: no line is lost, however the process ends. */
   const exit = (code: number): never => {
@@ -100,7 +156,13 @@ async function main(): Promise<void> {
     if (!drained) logger.warn({ inFlight: app.inFlight }, 'grace period over; closing open connections');
     server.closeAllConnections();
     await closed;
+    if (metricsServer !== undefined) {
+      const m = metricsServer.server;
+      m.closeAllConnections();
+      await new Promise<void>((resolve) => m.close(() => resolve()));
+    }
     await app.close();
+    await tracer?.shutdown().catch(() => undefined);
     await closeSimulator?.();
     logger.info('stopped');
     exit(0);
@@ -120,6 +182,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error('zstack-graphql failed to start:', err instanceof Error ? err.message : err);
+  reportEarly(process.env.NODE_ENV === 'production', 'zstack-graphql failed to start', {
+    error: err instanceof Error ? err.message : String(err),
+  });
   process.exit(1);
 });

@@ -4,14 +4,37 @@ import { dirname, join } from 'node:path';
 import { type GraphiQLOptions, type Plugin, renderGraphiQL } from 'graphql-yoga';
 
 // Yoga's page loads GraphiQL from unpkg; air-gapped operators (and the browser test) cannot reach it,
-// so the gateway serves the installed @graphql-yoga/graphiql files itself.
+// so the gateway serves the installed @graphql-yoga/graphiql files itself. That package (with
+// monaco and react, ~260 MB) is an optional dependency: a runtime installed without it serves no page.
 const require = createRequire(import.meta.url);
-const packageJsonPath = require.resolve('@graphql-yoga/graphiql/package.json');
-const distDir = join(dirname(packageJsonPath), 'dist');
-const graphiqlVersion = (require(packageJsonPath) as { version: string }).version;
 
-/** Where the GraphiQL assets are served; the version in the path makes them safe to cache forever. */
-export const GRAPHIQL_ASSETS_PATH = `/graphiql-assets/${graphiqlVersion}/`;
+/** The GraphiQL page and its assets, from an installed @graphql-yoga/graphiql. */
+export interface GraphiQL {
+  /** Where the assets are served; the version in the path makes them safe to cache forever. */
+  assetsPath: string;
+  /** Yoga's page with every asset URL pointing at this gateway. */
+  render(options: GraphiQLOptions): string;
+  /** Serves the assets under `assetsPath`. */
+  plugin(): Plugin;
+}
+
+/** GraphiQL from the installed package, or undefined when it is not installed (npm ci --omit=optional). */
+export function loadGraphiQL(packageName = '@graphql-yoga/graphiql'): GraphiQL | undefined {
+  let packageJsonPath: string;
+  try {
+    packageJsonPath = require.resolve(`${packageName}/package.json`);
+  } catch {
+    return undefined;
+  }
+  const distDir = join(dirname(packageJsonPath), 'dist');
+  const version = (require(packageJsonPath) as { version: string }).version;
+  const assetsPath = `/graphiql-assets/${version}/`;
+  return {
+    assetsPath,
+    render: (options) => renderLocalGraphiQL(options, assetsPath),
+    plugin: () => useGraphiQLAssets(distDir, assetsPath),
+  };
+}
 
 // An allow-list, not a directory: no request path ever reaches the file system.
 const ASSETS: Record<string, string> = {
@@ -26,11 +49,11 @@ const CDN_DIST = /https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[^/"'\s>]+\/dist
 const FAVICON = /<link rel=icon href=[^>]*>/;
 
 /** Yoga's GraphiQL page with every asset URL pointing at this gateway; throws if any external URL is left. */
-export function renderLocalGraphiQL(options: GraphiQLOptions): string {
+function renderLocalGraphiQL(options: GraphiQLOptions, assetsPath: string): string {
   // @graphql-yoga/graphiql 4.5 opens `query` (else its own welcome text) and never reads `defaultQuery`.
   const opened: GraphiQLOptions & { query?: string } = { ...options, query: options.defaultQuery };
   const html = renderGraphiQL(opened)
-    .replace(CDN_DIST, GRAPHIQL_ASSETS_PATH)
+    .replace(CDN_DIST, assetsPath)
     // An empty data: icon also stops the browser from asking for /favicon.ico.
     .replace(FAVICON, '<link rel=icon href="data:,">');
   // A yoga upgrade that adds another CDN URL must fail loudly here, not silently in an offline browser.
@@ -39,13 +62,13 @@ export function renderLocalGraphiQL(options: GraphiQLOptions): string {
   return html;
 }
 
-/** Serves GraphiQL's JS, CSS and editor workers under GRAPHIQL_ASSETS_PATH (GET/HEAD only). */
-export function useGraphiQLAssets(): Plugin {
+/** Serves GraphiQL's JS, CSS and editor workers under `assetsPath` (GET/HEAD only). */
+function useGraphiQLAssets(distDir: string, assetsPath: string): Plugin {
   const cache = new Map<string, Promise<Buffer>>();
   return {
     onRequest({ request, url, fetchAPI, endResponse }) {
-      if (!url.pathname.startsWith(GRAPHIQL_ASSETS_PATH)) return;
-      const name = url.pathname.slice(GRAPHIQL_ASSETS_PATH.length);
+      if (!url.pathname.startsWith(assetsPath)) return;
+      const name = url.pathname.slice(assetsPath.length);
       // Own keys only: `constructor` or `__proto__` must be a 404, not a file read.
       const contentType = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
       if (!contentType || (request.method !== 'GET' && request.method !== 'HEAD')) {

@@ -86,6 +86,19 @@ export async function listen(app: App, options: ListenOptions): Promise<Listenin
     );
   });
 
+  return bind(server, options);
+}
+
+/** The METRICS_PORT server: only GET /metrics (app.metricsHandler); scrapers are few and quick. */
+export function listenMetrics(app: App, options: { port: number; host: string }): Promise<Listening> {
+  const server = createServer(app.metricsHandler);
+  server.maxConnections = 64;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  return bind(server, options);
+}
+
+async function bind(server: Server, options: { port: number; host: string }): Promise<Listening> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -29,6 +29,8 @@ export class RequestScope {
   readonly started = performance.now();
   /** Its response finished or its connection closed: logged and counted. */
   ended = false;
+  /** The operation's span when tracing is on (src/plugins/tracing.ts); opaque here. */
+  span: unknown = undefined;
   constructor(
     readonly id: string,
     readonly session: string | undefined,

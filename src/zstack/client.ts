@@ -20,11 +20,12 @@ import {
   Transport,
   TransportFailure,
   type UpstreamCallEvent,
+  type UpstreamTracer,
 } from './transport.js';
 
 export type { JobEvent } from './jobs.js';
 export type { JobState } from './responses.js';
-export type { CallOptions, UpstreamCallEvent } from './transport.js';
+export type { CallOptions, TracedCall, TracedJob, UpstreamCallEvent, UpstreamTracer } from './transport.js';
 
 export interface ZStackClientConfig {
   /** Base with context path, e.g. http://zstack:8080/zstack (no trailing slash). */
@@ -46,6 +47,8 @@ export interface ZStackClientConfig {
   getRetries?: number;
   onCall?: (e: UpstreamCallEvent) => void;
   onJob?: (e: JobEvent) => void;
+  /** Spans for calls and job waits, and the `traceparent` each call sends (OpenTelemetry, from outside). */
+  tracer?: UpstreamTracer;
 }
 
 export interface GetRequest {
@@ -142,6 +145,7 @@ class UndiciZStackClient implements ZStackClient {
       connections: config.connections,
       getRetries: config.getRetries,
       onCall: config.onCall,
+      tracer: config.tracer,
     });
     this.webhookUrl = config.webhookUrl;
     this.jobs = new JobWaits({
@@ -150,6 +154,7 @@ class UndiciZStackClient implements ZStackClient {
       webhook: config.webhookUrl !== undefined,
       wakeIntervalMs: config.webhookWakeIntervalMs,
       onJob: config.onJob,
+      tracer: config.tracer,
     });
   }
 

@@ -17,6 +17,7 @@ import {
   Sleeper,
   type Transport,
   TransportFailure,
+  type UpstreamTracer,
 } from './transport.js';
 
 export interface JobEvent {
@@ -177,6 +178,7 @@ export interface JobWaitsConfig {
   /** A callback wakes one job's wait at most once per this many ms (default 250). */
   wakeIntervalMs?: number;
   onJob?: (e: JobEvent) => void;
+  tracer?: Pick<UpstreamTracer, 'startJob'>;
 }
 
 /** Async-job waiting for one client: learned durations per route, and the waits in progress. */
@@ -186,6 +188,7 @@ export class JobWaits {
   private readonly webhook: boolean;
   private readonly wakeIntervalMs: number;
   private readonly onJob: ((e: JobEvent) => void) | undefined;
+  private readonly tracer: Pick<UpstreamTracer, 'startJob'> | undefined;
   /** Learned job duration (ms after the 202) per route template. */
   private readonly estimates = new Map<string, number>();
   private readonly waiting = new Map<string, JobWaiter>();
@@ -199,6 +202,7 @@ export class JobWaits {
     this.webhook = config.webhook;
     this.wakeIntervalMs = config.wakeIntervalMs ?? 250;
     this.onJob = config.onJob;
+    this.tracer = config.tracer;
   }
 
   /** One poll of a job (GET retried on connection failure); throws TransportFailure or a typed error. */
@@ -225,6 +229,9 @@ export class JobWaits {
     const stopAt =
       callerDeadline !== undefined && callerDeadline < jobDeadline ? callerDeadline : jobDeadline;
     const estimate = this.estimates.get(route);
+    const traced = this.tracer?.startJob(route, opts?.trace ?? opts?.tag);
+    // Polls are traced as children of the wait.
+    const pollOpts = traced === undefined ? opts : { ...opts, trace: traced.parent };
     const waiter = new JobWaiter(opts?.signal, this.wakeIntervalMs);
     waiter.next = this.waiting.get(jobUuid);
     this.waiting.set(jobUuid, waiter);
@@ -255,7 +262,7 @@ export class JobWaits {
         polls++;
         let state: JobState;
         try {
-          state = await this.poll(jobUuid, opts);
+          state = await this.poll(jobUuid, pollOpts);
         } catch (err) {
           if (!(err instanceof TransportFailure)) throw err;
           if (err.kind === KIND_ABORT) {
@@ -313,6 +320,7 @@ export class JobWaits {
     } finally {
       waiter.dispose();
       this.unwait(jobUuid, waiter);
+      traced?.end(outcome, polls);
       if (this.onJob !== undefined) {
         this.onJob({ jobUuid, route, polls, waitMs: Date.now() - started, outcome, tag: opts?.tag });
       }

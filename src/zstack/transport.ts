@@ -36,6 +36,29 @@ export interface CallOptions {
   deadline?: number;
   /** Opaque to the client: handed back in the call's events (the HTTP layer's request, for logs). */
   tag?: unknown;
+  /** Opaque to the client: the tracer's parent for this call (a job wait's); `tag` when unset. */
+  trace?: unknown;
+}
+
+/**
+ * Tracing of upstream calls and job waits, supplied from outside src/zstack: the client only hands
+ * back opaque parents and sends the header value it is given, so it needs no tracing library.
+ */
+export interface UpstreamTracer {
+  /** A call is about to be sent under `parent`: the W3C `traceparent` to send, and how to end its span. */
+  startCall(method: string, route: string, parent: unknown): TracedCall | undefined;
+  /** A job wait starts under `parent`: the parent its polls are sent under, and how to end its span. */
+  startJob(route: string, parent: unknown): TracedJob | undefined;
+}
+
+export interface TracedCall {
+  traceparent: string;
+  end(status: number | 'error'): void;
+}
+
+export interface TracedJob {
+  parent: unknown;
+  end(outcome: string, polls: number): void;
 }
 
 export interface TransportConfig {
@@ -48,6 +71,7 @@ export interface TransportConfig {
   /** Retries of GETs on connection failure (default 2, backoff 50/150 ms). */
   getRetries?: number;
   onCall?: (e: UpstreamCallEvent) => void;
+  tracer?: UpstreamTracer;
 }
 
 /** A complete answer: the status and the whole body, read to the end. */
@@ -272,6 +296,7 @@ export class Transport {
   private readonly live = new Set<Attempt>();
   private cutoff = Number.POSITIVE_INFINITY;
   private cutoffTimer: NodeJS.Timeout | undefined;
+  private readonly tracer: UpstreamTracer | undefined;
 
   constructor(config: TransportConfig) {
     const url = new URL(config.baseUrl);
@@ -279,6 +304,7 @@ export class Transport {
     this.timeoutMs = config.timeoutMs;
     this.getRetries = config.getRetries ?? 2;
     this.onCall = config.onCall;
+    this.tracer = config.tracer;
     this.pool = new Pool(url.origin, {
       connections: config.connections ?? 128,
       // ZStack answers one request per connection at a time; keep idle ones a little below the
@@ -325,12 +351,14 @@ export class Transport {
         timerStop = STOP_DEADLINE;
       }
     }
+    const traced = this.tracer?.startCall(method, routeOf(routePath), opts?.trace ?? opts?.tag);
+    const sent = traced === undefined ? headers : { ...headers, traceparent: traced.traceparent };
     const attempt = new Attempt(ms, timerStop, signal);
     this.live.add(attempt);
     const started = this.onCall === undefined ? 0 : performance.now();
     let status: number | 'error' = 'error';
     try {
-      const res = await this.pool.request({ method, path: target, headers, body, signal: attempt });
+      const res = await this.pool.request({ method, path: target, headers: sent, body, signal: attempt });
       const text = await res.body.text();
       status = res.statusCode;
       return { status, text };
@@ -339,6 +367,7 @@ export class Transport {
     } finally {
       attempt.finish();
       this.live.delete(attempt);
+      traced?.end(status);
       if (this.onCall !== undefined) {
         const route = routeOf(routePath);
         this.onCall({ method, route, status, durationMs: performance.now() - started, tag: opts?.tag });

@@ -3,9 +3,12 @@ import { buildSchema, parse, validate } from 'graphql';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_QUERY } from '../../src/gateway.js';
-import { GRAPHIQL_ASSETS_PATH } from '../../src/http/graphiql.js';
+import { loadGraphiQL } from '../../src/http/graphiql.js';
 import { schema } from '../../src/schema/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+
+// The dev tree installs the optional @graphql-yoga/graphiql; these tests need it.
+const GRAPHIQL_ASSETS_PATH = loadGraphiQL()?.assetsPath as string;
 
 describe('DEFAULT_QUERY', () => {
   it('is valid against the running schema and the committed schema.graphql', () => {
@@ -83,5 +86,47 @@ describe('GraphiQL page and assets', () => {
     expect(res.status).toBe(404);
     expect(res.body).not.toContain('"version"');
     expect(res.body).not.toContain('node_modules');
+  });
+});
+
+describe('without GraphiQL', () => {
+  const cases: [string, Parameters<typeof startHarness>[0]][] = [
+    ['GRAPHIQL=false', { env: { GRAPHIQL: 'false' } }],
+    // What `npm ci --omit=optional` leaves: the package cannot be resolved.
+    [
+      'the optional package not installed',
+      { deps: { graphiqlPackage: '@graphql-yoga/graphiql-not-installed' } },
+    ],
+  ];
+
+  it.each(cases)('%s: no page, no assets, GraphQL still answers', async (_name, options) => {
+    const h = await startHarness(options);
+    try {
+      expect(h.gateway.graphiql).toBe(false);
+      const page = await request(h.url, { headers: { accept: 'text/html' } });
+      const html = await page.body.text();
+      expect(html).not.toContain('<html');
+      expect(html).not.toContain('graphiql-assets');
+      const asset = await request(`${h.base}${GRAPHIQL_ASSETS_PATH}graphiql.css`);
+      await asset.body.dump();
+      expect(asset.statusCode).toBe(404);
+      const got = await h.gql<{ __typename: string }>('{ __typename }');
+      expect(got.data).toEqual({ __typename: 'Query' });
+      const byGet = await request(`${h.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(JSON.parse(await byGet.body.text())).toEqual({ data: { __typename: 'Query' } });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('the installed package is found and served', async () => {
+    const h = await startHarness();
+    try {
+      expect(h.gateway.graphiql).toBe(true);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Gateway } from '../../src/gateway.js';
-import { listen } from '../../src/http/listen.js';
+import { type Listening, listen, listenMetrics } from '../../src/http/listen.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 
@@ -19,6 +19,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** createApp's deps (an upstream client of the test's own). */
   deps?: AppOptions['deps'];
+  /** createApp's tracer (an in-memory exporter's). */
+  tracer?: AppOptions['tracer'];
 }
 
 /** The app `npm start` serves (createApp + listen), on port 0 in front of a simulator. */
@@ -34,6 +36,8 @@ export interface Served {
   url: string;
   /** Every log line written so far (raw JSON text). */
   logs: string[];
+  /** http://127.0.0.1:<port> of the METRICS_PORT server, when the env sets METRICS_PORT (bound on port 0). */
+  metricsBase: string | undefined;
   close(): Promise<void>;
 }
 
@@ -47,9 +51,15 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
       logs.push(line);
     },
   });
-  const app = createApp({ ...config, zstackUrl: simulator.url }, { logger, deps: options.deps });
+  const app = createApp(
+    { ...config, zstackUrl: simulator.url },
+    { logger, deps: options.deps, tracer: options.tracer },
+  );
   const { server, port } = await listen(app, { ...config, port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
+  // As src/server.ts does with METRICS_PORT, on a port of its own (0 here).
+  let metrics: Listening | undefined;
+  if (config.metricsPort !== undefined) metrics = await listenMetrics(app, { port: 0, host: '127.0.0.1' });
   return {
     simulator,
     app,
@@ -59,9 +69,15 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
     base,
     url: `${base}/graphql`,
     logs,
+    metricsBase: metrics && `http://127.0.0.1:${metrics.port}`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (metrics) {
+        const m = metrics.server;
+        m.closeAllConnections();
+        await new Promise<void>((resolve) => m.close(() => resolve()));
+      }
       await app.close();
       await simulator.close();
     },

@@ -50,3 +50,77 @@ describe('operational settings', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 });
+
+describe('configuration errors', () => {
+  it('are reported all at once, each with its value as typed', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'y', ZSTACK_URL: 'zstack:8080', GRAPHIQL: 'perhaps' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT .*"x"$/),
+        expect.stringMatching(/^LOG_LEVEL .*"y"$/),
+        expect.stringMatching(/^ZSTACK_URL .*"zstack:8080"$/),
+        expect.stringMatching(/^GRAPHIQL .*"perhaps"$/),
+      ]),
+    );
+    // The message an operator reads names every variable.
+    for (const name of ['PORT', 'LOG_LEVEL', 'ZSTACK_URL', 'GRAPHIQL'])
+      expect((error as Error).message).toContain(name);
+  });
+
+  it('quote a range violation as typed', () => {
+    expect(() => loadConfig({ PORT: '070000' })).toThrow('got "070000"');
+  });
+});
+
+describe('deployment settings', () => {
+  it('have defaults: GraphiQL on, /metrics on the main port, a 3 s start-up check, no tracing', () => {
+    expect(loadConfig({})).toMatchObject({
+      graphiql: true,
+      metricsPort: undefined,
+      startupCheckMs: 3000,
+      tracing: false,
+    });
+  });
+
+  it('read GRAPHIQL, METRICS_PORT and STARTUP_CHECK_TIMEOUT_MS', () => {
+    expect(
+      loadConfig({ GRAPHIQL: 'false', METRICS_PORT: '9464', STARTUP_CHECK_TIMEOUT_MS: '0' }),
+    ).toMatchObject({ graphiql: false, metricsPort: 9464, startupCheckMs: 0 });
+  });
+
+  it.each([
+    [{ METRICS_PORT: '4000' }, 'METRICS_PORT must differ from PORT'],
+    [{ METRICS_PORT: 'metrics' }, 'METRICS_PORT must be a whole number'],
+    [{ STARTUP_CHECK_TIMEOUT_MS: '-1' }, 'STARTUP_CHECK_TIMEOUT_MS'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL must be http/json',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'zipkin' },
+      'OTEL_TRACES_EXPORTER',
+    ],
+  ])('refuse %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it.each([
+    [{}, false],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, true],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }, true],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }, false],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }, false],
+    [{ OTEL_SERVICE_NAME: 'gateway' }, false],
+  ])('trace with %o: %s', (env, tracing) => {
+    expect(loadConfig(env).tracing).toBe(tracing);
+  });
+});

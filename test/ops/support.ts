@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { ErrorCode } from '../../src/errors.js';
 import type { SimulatorOptions } from '../../src/simulator/index.js';
-import { type Served, startGateway } from '../helpers/harness.js';
+import { type Served, type StartOptions, startGateway } from '../helpers/harness.js';
 
 export interface GqlResult {
   status: number;
@@ -24,10 +24,15 @@ export interface OpsHarness extends Served {
 
 /** The served app (test/helpers/harness.ts) at LOG_LEVEL=info, with a client that keeps headers and raw text. */
 export async function startOps(
-  options: { simulator?: SimulatorOptions; env?: Record<string, string> } = {},
+  options: {
+    simulator?: SimulatorOptions;
+    env?: Record<string, string>;
+    tracer?: StartOptions['tracer'];
+  } = {},
 ): Promise<OpsHarness> {
   const served = await startGateway({
     simulator: options.simulator,
+    tracer: options.tracer,
     env: { LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC', ...options.env },
   });
   const { url, simulator } = served;
