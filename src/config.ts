@@ -74,6 +74,20 @@ export interface Config {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open (KEEP_ALIVE_TIMEOUT_MS). */
   keepAliveTimeoutMs: number;
+  /**
+   * Redis shared by every instance (REDIS_URL, redis:// or rediss://): pushes, job callbacks and the
+   * live-update poll are shared through it. Undefined = this instance works alone.
+   */
+  redisUrl?: string | undefined;
+  /**
+   * The key of the HMAC that names a session in Redis (REDIS_KEY_SECRET), the same on every instance:
+   * Redis never holds a session token, only HMAC(secret, token). Required with REDIS_URL.
+   */
+  redisKeySecret?: string | undefined;
+  /** What every key and channel name in Redis starts with (REDIS_KEY_PREFIX). */
+  redisKeyPrefix?: string;
+  /** One Redis command's limit; past it the instance acts alone for that step (REDIS_COMMAND_TIMEOUT_MS). */
+  redisCommandTimeoutMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +181,47 @@ export function loadConfig(env: Env, secret: () => string = randomSecret): Confi
     ...persistedOperationsVars(env),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
     ...connectionVars(env),
+    ...redisVars(env),
+  };
+}
+
+function redisVars(
+  env: Env,
+): Pick<Config, 'redisUrl' | 'redisKeySecret' | 'redisKeyPrefix' | 'redisCommandTimeoutMs'> {
+  const raw = env.REDIS_URL?.trim() || undefined;
+  const secret = env.REDIS_KEY_SECRET || undefined;
+  const prefix = env.REDIS_KEY_PREFIX?.trim() || 'zstack-graphql:';
+  const commandTimeoutMs = intVar(env, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 10, 60_000);
+  if (raw === undefined) {
+    return {
+      redisUrl: undefined,
+      redisKeySecret: undefined,
+      redisKeyPrefix: prefix,
+      redisCommandTimeoutMs: commandTimeoutMs,
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`REDIS_URL must use redis or rediss, got "${url.protocol}"`);
+  }
+  // Every instance must name a session alike, and whoever reads Redis must not be able to: a shared
+  // secret the operator sets, never one made up here (each instance would make up another).
+  if (secret === undefined)
+    throw new ConfigError('REDIS_URL needs REDIS_KEY_SECRET (the same on every instance)');
+  if (secret.length < 32) throw new ConfigError('REDIS_KEY_SECRET must be at least 32 characters');
+  if (!/^[\w:.-]{1,64}$/.test(prefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX must be 1 to 64 characters of [A-Za-z0-9_:.-]');
+  }
+  return {
+    redisUrl: raw,
+    redisKeySecret: secret,
+    redisKeyPrefix: prefix,
+    redisCommandTimeoutMs: commandTimeoutMs,
   };
 }
 

@@ -6,6 +6,7 @@ import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { renderLocalGraphiQL, useGraphiQLAssets } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
+import { type Cluster, createCluster } from './live/cluster.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
@@ -106,6 +107,8 @@ export interface GatewayDeps {
   feedTimer?: FeedTimer;
   /** A fault of the live feed (a failed poll, one ticket it could not serve): logged, never fatal. */
   onFeedError?: (err: unknown, what: string) => void;
+  /** Redis (REDIS_URL) became reachable or not: called once per change (logged by the app). */
+  onRedisState?: (up: boolean, err?: unknown) => void;
 }
 
 export interface Gateway {
@@ -115,6 +118,13 @@ export interface Gateway {
   persisted: PersistedDocuments | undefined;
   /** Live ticket updates (ticketUpdated streams). */
   feed: TicketFeed;
+  /** What this instance shares with the others through Redis; undefined without REDIS_URL. */
+  cluster: Cluster | undefined;
+  /**
+   * ZStack called back for this job (an authentic or a forged callback alike): wakes this instance's
+   * wait on it and, shared, the other instances' (each still polls ZStack for the real outcome).
+   */
+  notifyJobDone(jobUuid: string): void;
   /** Shutdown has begun: every open subscription ends now (SSE `complete`), new ones end at once. */
   drain(): void;
   /** Disposes yoga and closes the upstream pool. */
@@ -145,12 +155,28 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onJob: deps.onJob,
     });
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
+  const cluster =
+    config.redisUrl !== undefined && config.redisKeySecret !== undefined
+      ? createCluster({
+          url: config.redisUrl,
+          keySecret: config.redisKeySecret,
+          prefix: config.redisKeyPrefix ?? 'zstack-graphql:',
+          commandTimeoutMs: config.redisCommandTimeoutMs ?? 1000,
+          onState: deps.onRedisState,
+          onError: deps.onFeedError,
+        })
+      : undefined;
   const feed = createTicketFeed(client, {
     intervalMs: config.ticketPollIntervalMs,
     maxPerSession: config.maxTicketSubscriptionsPerSession,
     maxTotal: config.maxTicketSubscriptions,
     timer: deps.feedTimer,
     onError: deps.onFeedError,
+    share: cluster,
+  });
+  cluster?.listen({
+    feed: (message) => feed.received(message),
+    job: (jobUuid) => client.notifyJobDone(jobUuid),
   });
   const persisted = config.persistedOperationsFile
     ? createPersistedDocuments({
@@ -204,11 +230,17 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     client,
     persisted,
     feed,
+    cluster,
+    notifyJobDone(jobUuid) {
+      client.notifyJobDone(jobUuid);
+      cluster?.publishJob(jobUuid);
+    },
     drain() {
       feed.drain();
     },
     async close() {
       feed.close();
+      await cluster?.close();
       await yoga.dispose();
       await client.close();
     },
