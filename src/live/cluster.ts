@@ -18,8 +18,11 @@ import type { ApiTicket } from '../zstack/types.js';
 export type SharedFeedMessage =
   /** A ticket as a mutation through another instance left it, for the session that made it. */
   | { kind: 'ticket'; key: string; ticket: ApiTicket }
-  /** One poll's changed tickets of a session and the watermark it reached. */
-  | { kind: 'changes'; key: string; since: string; tickets: ApiTicket[] }
+  /**
+   * One poll's changed tickets of a session, the watermark it reached, and (uuid, state digest) of
+   * the tickets at that watermark it has seen.
+   */
+  | { kind: 'changes'; key: string; since: string; tickets: ApiTicket[]; atSince: [string, string][] }
   /** A stream of the session matches a ticket another session changed: poll early. */
   | { kind: 'wake'; key: string };
 
@@ -212,7 +215,11 @@ function sharedFeedMessage(m: Record<string, unknown>): SharedFeedMessage | unde
   }
   if (m.kind === 'changes' && typeof m.since === 'string' && Array.isArray(m.tickets)) {
     const tickets = m.tickets.filter(isObject) as unknown as ApiTicket[];
-    return { kind: 'changes', key: m.key, since: m.since, tickets };
+    const atSince = (Array.isArray(m.atSince) ? m.atSince : []).filter(
+      (pair): pair is [string, string] =>
+        Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string',
+    );
+    return { kind: 'changes', key: m.key, since: m.since, tickets, atSince };
   }
   return undefined;
 }

@@ -6,6 +6,7 @@
  * With a share (REDIS_URL, src/live/cluster.ts), that one query runs on one instance at a time, whose
  * changes reach the others' streams, and mutations through any instance are pushed on every instance.
  */
+import { createHash } from 'node:crypto';
 import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError } from '../zstack/errors.js';
 import type { QueryParams } from '../zstack/query.js';
@@ -202,6 +203,18 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
   }
 }
 
+/**
+ * A ticket's state as a short digest: what `seen` keeps, and what a poll's results tell the other
+ * instances about the tickets at the watermark (so none of them re-emits those if it polls next),
+ * without carrying ticket data.
+ */
+function stateDigest(ticket: ApiTicket): string {
+  return createHash('sha256').update(ticketFingerprint(ticket)).digest('base64url').slice(0, 22);
+}
+
+/** Most watermark digests one shared poll result carries. */
+const MAX_SHARED_SEEN = 1000;
+
 /** Most fingerprints a session keeps (tickets at the watermark second and pushed ones). */
 const MAX_SEEN = 10_000;
 
@@ -348,8 +361,12 @@ class SessionWatch {
     return !this.leader || this.stopped;
   }
 
-  /** Another instance's poll of this session: its changes go to the matching streams here. */
-  takeShared(since: string, tickets: readonly ApiTicket[]): void {
+  /**
+   * Another instance's poll of this session: its changes go to the matching streams here; `atSince`
+   * (uuid, state digest) are the tickets at the watermark it has seen, so a poll here later (taking
+   * over, or Redis gone) does not emit them again.
+   */
+  takeShared(since: string, tickets: readonly ApiTicket[], atSince: readonly [string, string][]): void {
     if (this.stopped) return;
     for (const ticket of tickets) {
       try {
@@ -362,12 +379,22 @@ class SessionWatch {
       this.since = since;
       for (const [uuid, entry] of this.seen) if (entry.at < since) this.seen.delete(uuid);
     }
+    if (since !== this.since) return;
+    for (const [uuid, fingerprint] of atSince) {
+      if (this.seen.has(uuid)) continue;
+      if (this.seen.size >= MAX_SEEN) break;
+      this.seen.set(uuid, { fingerprint, at: since });
+    }
   }
 
   private share(since: string, changed: ApiTicket[]): void {
-    if (this.leader && this.key !== undefined) {
-      this.options.share?.publish({ kind: 'changes', key: this.key, since, tickets: changed });
+    if (!this.leader || this.key === undefined || this.options.share === undefined) return;
+    const atSince: [string, string][] = [];
+    for (const [uuid, entry] of this.seen) {
+      if (atSince.length >= MAX_SHARED_SEEN) break;
+      if (entry.at === since) atSince.push([uuid, entry.fingerprint]);
     }
+    this.options.share.publish({ kind: 'changes', key: this.key, since, tickets: changed, atSince });
   }
 
   /** One poll's tickets: the first sets the baseline, later ones are changes (one bad ticket skips alone). */
@@ -400,7 +427,7 @@ class SessionWatch {
 
   private remember(ticket: ApiTicket, at: string): void {
     if (this.seen.size >= MAX_SEEN) this.seen.clear();
-    this.seen.set(ticket.uuid, { fingerprint: ticketFingerprint(ticket), at });
+    this.seen.set(ticket.uuid, { fingerprint: stateDigest(ticket), at });
   }
 
   /**
@@ -410,8 +437,7 @@ class SessionWatch {
   private consider(ticket: ApiTicket, changed?: ApiTicket[]): string | undefined {
     if (typeof ticket.uuid !== 'string') return undefined;
     const at = queryDateOf(ticket.lastOpDate) ?? this.since ?? EPOCH;
-    const fingerprint = ticketFingerprint(ticket);
-    if (this.seen.get(ticket.uuid)?.fingerprint === fingerprint) return at;
+    if (this.seen.get(ticket.uuid)?.fingerprint === stateDigest(ticket)) return at;
     this.remember(ticket, at);
     changed?.push(ticket);
     for (const s of this.subscribers) if (ticketMatches(s.filter, ticket)) s.push(ticket);
@@ -484,7 +510,7 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
       const watch = byKey.get(message.key);
       if (watch === undefined) return;
       if (message.kind === 'wake') watch.wakeHere();
-      else watch.takeShared(message.since, message.tickets);
+      else watch.takeShared(message.since, message.tickets, message.atSince);
     },
     get size() {
       return total;
