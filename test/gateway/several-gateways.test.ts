@@ -226,6 +226,40 @@ describe('several gateways on one Redis', () => {
     }
   });
 
+  it("when the polling instance's last stream leaves, another takes the session over: no event twice, none lost", async () => {
+    simulator.controls.reset();
+    const intervalMs = 200;
+    const hs = await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
+    const session = await adminSession(hs[0] as Harness);
+    const subs = [];
+    for (const h of hs) subs.push(await watch(h, session, { where: {} }));
+    await waitFor(() => pollsOf(session) >= 2, 'polling to run');
+    // Which instance holds the session's poll lease (the only key in this test's prefix).
+    const store = new Redis(redis.url);
+    const holder = async () => {
+      const keys = await store.keys(`t${prefixes}:poll:*`);
+      const value = keys[0] === undefined ? null : await store.get(keys[0]);
+      return hs.findIndex((h) => h.gateway.cluster?.instanceId === value);
+    };
+    try {
+      const leader = await holder();
+      expect(leader).toBeGreaterThanOrEqual(0);
+      const other = 1 - leader;
+      subs[leader]?.close();
+      await waitFor(async () => (await holder()) === other, 'the other instance to take the lease', 5000);
+      const taken = pollsOf(session);
+      await waitFor(() => pollsOf(session) >= taken + 2, 'its own polls');
+      // Its first polls found the tickets at the watermark the first poller had seen: nothing new.
+      expect(subs[other]?.pending).toBe(0);
+      const uuid = pendingTickets()[0] as string;
+      simulator.controls.changeTicketStatus(uuid, 'reject');
+      const event = await subs[other]?.next(intervalMs * 4);
+      expect(event?.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
+    } finally {
+      await store.quit();
+    }
+  });
+
   it('without REDIS_URL an instance has no cluster and works alone', async () => {
     simulator.controls.reset();
     const h = await startHarness({ upstream: simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });
