@@ -4,6 +4,7 @@
  * land on another instance, and Redis going away and coming back.
  */
 import { Redis } from 'ioredis';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
@@ -221,6 +222,56 @@ describe('several gateways on one Redis', () => {
       expect(afterCallback).toBeLessThan(500);
       // The 202 came before the first poll; the next scheduled poll would have been 2.5 s after it.
       expect((last?.at ?? 0) - (polls[0]?.at ?? 0)).toBeLessThan(2400);
+    } finally {
+      simulator.controls.setJobLatency(0);
+    }
+  });
+
+  it('forged callbacks flooding B for a job A waits on: relayed, yet A polls at most once per ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', async () => {
+    simulator.controls.reset();
+    const hookPath = '/zstack-webhook/Xk3qT9vLm2Rw8ZpA4sNd7Yc1';
+    // ZStack's own callbacks go nowhere (port 9): every callback B gets here is forged.
+    const [a, b] = (await startGateways(2, { ZSTACK_WEBHOOK_URL: `http://127.0.0.1:9${hookPath}` })) as [
+      Harness,
+      Harness,
+    ];
+    const atA: string[] = [];
+    const notifyA = a.gateway.client.notifyJobDone.bind(a.gateway.client);
+    a.gateway.client.notifyJobDone = (jobUuid) => {
+      atA.push(jobUuid);
+      notifyA(jobUuid);
+    };
+    const session = await adminSession(a);
+    const uuid = pendingTickets()[0] as string;
+    simulator.controls.setJobLatency(1500);
+    try {
+      simulator.controls.clearRequests();
+      const jobPolls = () => simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
+      const call = a.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session });
+      await waitFor(() => jobPolls().length >= 1, 'the first job poll');
+      const jobUuid = jobPolls()[0]?.path.split('/').pop() as string;
+      let forged = 0;
+      const sender = async () => {
+        while (simulator.controls.jobOf(jobUuid)?.state === 'running') {
+          const res = await request(`${b.base}${hookPath}`, {
+            method: 'POST',
+            headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'true' },
+            body: '{}',
+          });
+          await res.body.dump();
+          expect(res.statusCode).toBe(200);
+          forged++;
+        }
+      };
+      const [res] = await Promise.all([call, ...Array.from({ length: 10 }, sender)]);
+      expect(res.errors).toBeUndefined();
+      expect(forged).toBeGreaterThan(50);
+      expect(atA.length).toBeGreaterThan(50); // relayed through Redis ...
+      // ... but 1.5 s of job costs A the fallback schedule's few polls plus at most one per 250 ms.
+      expect(jobPolls().length).toBeLessThanOrEqual(14);
+      console.info(
+        `forged callbacks on B: ${forged}, relayed to A: ${atA.length}, A's job polls: ${jobPolls().length}`,
+      );
     } finally {
       simulator.controls.setJobLatency(0);
     }
