@@ -186,6 +186,24 @@ function feedErrorLog(logger: Logger) {
   };
 }
 
+/** Redis coming and going: one line per change, never one per failed command. */
+function redisStateLog(logger: Logger) {
+  const log = logger.child({ component: 'redis' });
+  return (up: boolean, error?: unknown) => {
+    if (up) {
+      log.info(
+        'redis connected: pushes, job callbacks and live-update polls are shared with the other instances',
+      );
+      return;
+    }
+    const err = error instanceof Error ? error : new Error(String(error));
+    log.warn(
+      { err: { type: err.name, message: scrubUuids(err.message) } },
+      'redis unavailable: this instance polls and pushes on its own until it is back',
+    );
+  };
+}
+
 /** Logs an error the caller only sees as "Unexpected error.", with its request, scrubbed. */
 function reportMasked(logger: Logger) {
   return (error: unknown, scope: RequestScope | undefined) => {
@@ -264,6 +282,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     tracer: options.tracer?.upstream,
     logging: yogaLogger(logger),
     onFeedError: feedErrorLog(logger),
+    onRedisState: redisStateLog(logger),
   });
   const { yoga } = gateway;
   const post = createGraphQLPost({
@@ -390,7 +409,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     });
     req.once('end', () => {
       if (over) return;
-      const status = answerWebhook(req.method ?? 'GET', header, gateway.client);
+      const status = answerWebhook(req.method ?? 'GET', header, gateway);
       res.writeHead(status, status === 405 ? { allow: 'POST' } : {});
       res.end();
     });

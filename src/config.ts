@@ -87,6 +87,20 @@ export interface Config {
   startupCheckMs: number;
   /** Export OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set). */
   tracing: boolean;
+  /**
+   * Redis shared by every instance (REDIS_URL, redis:// or rediss://): pushes, job callbacks and the
+   * live-update poll are shared through it. Undefined = this instance works alone.
+   */
+  redisUrl?: string | undefined;
+  /**
+   * The key of the HMAC that names a session in Redis (REDIS_KEY_SECRET), the same on every instance:
+   * Redis never holds a session token, only HMAC(secret, token). Required with REDIS_URL.
+   */
+  redisKeySecret?: string | undefined;
+  /** What every key and channel name in Redis starts with (REDIS_KEY_PREFIX). */
+  redisKeyPrefix?: string;
+  /** One Redis command's limit; past it the instance acts alone for that step (REDIS_COMMAND_TIMEOUT_MS). */
+  redisCommandTimeoutMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -258,9 +272,50 @@ export function loadConfig(env: Env, secret: () => string = randomSecret): Confi
     ...persistedOperationsVars(env, p),
     corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
     ...connectionVars(env, p),
+    ...redisVars(env, p),
   };
   if (p.list.length > 0) throw new ConfigError(p.list);
   return config;
+}
+
+function redisVars(
+  env: Env,
+  p: Problems,
+): Pick<Config, 'redisUrl' | 'redisKeySecret' | 'redisKeyPrefix' | 'redisCommandTimeoutMs'> {
+  const raw = env.REDIS_URL?.trim() || undefined;
+  const secret = env.REDIS_KEY_SECRET || undefined;
+  const prefix = env.REDIS_KEY_PREFIX?.trim() || 'zstack-graphql:';
+  const commandTimeoutMs = intVar(env, p, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 10, 60_000);
+  if (raw === undefined) {
+    return {
+      redisUrl: undefined,
+      redisKeySecret: undefined,
+      redisKeyPrefix: prefix,
+      redisCommandTimeoutMs: commandTimeoutMs,
+    };
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    p.add(`REDIS_URL must be a redis:// or rediss:// URL, got "${env.REDIS_URL}"`);
+  }
+  // Every instance must name a session alike, and whoever reads Redis must not be able to: a shared
+  // secret the operator sets, never one made up here (each instance would make up another).
+  if (secret === undefined) p.add('REDIS_URL needs REDIS_KEY_SECRET (the same on every instance)');
+  else if (secret.length < 32) p.add('REDIS_KEY_SECRET must be at least 32 characters');
+  if (!/^[\w:.-]{1,64}$/.test(prefix)) {
+    p.add(`REDIS_KEY_PREFIX must be 1 to 64 characters of [A-Za-z0-9_:.-], got "${env.REDIS_KEY_PREFIX}"`);
+  }
+  return {
+    redisUrl: raw,
+    redisKeySecret: secret,
+    redisKeyPrefix: prefix,
+    redisCommandTimeoutMs: commandTimeoutMs,
+  };
 }
 
 function connectionVars(

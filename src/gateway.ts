@@ -7,6 +7,7 @@ import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
+import { type Cluster, createCluster } from './live/cluster.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
@@ -114,6 +115,8 @@ export interface GatewayDeps {
   feedTimer?: FeedTimer;
   /** A fault of the live feed (a failed poll, one ticket it could not serve): logged, never fatal. */
   onFeedError?: (err: unknown, what: string) => void;
+  /** Redis (REDIS_URL) became reachable or not: called once per change (logged by the app). */
+  onRedisState?: (up: boolean, err?: unknown) => void;
 }
 
 /** What a byte-bounded cache holds now. */
@@ -130,6 +133,13 @@ export interface Gateway {
   persisted: PersistedDocuments | undefined;
   /** Live ticket updates (ticketUpdated streams). */
   feed: TicketFeed;
+  /** What this instance shares with the others through Redis; undefined without REDIS_URL. */
+  cluster: Cluster | undefined;
+  /**
+   * ZStack called back for this job (an authentic or a forged callback alike): wakes this instance's
+   * wait on it and, shared, the other instances' (each still polls ZStack for the real outcome).
+   */
+  notifyJobDone(jobUuid: string): void;
   /** Shutdown has begun: every open subscription ends now (SSE `complete`), new ones end at once. */
   drain(): void;
   /** The per-document caches, each bounded by bytes (their accounting, for tests and diagnostics). */
@@ -165,12 +175,28 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       tracer: deps.tracer,
     });
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
+  const cluster =
+    config.redisUrl !== undefined && config.redisKeySecret !== undefined
+      ? createCluster({
+          url: config.redisUrl,
+          keySecret: config.redisKeySecret,
+          prefix: config.redisKeyPrefix ?? 'zstack-graphql:',
+          commandTimeoutMs: config.redisCommandTimeoutMs ?? 1000,
+          onState: deps.onRedisState,
+          onError: deps.onFeedError,
+        })
+      : undefined;
   const feed = createTicketFeed(client, {
     intervalMs: config.ticketPollIntervalMs,
     maxPerSession: config.maxTicketSubscriptionsPerSession,
     maxTotal: config.maxTicketSubscriptions,
     timer: deps.feedTimer,
     onError: deps.onFeedError,
+    share: cluster,
+  });
+  cluster?.listen({
+    feed: (message) => feed.received(message),
+    job: (jobUuid) => client.notifyJobDone(jobUuid),
   });
   const persisted = config.persistedOperationsFile
     ? createPersistedDocuments({
@@ -240,6 +266,11 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     client,
     persisted,
     feed,
+    cluster,
+    notifyJobDone(jobUuid) {
+      client.notifyJobDone(jobUuid);
+      cluster?.publishJob(jobUuid);
+    },
     drain() {
       feed.drain();
     },
@@ -247,6 +278,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     graphiql: graphiql !== undefined,
     async close() {
       feed.close();
+      await cluster?.close();
       await yoga.dispose();
       await client.close();
     },

@@ -3,13 +3,17 @@
  * with open streams polls: ONE query per interval, whatever the number of streams or filters. The
  * query asks for the tickets the session can see that changed since the last poll (by lastOpDate);
  * every stream's filter is then applied in memory (src/live/ticket-filter.ts).
+ * With a share (REDIS_URL, src/live/cluster.ts), that one query runs on one instance at a time, whose
+ * changes reach the others' streams, and mutations through any instance are pushed on every instance.
  */
+import { createHash } from 'node:crypto';
 import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError } from '../zstack/errors.js';
 import type { QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { CallerSignal } from '../zstack/transport.js';
 import type { ApiTicket } from '../zstack/types.js';
+import type { FeedShare, SharedFeedMessage } from './cluster.js';
 import { queryDateOf, type TicketFilter, ticketFingerprint, ticketMatches } from './ticket-filter.js';
 
 export type { TicketFilter } from './ticket-filter.js';
@@ -56,6 +60,8 @@ export interface TicketFeedOptions {
   timer?: FeedTimer;
   /** A fault while polling or serving one ticket: logged by the caller; the feed goes on. */
   onError?: (err: unknown, what: string) => void;
+  /** Shares polls and pushes with other instances (Redis); unset = this instance alone. */
+  share?: FeedShare | undefined;
 }
 
 export interface TicketFeed {
@@ -71,6 +77,8 @@ export interface TicketFeed {
    * with a stream matching it refresh early, at most once per WAKE_MIN_GAP_MS.
    */
   publish(session: string, ticket: ApiTicket): void;
+  /** What another instance shared (src/live/cluster.ts): pushed, taken as a poll's result, or a wake. */
+  received(message: SharedFeedMessage): void;
   /** Open streams, in all. */
   readonly size: number;
   /** Ends every open stream (SSE `complete`) and refuses new ones: the gateway is shutting down. */
@@ -84,6 +92,13 @@ export const MAX_CHANGES_PER_POLL = 500;
 const BASELINE_ROWS = 50;
 /** An early refresh (another session's mutation) comes at most this often per session. */
 export const WAKE_MIN_GAP_MS = 1000;
+/**
+ * How long a session's poll lease lasts without renewal: its holder renews it at every poll (once an
+ * interval), so only a holder gone for two intervals (and a second) hands the session over.
+ */
+export function pollLeaseMs(intervalMs: number): number {
+  return 2 * intervalMs + 1000;
+}
 /** Before anything was seen: every ticket that appears later is a change. */
 const EPOCH = '1970-01-01 00:00:00';
 
@@ -189,6 +204,18 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
   }
 }
 
+/**
+ * A ticket's state as a short digest: what `seen` keeps, and what a poll's results tell the other
+ * instances about the tickets at the watermark (so none of them re-emits those if it polls next),
+ * without carrying ticket data.
+ */
+function stateDigest(ticket: ApiTicket): string {
+  return createHash('sha256').update(ticketFingerprint(ticket)).digest('base64url').slice(0, 22);
+}
+
+/** Most watermark digests one shared poll result carries. */
+const MAX_SHARED_SEEN = 1000;
+
 /** Most fingerprints a session keeps (tickets at the watermark second and pushed ones). */
 const MAX_SEEN = 10_000;
 
@@ -204,12 +231,17 @@ class SessionWatch {
   private lastPollAt: number | undefined;
   private woken = false;
   private stopped = false;
+  /** This instance held the session's poll lease at its last poll (shared mode). */
+  private leader = false;
 
   constructor(
     readonly session: string,
+    /** The session's name among instances (HMAC of the token); undefined when alone. */
+    readonly key: string | undefined,
     private readonly client: ZStackClient,
     private readonly options: Required<Pick<TicketFeedOptions, 'intervalMs' | 'onError'>> & {
       timer: FeedTimer;
+      share: FeedShare | undefined;
     },
     private readonly onEmpty: (w: SessionWatch) => void,
   ) {}
@@ -244,8 +276,18 @@ class SessionWatch {
     }
   }
 
-  /** Another session changed a ticket this session's streams match: refresh early (bounded). */
+  /**
+   * Another session changed a ticket this session's streams match: refresh early (bounded). Shared,
+   * the other instances are told too, since the one that polls this session may hold no such stream.
+   */
   wake(): void {
+    if (this.woken || this.stopped) return;
+    if (this.key !== undefined) this.options.share?.publish({ kind: 'wake', key: this.key });
+    this.wakeHere();
+  }
+
+  /** An early refresh asked for by another instance (or by wake). */
+  wakeHere(): void {
     if (this.woken || this.stopped) return;
     this.woken = true;
     if (!this.polling) this.schedule();
@@ -265,6 +307,8 @@ class SessionWatch {
   }
 
   stop(): void {
+    if (this.leader && this.key !== undefined) this.options.share?.release(this.key);
+    this.leader = false;
     this.stopped = true;
     if (this.timer !== undefined) this.options.timer.clearTimeout(this.timer);
     this.timer = undefined;
@@ -282,6 +326,7 @@ class SessionWatch {
     this.woken = false;
     this.lastPollAt = this.options.timer.now();
     try {
+      if (await this.polledElsewhere()) return;
       const reply = await queryTickets(this.client, feedQuery(this.since), { session: this.session });
       this.take(reply.inventories ?? []);
     } catch (err) {
@@ -293,8 +338,64 @@ class SessionWatch {
       this.options.onError(err, 'ticket feed poll failed; retrying next interval');
     } finally {
       this.polling = false;
+      if (!this.stopped) this.schedule();
     }
-    if (!this.stopped) this.schedule();
+  }
+
+  /**
+   * Shared: whether another instance holds this session's poll lease (then its results arrive as
+   * `changes`). Redis not answering means polling here, as when alone. Never awaits when alone.
+   */
+  private async polledElsewhere(): Promise<boolean> {
+    const { share, intervalMs } = this.options;
+    if (share === undefined || this.key === undefined) return false;
+    try {
+      this.leader = await share.claim(this.key, pollLeaseMs(intervalMs));
+    } catch {
+      this.leader = false;
+      return false;
+    }
+    if (this.stopped && this.leader) {
+      share.release(this.key);
+      this.leader = false;
+    }
+    return !this.leader || this.stopped;
+  }
+
+  /**
+   * Another instance's poll of this session: its changes go to the matching streams here; `atSince`
+   * (uuid, state digest) are the tickets at the watermark it has seen, so a poll here later (taking
+   * over, or Redis gone) does not emit them again.
+   */
+  takeShared(since: string, tickets: readonly ApiTicket[], atSince: readonly [string, string][]): void {
+    if (this.stopped) return;
+    for (const ticket of tickets) {
+      try {
+        this.consider(ticket);
+      } catch (err) {
+        this.options.onError(err, 'ticket feed could not serve one shared ticket; skipped');
+      }
+    }
+    if (this.since === undefined || since > this.since) {
+      this.since = since;
+      for (const [uuid, entry] of this.seen) if (entry.at < since) this.seen.delete(uuid);
+    }
+    if (since !== this.since) return;
+    for (const [uuid, fingerprint] of atSince) {
+      if (this.seen.has(uuid)) continue;
+      if (this.seen.size >= MAX_SEEN) break;
+      this.seen.set(uuid, { fingerprint, at: since });
+    }
+  }
+
+  private share(since: string, changed: ApiTicket[]): void {
+    if (!this.leader || this.key === undefined || this.options.share === undefined) return;
+    const atSince: [string, string][] = [];
+    for (const [uuid, entry] of this.seen) {
+      if (atSince.length >= MAX_SHARED_SEEN) break;
+      if (entry.at === since) atSince.push([uuid, entry.fingerprint]);
+    }
+    this.options.share.publish({ kind: 'changes', key: this.key, since, tickets: changed, atSince });
   }
 
   /** One poll's tickets: the first sets the baseline, later ones are changes (one bad ticket skips alone). */
@@ -306,12 +407,14 @@ class SessionWatch {
         const at = queryDateOf(ticket.lastOpDate);
         if (at === this.since) this.remember(ticket, at);
       }
+      this.share(this.since, []);
       return;
     }
     let newest = this.since;
+    const changed: ApiTicket[] = [];
     for (const ticket of tickets) {
       try {
-        const at = this.consider(ticket);
+        const at = this.consider(ticket, changed);
         if (at !== undefined && at > newest) newest = at;
       } catch (err) {
         this.options.onError(err, 'ticket feed could not serve one ticket; skipped');
@@ -320,20 +423,24 @@ class SessionWatch {
     this.since = newest;
     // What is older than the watermark will not come back from the next query.
     for (const [uuid, entry] of this.seen) if (entry.at < newest) this.seen.delete(uuid);
+    this.share(newest, changed);
   }
 
   private remember(ticket: ApiTicket, at: string): void {
     if (this.seen.size >= MAX_SEEN) this.seen.clear();
-    this.seen.set(ticket.uuid, { fingerprint: ticketFingerprint(ticket), at });
+    this.seen.set(ticket.uuid, { fingerprint: stateDigest(ticket), at });
   }
 
-  /** Emits the ticket to matching streams when it differs from what was seen; returns its query date. */
-  private consider(ticket: ApiTicket): string | undefined {
+  /**
+   * Emits the ticket to matching streams when it differs from what was seen (and adds it to `changed`);
+   * returns its query date.
+   */
+  private consider(ticket: ApiTicket, changed?: ApiTicket[]): string | undefined {
     if (typeof ticket.uuid !== 'string') return undefined;
     const at = queryDateOf(ticket.lastOpDate) ?? this.since ?? EPOCH;
-    const fingerprint = ticketFingerprint(ticket);
-    if (this.seen.get(ticket.uuid)?.fingerprint === fingerprint) return at;
+    if (this.seen.get(ticket.uuid)?.fingerprint === stateDigest(ticket)) return at;
     this.remember(ticket, at);
+    changed?.push(ticket);
     for (const s of this.subscribers) if (ticketMatches(s.filter, ticket)) s.push(ticket);
     return at;
   }
@@ -342,18 +449,25 @@ class SessionWatch {
 /** Polls ZStack for ticket changes: one loop and one query per interval per session with streams. */
 export function createTicketFeed(client: ZStackClient, options: TicketFeedOptions): TicketFeed {
   const watches = new Map<string, SessionWatch>();
+  /** The same watches by their key among instances (shared mode). */
+  const byKey = new Map<string, SessionWatch>();
   const timer = options.timer ?? realTimer;
   const onError = options.onError ?? (() => {});
+  const share = options.share;
   let total = 0;
   let draining = false;
 
   function watchOf(session: string): SessionWatch {
     let watch = watches.get(session);
     if (!watch) {
-      watch = new SessionWatch(session, client, { intervalMs: options.intervalMs, onError, timer }, (w) => {
+      const key = share?.keyOf(session);
+      const settings = { intervalMs: options.intervalMs, onError, timer, share };
+      watch = new SessionWatch(session, key, client, settings, (w) => {
         if (watches.get(w.session) === w) watches.delete(w.session);
+        if (w.key !== undefined && byKey.get(w.key) === w) byKey.delete(w.key);
       });
       watches.set(session, watch);
+      if (key !== undefined) byKey.set(key, watch);
     }
     return watch;
   }
@@ -383,6 +497,21 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
         if (watch.session === session) watch.deliver(ticket);
         else if (watch.matches(ticket)) watch.wake();
       }
+      if (share !== undefined) share.publish({ kind: 'ticket', key: share.keyOf(session), ticket });
+    },
+    received(message) {
+      if (draining) return;
+      if (message.kind === 'ticket') {
+        for (const watch of watches.values()) {
+          if (watch.key === message.key) watch.deliver(message.ticket);
+          else if (watch.matches(message.ticket)) watch.wake();
+        }
+        return;
+      }
+      const watch = byKey.get(message.key);
+      if (watch === undefined) return;
+      if (message.kind === 'wake') watch.wakeHere();
+      else watch.takeShared(message.since, message.tickets, message.atSince);
     },
     get size() {
       return total;
@@ -398,6 +527,7 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
         watch.stop();
       }
       watches.clear();
+      byKey.clear();
     },
   };
 }

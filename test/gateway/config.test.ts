@@ -84,3 +84,43 @@ describe('connection limits', () => {
     );
   });
 });
+
+describe('Redis (several gateways)', () => {
+  const secret = 'ssssssssssssssss0123456789abcdef';
+  it('is off by default; REDIS_URL needs REDIS_KEY_SECRET', () => {
+    expect(loadConfig({})).toMatchObject({
+      redisUrl: undefined,
+      redisKeySecret: undefined,
+      redisKeyPrefix: 'zstack-graphql:',
+      redisCommandTimeoutMs: 1000,
+    });
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow('REDIS_KEY_SECRET');
+    expect(
+      loadConfig({
+        REDIS_URL: 'rediss://cache:6380/2',
+        REDIS_KEY_SECRET: secret,
+        REDIS_KEY_PREFIX: 'gw-eu:',
+        REDIS_COMMAND_TIMEOUT_MS: '250',
+      }),
+    ).toMatchObject({
+      redisUrl: 'rediss://cache:6380/2',
+      redisKeySecret: secret,
+      redisKeyPrefix: 'gw-eu:',
+      redisCommandTimeoutMs: 250,
+    });
+  });
+
+  it.each([
+    [{ REDIS_URL: 'http://cache:6379', REDIS_KEY_SECRET: secret }, 'REDIS_URL'],
+    [{ REDIS_URL: 'cache:6379', REDIS_KEY_SECRET: secret }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://cache:6379', REDIS_KEY_SECRET: 'short' }, 'REDIS_KEY_SECRET'],
+    [
+      { REDIS_URL: 'redis://cache:6379', REDIS_KEY_SECRET: secret, REDIS_KEY_PREFIX: 'a b' },
+      'REDIS_KEY_PREFIX',
+    ],
+    [{ REDIS_COMMAND_TIMEOUT_MS: '0' }, 'REDIS_COMMAND_TIMEOUT_MS'],
+  ])('refuses %o naming %s', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+});

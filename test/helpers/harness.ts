@@ -15,6 +15,11 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface StartOptions {
   simulator?: SimulatorOptions;
+  /**
+   * A simulator already running (several gateways in front of one ZStack): used as is, and left
+   * running by close(). `simulator` is then ignored.
+   */
+  upstream?: Simulator;
   /** The environment the gateway's config is read from (LOG_LEVEL defaults to silent). */
   env?: Record<string, string>;
   /** createApp's deps (an upstream client of the test's own). */
@@ -43,7 +48,7 @@ export interface Served {
 
 /** Starts a simulator and, in front of it, the very app src/server.ts serves, with its log lines captured. */
 export async function startGateway(options: StartOptions = {}): Promise<Served> {
-  const simulator = await startSimulator({ port: 0, ...options.simulator });
+  const simulator = options.upstream ?? (await startSimulator({ port: 0, ...options.simulator }));
   const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, {
@@ -79,7 +84,7 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
         await new Promise<void>((resolve) => m.close(() => resolve()));
       }
       await app.close();
-      await simulator.close();
+      if (options.upstream === undefined) await simulator.close();
     },
   };
 }

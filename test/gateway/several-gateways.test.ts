@@ -1,0 +1,408 @@
+/**
+ * Several gateways in front of ONE simulator, sharing a real redis-server (REDIS_URL): pushes across
+ * instances, one live-update poll per session whatever the number of instances, job callbacks that
+ * land on another instance, and Redis going away and coming back.
+ */
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { type SseSubscription, subscribe } from '../helpers/sse.js';
+import { waitFor } from '../helpers/wait.js';
+
+const WATCH = `subscription($uuids: [ID!], $where: TicketWhere) {
+  ticketUpdated(uuids: $uuids, where: $where) { uuid status lastOpDate }
+}`;
+const CHANGE = `mutation($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { uuid status } } }`;
+const LIST = '{ tickets(first: 3) { nodes { uuid status } } }';
+const SECRET = 'a-test-only-secret-of-at-least-32-characters';
+
+let redis: RedisServer;
+let simulator: Simulator;
+let open: SseSubscription[] = [];
+let gateways: Harness[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  simulator = await startSimulator({ port: 0 });
+});
+afterAll(async () => {
+  await simulator?.close();
+  await redis?.stop();
+});
+afterEach(async () => {
+  for (const s of open) s.close();
+  open = [];
+  await Promise.all(gateways.map((g) => g.close()));
+  gateways = [];
+});
+
+/** `n` gateways in front of the one simulator, on `url`'s Redis, each with its own keys (a fresh prefix per test). */
+async function startGateways(n: number, env: Record<string, string>, url = redis.url): Promise<Harness[]> {
+  const prefix = `t${++prefixes}:`;
+  const started: Harness[] = [];
+  for (let i = 0; i < n; i++) {
+    const h = await startHarness({
+      upstream: simulator,
+      env: {
+        ZSTACK_TIME_ZONE: 'UTC',
+        LOG_LEVEL: 'info',
+        REDIS_URL: url,
+        REDIS_KEY_SECRET: SECRET,
+        REDIS_KEY_PREFIX: prefix,
+        ...env,
+      },
+    });
+    started.push(h);
+    gateways.push(h);
+  }
+  await waitFor(() => started.every((g) => g.gateway.cluster?.up === true), 'every instance to reach Redis');
+  return started;
+}
+
+async function adminSession(h: Harness): Promise<string> {
+  const { admin } = simulator.controls.demo;
+  return h.logIn({ accountName: admin.accountName, password: admin.password });
+}
+
+function pendingTickets(): string[] {
+  return simulator.controls
+    .listTickets()
+    .filter((t) => t.status === 'Pending')
+    .map((t) => t.uuid as string);
+}
+
+/** The session's live-update queries the simulator has seen. */
+const pollsOf = (session: string) =>
+  simulator.controls.requests.filter(
+    (r) =>
+      r.method === 'GET' && r.path.endsWith('/v1/tickets') && r.headers.authorization === `OAuth ${session}`,
+  ).length;
+
+async function watch(h: Harness, session: string, variables: Record<string, unknown>) {
+  const sub = await subscribe(h.url, WATCH, variables, session);
+  open.push(sub);
+  return sub;
+}
+
+const redisLines = (h: Harness, text: string) =>
+  h.logs.filter((l) => l.includes('"component":"redis"') && l.includes(text)).length;
+
+describe('several gateways on one Redis', () => {
+  it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
+    simulator.controls.reset();
+    const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: '60000' })) as [Harness, Harness];
+    const session = await adminSession(a);
+    // What anyone reading Redis sees: its keys and values, and every message on its channels.
+    const spy = new Redis(redis.url);
+    const heard: string[] = [];
+    spy.on('pmessage', (_pattern: string, channel: string, message: string) => heard.push(channel, message));
+    await spy.psubscribe('*');
+    const uuids = pendingTickets().slice(0, 3);
+    const sub = await watch(b, session, { uuids });
+    await waitFor(() => pollsOf(session) === 1, "the session's first poll");
+    const latencies: number[] = [];
+    for (const [i, uuid] of uuids.entries()) {
+      const res = await a.gql(
+        CHANGE,
+        { input: { uuid, statusEvent: i === 1 ? 'REJECT' : 'APPROVE' } },
+        { session },
+      );
+      expect(res.errors).toBeUndefined();
+      const answered = performance.now();
+      const event = await sub.next(100);
+      latencies.push(performance.now() - answered);
+      expect(event.data).toMatchObject({ ticketUpdated: { uuid } });
+    }
+    expect(pollsOf(session)).toBe(1);
+    const store = new Redis(redis.url);
+    const keys = await store.keys('*');
+    expect(keys.length).toBeGreaterThan(0); // the session's poll lease
+    const stored = [...keys, ...(await Promise.all(keys.map(async (k) => String(await store.get(k)))))];
+    await Promise.all([spy.quit(), store.quit()]);
+    const everything = [...stored, ...heard].join('\n');
+    expect(heard.length).toBeGreaterThan(0);
+    expect(everything).not.toContain(session);
+    expect(everything.toLowerCase()).not.toContain(session.replaceAll('-', '').toLowerCase());
+    console.info(
+      `push A → B after the mutation's answer: ${latencies.map((ms) => ms.toFixed(1)).join(', ')} ms`,
+    );
+  });
+
+  it('one live-update query per session per interval with 1, 2 and 3 instances; every instance gets the changes', async () => {
+    const intervalMs = 200;
+    const windowMs = 2000;
+    const counts: number[] = [];
+    for (const n of [1, 2, 3]) {
+      simulator.controls.reset();
+      const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
+      const session = await adminSession(hs[0] as Harness);
+      const subs = [];
+      for (const h of hs)
+        subs.push(await watch(h, session, { where: { statusIn: ['PENDING', 'REJECTED'] } }));
+      await waitFor(() => hs.every((h) => h.gateway.feed.size === 1), 'a stream on every instance');
+      await waitFor(() => pollsOf(session) >= 2, 'polling to run');
+      const before = pollsOf(session);
+      const started = Date.now();
+      const uuid = pendingTickets()[0] as string;
+      simulator.controls.changeTicketStatus(uuid, 'reject'); // made at ZStack: only a poll finds it
+      for (const sub of subs) {
+        const event = await sub.next(intervalMs * 3);
+        expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
+      }
+      // The measurement window itself: polls are counted over a fixed span of time.
+      await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));
+      const polls = pollsOf(session) - before;
+      counts.push(polls);
+      expect(polls).toBeGreaterThanOrEqual(windowMs / intervalMs / 2);
+      expect(polls).toBeLessThanOrEqual(windowMs / intervalMs + 2);
+      for (const sub of subs) sub.close();
+      await Promise.all(hs.map((h) => h.close()));
+      gateways = [];
+    }
+    console.info(
+      `live-update queries for one session in ${windowMs} ms at ${intervalMs} ms: 1 instance ${counts[0]}, 2 instances ${counts[1]}, 3 instances ${counts[2]}`,
+    );
+  });
+
+  it("a job callback received by B completes the mutation waiting on A before A's next poll", async () => {
+    simulator.controls.reset();
+    const hookPath = '/zstack-webhook/Xk3qT9vLm2Rw8ZpA4sNd7Yc1';
+    // B serves the callback path; A's writes tell ZStack to call B back.
+    const [b] = (await startGateways(1, {
+      ZSTACK_WEBHOOK_URL: `http://127.0.0.1:9${hookPath}`,
+    })) as [Harness];
+    const prefix = `t${prefixes}:`;
+    const a = await startHarness({
+      upstream: simulator,
+      env: {
+        ZSTACK_TIME_ZONE: 'UTC',
+        REDIS_URL: redis.url,
+        REDIS_KEY_SECRET: SECRET,
+        REDIS_KEY_PREFIX: prefix,
+        ZSTACK_WEBHOOK_URL: `${b.base}${hookPath}`,
+      },
+    });
+    gateways.push(a);
+    await waitFor(() => a.gateway.cluster?.up === true, 'A to reach Redis');
+    const atB: string[] = [];
+    let calledBackAt = 0;
+    const notifyB = b.gateway.notifyJobDone.bind(b.gateway);
+    b.gateway.notifyJobDone = (jobUuid) => {
+      atB.push(jobUuid);
+      calledBackAt = Date.now();
+      notifyB(jobUuid);
+    };
+    const atA: string[] = [];
+    const notifyA = a.gateway.client.notifyJobDone.bind(a.gateway.client);
+    a.gateway.client.notifyJobDone = (jobUuid) => {
+      atA.push(jobUuid);
+      notifyA(jobUuid);
+    };
+    const session = await adminSession(a);
+    const uuid = pendingTickets()[0] as string;
+    // A 1.6 s job: A's fallback polls (webhook mode, nothing learnt yet) go at 0, 0.1, 0.3, 0.7, 1.5 and
+    // 2.5 s after the 202, so only the callback explains an answer within a few hundred ms of its end.
+    simulator.controls.setJobLatency(1600);
+    try {
+      simulator.controls.clearRequests();
+      const res = await a.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session });
+      expect(res.errors).toBeUndefined();
+      const polls = simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
+      const jobUuid = polls[0]?.path.split('/').pop() as string;
+      expect(simulator.controls.jobOf(jobUuid)?.state).toBe('succeeded');
+      expect(atB).toEqual([jobUuid]); // ZStack called B back ...
+      expect(atA).toEqual([jobUuid]); // ... and B told A through Redis
+      const last = polls[polls.length - 1];
+      const afterCallback = (last?.at ?? 0) - calledBackAt;
+      console.info(`callback on B → A's poll ${afterCallback} ms later (${polls.length} job polls)`);
+      expect(afterCallback).toBeLessThan(500);
+      // The 202 came before the first poll; the next scheduled poll would have been 2.5 s after it.
+      expect((last?.at ?? 0) - (polls[0]?.at ?? 0)).toBeLessThan(2400);
+    } finally {
+      simulator.controls.setJobLatency(0);
+    }
+  });
+
+  it('forged callbacks flooding B for a job A waits on: relayed, yet A polls at most once per ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', async () => {
+    simulator.controls.reset();
+    const hookPath = '/zstack-webhook/Xk3qT9vLm2Rw8ZpA4sNd7Yc1';
+    // ZStack's own callbacks go nowhere (port 9): every callback B gets here is forged.
+    const [a, b] = (await startGateways(2, { ZSTACK_WEBHOOK_URL: `http://127.0.0.1:9${hookPath}` })) as [
+      Harness,
+      Harness,
+    ];
+    const atA: string[] = [];
+    const notifyA = a.gateway.client.notifyJobDone.bind(a.gateway.client);
+    a.gateway.client.notifyJobDone = (jobUuid) => {
+      atA.push(jobUuid);
+      notifyA(jobUuid);
+    };
+    const session = await adminSession(a);
+    const uuid = pendingTickets()[0] as string;
+    simulator.controls.setJobLatency(1500);
+    try {
+      simulator.controls.clearRequests();
+      const jobPolls = () => simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
+      const call = a.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session });
+      await waitFor(() => jobPolls().length >= 1, 'the first job poll');
+      const jobUuid = jobPolls()[0]?.path.split('/').pop() as string;
+      let forged = 0;
+      const sender = async () => {
+        while (simulator.controls.jobOf(jobUuid)?.state === 'running') {
+          const res = await request(`${b.base}${hookPath}`, {
+            method: 'POST',
+            headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'true' },
+            body: '{}',
+          });
+          await res.body.dump();
+          expect(res.statusCode).toBe(200);
+          forged++;
+        }
+      };
+      const [res] = await Promise.all([call, ...Array.from({ length: 10 }, sender)]);
+      expect(res.errors).toBeUndefined();
+      expect(forged).toBeGreaterThan(50);
+      expect(atA.length).toBeGreaterThan(50); // relayed through Redis ...
+      // ... but 1.5 s of job costs A the fallback schedule's few polls plus at most one per 250 ms.
+      expect(jobPolls().length).toBeLessThanOrEqual(14);
+      console.info(
+        `forged callbacks on B: ${forged}, relayed to A: ${atA.length}, A's job polls: ${jobPolls().length}`,
+      );
+    } finally {
+      simulator.controls.setJobLatency(0);
+    }
+  });
+
+  it("when the polling instance's last stream leaves, another takes the session over: no event twice, none lost", async () => {
+    simulator.controls.reset();
+    const intervalMs = 200;
+    const hs = await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
+    const session = await adminSession(hs[0] as Harness);
+    const subs = [];
+    for (const h of hs) subs.push(await watch(h, session, { where: {} }));
+    await waitFor(() => pollsOf(session) >= 2, 'polling to run');
+    // Which instance holds the session's poll lease (the only key in this test's prefix).
+    const store = new Redis(redis.url);
+    const holder = async () => {
+      const keys = await store.keys(`t${prefixes}:poll:*`);
+      const value = keys[0] === undefined ? null : await store.get(keys[0]);
+      return hs.findIndex((h) => h.gateway.cluster?.instanceId === value);
+    };
+    try {
+      const leader = await holder();
+      expect(leader).toBeGreaterThanOrEqual(0);
+      const other = 1 - leader;
+      subs[leader]?.close();
+      await waitFor(async () => (await holder()) === other, 'the other instance to take the lease', 5000);
+      const taken = pollsOf(session);
+      await waitFor(() => pollsOf(session) >= taken + 2, 'its own polls');
+      // Its first polls found the tickets at the watermark the first poller had seen: nothing new.
+      expect(subs[other]?.pending).toBe(0);
+      const uuid = pendingTickets()[0] as string;
+      simulator.controls.changeTicketStatus(uuid, 'reject');
+      const event = await subs[other]?.next(intervalMs * 4);
+      expect(event?.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
+    } finally {
+      await store.quit();
+    }
+  });
+
+  it('without REDIS_URL an instance has no cluster and works alone', async () => {
+    simulator.controls.reset();
+    const h = await startHarness({ upstream: simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });
+    gateways.push(h);
+    expect(h.gateway.cluster).toBeUndefined();
+    const session = await adminSession(h);
+    const res = await h.gql(LIST, {}, { session });
+    expect(res.errors).toBeUndefined();
+  });
+});
+
+describe('Redis stopped mid-test and started again', () => {
+  let own: RedisServer;
+  beforeAll(async () => {
+    own = await startRedis();
+  });
+  afterAll(() => own?.stop());
+
+  it('no query or mutation fails; instances poll alone, then share again; live updates go on', async () => {
+    simulator.controls.reset();
+    const intervalMs = 300;
+    const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) }, own.url)) as [
+      Harness,
+      Harness,
+    ];
+    const session = await adminSession(a);
+    const [x, y, z] = pendingTickets() as [string, string, string];
+    const subB = await watch(b, session, { uuids: [x, y, z] });
+    const subA = await watch(a, session, { uuids: [x, y, z] });
+    await waitFor(() => pollsOf(session) >= 1, 'the first poll');
+
+    // Queries through both instances all along, until the end of the test (another session: its
+    // ticket queries are not the live-update polls counted below).
+    const reader = await adminSession(b);
+    const failures: unknown[] = [];
+    let running = true;
+    let served = 0;
+    const load = async (h: Harness) => {
+      while (running) {
+        const res = await h.gql(LIST, {}, { session: reader });
+        if (res.errors !== undefined || res.status !== 200) failures.push(res.errors ?? res.status);
+        served++;
+      }
+    };
+    const loads = [load(a), load(b)];
+    try {
+      await own.stop();
+      await waitFor(
+        () => a.gateway.cluster?.up === false && b.gateway.cluster?.up === false,
+        'both to see Redis gone',
+      );
+      // A mutation through A: pushed on A at once; B's subscriber gets it from B's own poll.
+      const res = await a.gql(CHANGE, { input: { uuid: x, statusEvent: 'REJECT' } }, { session });
+      expect(res.errors).toBeUndefined();
+      expect((await subA.next(1000)).data).toMatchObject({ ticketUpdated: { uuid: x, status: 'REJECTED' } });
+      expect((await subB.next(intervalMs * 4)).data).toMatchObject({
+        ticketUpdated: { uuid: x, status: 'REJECTED' },
+      });
+      // (Nothing crosses instances now: B's stream got it from B's own poll.)
+
+      await own.start();
+      await waitFor(
+        () => a.gateway.cluster?.up === true && b.gateway.cluster?.up === true,
+        'both to rejoin',
+        10_000,
+      );
+      // Live updates resume across instances: a mutation through A reaches B's subscriber at once.
+      const res2 = await a.gql(CHANGE, { input: { uuid: y, statusEvent: 'REJECT' } }, { session });
+      expect(res2.errors).toBeUndefined();
+      expect((await subB.next(intervalMs)).data).toMatchObject({
+        ticketUpdated: { uuid: y, status: 'REJECTED' },
+      });
+      expect((await subA.next(1000)).data).toMatchObject({ ticketUpdated: { uuid: y, status: 'REJECTED' } });
+      // And one poll per interval again (two instances alone would poll about twice as often).
+      const windowMs = 2000;
+      await waitFor(() => pollsOf(session) > 0, 'polling');
+      const before = pollsOf(session);
+      const started = Date.now();
+      simulator.controls.changeTicketStatus(z, 'reject');
+      expect((await subB.next(intervalMs * 4)).data).toMatchObject({ ticketUpdated: { uuid: z } });
+      expect((await subA.next(intervalMs * 4)).data).toMatchObject({ ticketUpdated: { uuid: z } });
+      await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));
+      expect(pollsOf(session) - before).toBeLessThanOrEqual(windowMs / intervalMs + 2);
+    } finally {
+      running = false;
+      await Promise.all(loads);
+    }
+    expect(failures).toEqual([]);
+    expect(served).toBeGreaterThan(10);
+    for (const h of [a, b]) {
+      expect(redisLines(h, 'redis unavailable')).toBe(1);
+      expect(redisLines(h, 'redis connected')).toBe(2);
+    }
+  });
+});
