@@ -1,9 +1,11 @@
 import {
+  BREAK,
   type DocumentNode,
   type FragmentDefinitionNode,
   Kind,
   type OperationDefinitionNode,
   type SelectionNode,
+  visit,
 } from 'graphql';
 
 /** graphql-armor's cost-limit weights (its defaults, which the gateway uses unchanged). */
@@ -105,4 +107,46 @@ export function operationCost(
     });
   }
   return total;
+}
+
+/** Per document and operation name: its cost when no variable decides it, else null. */
+const fixedCosts = new WeakMap<DocumentNode, Map<string, number | null>>();
+
+/** Whether a `first`/`last` argument anywhere in the document is given as a variable. */
+function pageSizeFromVariables(document: DocumentNode): boolean {
+  let found = false;
+  // graphql-js's visit keeps its own stack: no recursion on the client's document.
+  visit(document, {
+    Argument(node) {
+      if ((node.name.value === 'first' || node.name.value === 'last') && node.value.kind === Kind.VARIABLE) {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * operationCost, computed once per document and operation when no variable can change it (the
+ * document is immutable and yoga's parse cache hands back the same object for the same text).
+ */
+export function cachedOperationCost(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): number {
+  let costs = fixedCosts.get(document);
+  if (costs === undefined) {
+    costs = new Map();
+    fixedCosts.set(document, costs);
+  }
+  const key = operation.name?.value ?? '';
+  let fixed = costs.get(key);
+  if (fixed === undefined) {
+    fixed = pageSizeFromVariables(document) ? null : operationCost(document, operation, undefined);
+    costs.set(key, fixed);
+  }
+  return fixed ?? operationCost(document, operation, variables);
 }

@@ -14,7 +14,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import { operationCost } from './cost.js';
+import { cachedOperationCost } from './cost.js';
 import { checkInputValues } from './input-limits.js';
 
 /** What an onValidate hook may return: called with the validation's result. */
@@ -180,7 +180,7 @@ function costRefusal(
 ): GraphQLError | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined; // execute reports the unknown operation itself
-  const cost = operationCost(document, operation, variables);
+  const cost = cachedOperationCost(document, operation, variables);
   if (cost <= maxCost) return undefined;
   return new GraphQLError(`Query Cost limit of ${maxCost} exceeded, found ${cost}.`, {
     extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED },

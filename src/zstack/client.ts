@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from 'node:crypto';
 /**
  * The upstream client: composes the transport (transport.ts), the one mapping of answers to typed
  * errors (responses.ts) and async-job waiting (jobs.ts). Knows HTTP and ZStack, never GraphQL.
@@ -102,14 +101,12 @@ const JOB_RETENTION_MS = 3 * 3600_000;
 /** Most job owners remembered (the oldest go first): a bound in entries, each about 150 bytes. */
 const MAX_JOB_OWNERS = 20_000;
 
-/** Which session submitted which job, as a keyed hash of the session (no token is kept). */
+/**
+ * Which session submitted which job. Held in this process's memory only (where every request's
+ * session already passes), never logged or sent anywhere.
+ */
 class JobOwners {
-  private readonly key = randomBytes(32);
   private readonly owners = new Map<string, { session: string; at: number }>();
-
-  private hash(session: string): string {
-    return createHmac('sha256', this.key).update(session).digest('base64url');
-  }
 
   remember(jobUuid: string, session: string | undefined): void {
     if (session === undefined) return;
@@ -118,7 +115,7 @@ class JobOwners {
       const oldest = this.owners.keys().next();
       if (oldest.done !== true) this.owners.delete(oldest.value);
     }
-    this.owners.set(jobUuid, { session: this.hash(session), at: Date.now() });
+    this.owners.set(jobUuid, { session, at: Date.now() });
   }
 
   sentBy(jobUuid: string, session: string): boolean {
@@ -128,7 +125,7 @@ class JobOwners {
       this.owners.delete(jobUuid);
       return false;
     }
-    return owner.session === this.hash(session);
+    return owner.session === session;
   }
 }
 

@@ -1,10 +1,17 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { type GraphQLError, getIntrospectionQuery, getOperationAST, parse, validate } from 'graphql';
+import {
+  type GraphQLError,
+  getIntrospectionQuery,
+  getOperationAST,
+  type OperationDefinitionNode,
+  parse,
+  validate,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/canonical-json.js';
 import { cleanErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
 import { jsonFromLiteral, jsonShapeProblem } from '../../src/json-value.js';
-import { operationCost } from '../../src/plugins/cost.js';
+import { cachedOperationCost, operationCost } from '../../src/plugins/cost.js';
 import { ByteLru } from '../../src/plugins/document-cache.js';
 import { schema } from '../../src/schema/index.js';
 import type { ApiErrorCode } from '../../src/zstack/types.js';
@@ -73,6 +80,20 @@ describe('operationCost', () => {
     const withVariable = 'query($n: Int) { tickets(first: $n) { nodes { uuid name } } }';
     expect(ours(withVariable, { n: 500 })).toBe(armorCost('{ tickets(first: 500) { nodes { uuid name } } }'));
     expect(ours(withVariable, {})).toBe(armorCost('{ tickets { nodes { uuid name } } }'));
+  });
+
+  it('cachedOperationCost: one document, the same cost as operationCost, variables still counted', () => {
+    const fixed = parse('query($u: ID!) { ticket(uuid: $u) { uuid } tickets(first: 20) { nodes { uuid } } }');
+    const paged = parse('query($n: Int) { tickets(first: $n) { nodes { uuid name } } }');
+    const cost = (document: typeof fixed, variables?: Record<string, unknown>) =>
+      cachedOperationCost(document, getOperationAST(document) as OperationDefinitionNode, variables);
+    const expected = operationCost(fixed, getOperationAST(fixed) as OperationDefinitionNode, undefined);
+    expect(cost(fixed, { u: 'a' })).toBe(expected);
+    expect(cost(fixed, { u: 'b' })).toBe(expected);
+    expect(cost(paged, { n: 500 })).toBe(
+      ours('query($n: Int) { tickets(first: $n) { nodes { uuid name } } }', { n: 500 }),
+    );
+    expect(cost(paged, { n: 5 })).toBeLessThan(cost(paged, { n: 500 }));
   });
 });
 
