@@ -19,7 +19,7 @@ import {
   sessionFrom,
   type Ticket,
   type TicketStatusHistory,
-  UndiciZStack,
+  zstackFromEnv,
 } from './peer-common.js';
 
 /**
@@ -30,12 +30,7 @@ import {
  * ids or abort signals. The gateway's distance to it is what its own features cost.
  */
 
-const zstackUrl = process.env.ZSTACK_URL;
-if (!zstackUrl) {
-  console.error('ZSTACK_URL is required (e.g. http://127.0.0.1:8080/zstack)');
-  process.exit(1);
-}
-const zstack = new UndiciZStack(zstackUrl);
+const zstack = zstackFromEnv();
 
 /**
  * The least batching that makes the same upstream calls as the floor: keys asked for in one tick

@@ -7,7 +7,7 @@ import {
   STATUS_EVENTS,
   sessionFrom,
   type Ticket,
-  UndiciZStack,
+  zstackFromEnv,
 } from './peer-common.js';
 
 /**
@@ -16,12 +16,7 @@ import {
  * mapping, so the gap between it and a GraphQL server is the price of GraphQL.
  */
 
-const zstackUrl = process.env.ZSTACK_URL;
-if (!zstackUrl) {
-  console.error('ZSTACK_URL is required (e.g. http://127.0.0.1:8080/zstack)');
-  process.exit(1);
-}
-const zstack = new UndiciZStack(zstackUrl);
+const zstack = zstackFromEnv();
 
 interface GraphQLBody {
   query?: string;

@@ -8,7 +8,7 @@ import {
   PEER_TYPE_DEFS,
   sessionFrom,
   type Ticket,
-  UndiciZStack,
+  zstackFromEnv,
 } from './peer-common.js';
 import { DateTimeScalar, JSONScalar, type PeerContext, rootResolvers } from './peer-resolvers.js';
 
@@ -17,12 +17,7 @@ import { DateTimeScalar, JSONScalar, type PeerContext, rootResolvers } from './p
  * Pool upstream, Mercurius loaders for `history` and a per-request DataLoader for `ticket(uuid:)`.
  */
 
-const zstackUrl = process.env.ZSTACK_URL;
-if (!zstackUrl) {
-  console.error('ZSTACK_URL is required (e.g. http://127.0.0.1:8080/zstack)');
-  process.exit(1);
-}
-const zstack = new UndiciZStack(zstackUrl);
+const zstack = zstackFromEnv();
 
 interface MercuriusPeerContext extends PeerContext {
   session: string;

@@ -278,6 +278,16 @@ export class UpstreamError extends Error {
 }
 
 /** The undici client the floor and Mercurius use: one Pool, every body read, 202 then poll. */
+/** The ZStack of ZSTACK_URL for a peer process; exits when it is unset. */
+export function zstackFromEnv(): UndiciZStack {
+  const zstackUrl = process.env.ZSTACK_URL;
+  if (!zstackUrl) {
+    console.error('ZSTACK_URL is required (e.g. http://127.0.0.1:8080/zstack)');
+    process.exit(1);
+  }
+  return new UndiciZStack(zstackUrl);
+}
+
 export class UndiciZStack {
   readonly pool: Pool;
   readonly base: string;

@@ -1,5 +1,5 @@
 import { authed } from '../context.js';
-import type { QueryCondition, QueryParams } from '../zstack/query.js';
+import type { QueryCondition } from '../zstack/query.js';
 import { queryArchiveTickets } from '../zstack/tickets.js';
 import type { ApiArchiveTicket, ApiArchiveTicketStatusHistory } from '../zstack/types.js';
 import { builder } from './builder.js';
@@ -11,8 +11,8 @@ import { TicketStatus, ticketFields } from './ticket.js';
 import { historyFields } from './ticket-history.js';
 import {
   ALL_TICKET_FIELDS,
-  checkQuery,
   fieldProjection,
+  listParams,
   MAX_UUID_IN,
   nameContainsCondition,
   statusInCondition,
@@ -154,15 +154,7 @@ builder.queryField('archivedTickets', (t) =>
       const conditions = archivedTicketConditions(args.where);
       const selection = connectionSelection(info, 'ArchivedTicket', 'ArchivedTicket');
       const fields = fieldProjection(selection.nodeFields, ARCHIVE_FIELD_SOURCES, ALL_ARCHIVE_FIELDS);
-      const params: QueryParams = {
-        conditions: conditions ?? [],
-        limit: window.limit,
-        start: window.start,
-        replyWithCount: selection.totalCount,
-        sort: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
-        fields,
-      };
-      checkQuery(params);
+      const params = listParams(window, conditions, selection.totalCount, args.orderBy, fields);
       const opts = authed(ctx);
       if (conditions === null) return { rows: [], start: window.start, hasNextPage: false, total: 0 };
       return toPage(window, await queryArchiveTickets(ctx.client, params, opts));

@@ -168,6 +168,26 @@ export type TicketWhereInput = {
   accountSystemType?: string | null;
 };
 
+/** A list query's parameters from its page window, filter, count and order, checked before any call. */
+export function listParams(
+  window: { limit: number; start: number },
+  conditions: QueryCondition[] | null,
+  totalCount: boolean,
+  orderBy: QueryParams['sort'] | null | undefined,
+  fields: string[] | undefined,
+): QueryParams {
+  const params: QueryParams = {
+    conditions: conditions ?? [],
+    limit: window.limit,
+    start: window.start,
+    replyWithCount: totalCount,
+    sort: orderBy ?? undefined,
+    fields,
+  };
+  checkQuery(params);
+  return params;
+}
+
 /**
  * `field ?= uuids` for a list argument (each uuid checked, duplicates dropped): 'empty' for an empty
  * list (it matches nothing), undefined when the argument is unset.
@@ -288,15 +308,7 @@ builder.queryField('tickets', (t) =>
       const conditions = ticketConditions(args.where);
       const selection = connectionSelection(info, 'Ticket', 'Ticket');
       const fields = ticketProjection(selection.nodeFields);
-      const params: QueryParams = {
-        conditions: conditions ?? [],
-        limit: window.limit,
-        start: window.start,
-        replyWithCount: selection.totalCount,
-        sort: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
-        fields,
-      };
-      checkQuery(params);
+      const params = listParams(window, conditions, selection.totalCount, args.orderBy, fields);
       const opts = authed(ctx);
       if (conditions === null) return { rows: [], start: window.start, hasNextPage: false, total: 0 };
       const page = toPage(window, await queryTickets(ctx.client, params, opts));
