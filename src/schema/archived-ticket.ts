@@ -7,7 +7,7 @@ import { connectionType, type Page, pageWindow, toPage } from './connection.js';
 import { parseUuid } from './input.js';
 import { ResourceRef, resourceRef } from './resource.js';
 import { connectionSelection } from './selection.js';
-import { TicketStatus, ticketFields } from './ticket.js';
+import { ticketFields } from './ticket.js';
 import { historyFields } from './ticket-history.js';
 import {
   ALL_TICKET_FIELDS,
@@ -20,6 +20,7 @@ import {
   TicketOrder,
   uuidInCondition,
 } from './ticket-query.js';
+import { TicketStatus } from './values.js';
 
 export const ArchivedTicketStatusHistory = builder
   .objectRef<ApiArchiveTicketStatusHistory>('ArchivedTicketStatusHistory')

@@ -3,7 +3,7 @@ import type { ApiTicketFlow, ApiTicketFlowCollection } from '../zstack/types.js'
 import { builder } from './builder.js';
 import { connectionType, listPage } from './connection.js';
 import { ResourceRef, resourceRef } from './resource.js';
-import { requiredName, resolveDate } from './ticket.js';
+import { requiredName, resolveDate } from './values.js';
 
 export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').implement({
   description:

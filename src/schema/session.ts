@@ -9,7 +9,7 @@ import {
 } from '../zstack/sessions.js';
 import type { ApiSession } from '../zstack/types.js';
 import { builder } from './builder.js';
-import { resolveDate } from './ticket.js';
+import { resolveDate } from './values.js';
 
 export const Session = builder.objectRef<ApiSession>('Session').implement({
   description:

@@ -2,7 +2,7 @@ import { unrepresentable } from '../errors.js';
 import type { ApiTicketStatusHistory } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { ResourceRef, resourceRef } from './resource.js';
-import { resolveDate, resolveStatus, TicketStatus } from './ticket.js';
+import { resolveDate, resolveStatus, TicketStatus } from './values.js';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 

@@ -6,7 +6,8 @@ import { changeTicketStatus, createTicket, deleteTicket, updateTicketRequest } f
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { checkLength, checkTags, parseUuid } from './input.js';
-import { Ticket, TicketStatusEvent } from './ticket.js';
+import { Ticket } from './ticket.js';
+import { TicketStatusEvent } from './values.js';
 
 const MAX_NAME = 255;
 const MAX_DESCRIPTION = 2048;

@@ -12,41 +12,16 @@ import { queryTickets } from '../zstack/tickets.js';
 import type { ApiTicket } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { connectionType, type Page, pageWindow, toPage } from './connection.js';
-import { TicketFlowCollection } from './flow-collection.js';
 import { checkLength, parseUuid } from './input.js';
 import { connectionSelection } from './selection.js';
-import { Ticket, TicketStatus } from './ticket.js';
-import { TicketStatusHistory } from './ticket-history.js';
-import { TicketType } from './ticket-type.js';
+import { Ticket } from './ticket.js';
+import { TicketStatus } from './values.js';
 
 /** The most uuids one `uuidIn` filter may list: one upstream condition. */
 export const MAX_UUID_IN = MAX_UUIDS_PER_QUERY;
 /** Text filters; nameContains loses two characters to the `%…%` around it (ZStack's limit is 255). */
 export const MAX_TEXT_FILTER = 255;
 export const MAX_CONTAINS_FILTER = 253;
-
-builder.objectFields(Ticket, (t) => ({
-  history: t.field({
-    type: [TicketStatusHistory],
-    description:
-      'Every status change of the ticket, oldest first (by sequence, then date). All tickets of one response share one upstream call.',
-    resolve: (ticket, _args, ctx) => ctx.loaders.historiesByTicketUuid.load(ticket.uuid),
-  }),
-  ticketType: t.field({
-    type: TicketType,
-    nullable: true,
-    description: 'The ticket type; null when the ticket has none or ZStack no longer knows it.',
-    resolve: (ticket, _args, ctx) =>
-      ticket.ticketTypeUuid ? ctx.loaders.ticketTypeByUuid.load(ticket.ticketTypeUuid) : null,
-  }),
-  flowCollection: t.field({
-    type: TicketFlowCollection,
-    nullable: true,
-    description: 'The flow collection (approval chain) the ticket goes through; null when unknown.',
-    resolve: (ticket, _args, ctx) =>
-      ticket.flowCollectionUuid ? ctx.loaders.flowCollectionByUuid.load(ticket.flowCollectionUuid) : null,
-  }),
-}));
 
 /** The ZStack TicketInventory fields each Ticket field reads; a field not listed here disables projection. */
 export const TICKET_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {

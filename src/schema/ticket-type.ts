@@ -2,7 +2,7 @@ import { queryTicketTypes } from '../zstack/tickets.js';
 import type { ApiTicketType } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { connectionType, listPage } from './connection.js';
-import { requiredName, resolveDate } from './ticket.js';
+import { requiredName, resolveDate } from './values.js';
 
 export const TicketType = builder.objectRef<ApiTicketType>('TicketType').implement({
   description:
