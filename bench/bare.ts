@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
 import {
   buildSchema,
   type DocumentNode,
@@ -16,6 +15,7 @@ import {
   mapTicket,
   orderTickets,
   PEER_TYPE_DEFS,
+  serveBench,
   sessionFrom,
   type Ticket,
   type TicketStatusHistory,
@@ -202,17 +202,4 @@ function handle(req: IncomingMessage, res: ServerResponse) {
   });
 }
 
-const server = createServer({ keepAliveTimeout: 60_000 }, handle);
-server.listen(Number(process.env.PORT ?? 4005), process.env.HOST ?? '127.0.0.1', () => {
-  console.log(
-    `bare listening on http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 4005}/graphql`,
-  );
-});
-
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  void zstack.close().then(() => process.exit(0));
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+serveBench('bare', 4005, handle, zstack);

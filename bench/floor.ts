@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
 import {
   groupHistories,
   mapTicket,
   orderTickets,
   STATUS_EVENTS,
+  serveBench,
   sessionFrom,
   type Ticket,
   zstackFromEnv,
@@ -135,17 +135,4 @@ function handle(req: IncomingMessage, res: ServerResponse) {
   });
 }
 
-const server = createServer({ keepAliveTimeout: 60_000 }, handle);
-server.listen(Number(process.env.PORT ?? 4001), process.env.HOST ?? '127.0.0.1', () => {
-  console.log(
-    `floor listening on http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 4001}/graphql`,
-  );
-});
-
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  void zstack.close().then(() => process.exit(0));
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+serveBench('floor', 4001, handle, zstack);

@@ -1,3 +1,4 @@
+import { createServer, type RequestListener } from 'node:http';
 import { Pool } from 'undici';
 
 /**
@@ -278,6 +279,26 @@ export class UpstreamError extends Error {
 }
 
 /** The undici client the floor and Mercurius use: one Pool, every body read, 202 then poll. */
+/** Serves `handle` on PORT/HOST (keep-alive as the bench's clients use it) until SIGTERM or SIGINT. */
+export function serveBench(
+  name: string,
+  defaultPort: number,
+  handle: RequestListener,
+  zstack: UndiciZStack,
+): void {
+  const host = process.env.HOST ?? '127.0.0.1';
+  const port = Number(process.env.PORT ?? defaultPort);
+  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  server.listen(port, host, () => console.log(`${name} listening on http://${host}:${port}/graphql`));
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    void zstack.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
 /** The ZStack of ZSTACK_URL for a peer process; exits when it is unset. */
 export function zstackFromEnv(): UndiciZStack {
   const zstackUrl = process.env.ZSTACK_URL;

@@ -91,6 +91,17 @@ async function watch(h: Harness, session: string, variables: Record<string, unkn
 const redisLines = (h: Harness, text: string) =>
   h.logs.filter((l) => l.includes('"component":"redis"') && l.includes(text)).length;
 
+/** The job uuids `h`'s upstream client is told of (a callback here, or relayed through Redis). */
+function notificationsOf(h: Harness): string[] {
+  const seen: string[] = [];
+  const notify = h.gateway.client.notifyJobDone.bind(h.gateway.client);
+  h.gateway.client.notifyJobDone = (jobUuid) => {
+    seen.push(jobUuid);
+    notify(jobUuid);
+  };
+  return seen;
+}
+
 describe('several gateways on one Redis', () => {
   it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
     simulator.controls.reset();
@@ -196,12 +207,7 @@ describe('several gateways on one Redis', () => {
       calledBackAt = Date.now();
       notifyB(jobUuid);
     };
-    const atA: string[] = [];
-    const notifyA = a.gateway.client.notifyJobDone.bind(a.gateway.client);
-    a.gateway.client.notifyJobDone = (jobUuid) => {
-      atA.push(jobUuid);
-      notifyA(jobUuid);
-    };
+    const atA = notificationsOf(a);
     const session = await adminSession(a);
     const uuid = pendingTickets()[0] as string;
     // A 1.6 s job: A's fallback polls (webhook mode, nothing learnt yet) go at 0, 0.1, 0.3, 0.7, 1.5 and
@@ -235,12 +241,7 @@ describe('several gateways on one Redis', () => {
       Harness,
       Harness,
     ];
-    const atA: string[] = [];
-    const notifyA = a.gateway.client.notifyJobDone.bind(a.gateway.client);
-    a.gateway.client.notifyJobDone = (jobUuid) => {
-      atA.push(jobUuid);
-      notifyA(jobUuid);
-    };
+    const atA = notificationsOf(a);
     const session = await adminSession(a);
     const uuid = pendingTickets()[0] as string;
     simulator.controls.setJobLatency(1500);
