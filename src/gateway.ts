@@ -204,8 +204,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         only: config.persistedOperationsOnly ?? false,
       })
     : undefined;
-  // Order matters: limits code and refuse first, the request scope sees coded errors, jit goes
-  // last so its execute is the one that runs.
+  // Order matters: limits code and refuse first, the request scope sees coded errors, the
+  // validation cache after every plugin that adds a rule, jit last so its execute is the one that runs.
   const plugins: Plugin[] = [guardRequestParams(), ...createLimitPlugins(config), ...(deps.plugins ?? [])];
   if (persisted !== undefined) plugins.push(persisted.plugin);
   if (!config.introspection) {
@@ -216,11 +216,12 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
   const jit = config.jit
     ? createJitPlugin({ maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes })
     : undefined;
-  if (jit !== undefined) plugins.push(jit);
   const documentCaches = createDocumentCaches({
     maxBytes: config.parseCacheMaxBytes,
     maxDocumentBytes: config.cacheMaxDocumentBytes,
   });
+  plugins.push(documentCaches.validation);
+  if (jit !== undefined) plugins.push(jit);
   // GRAPHIQL=false, or a runtime installed without the optional package: no page, no assets.
   const graphiql = config.graphiql ? loadGraphiQL(deps.graphiqlPackage) : undefined;
 

@@ -1,4 +1,5 @@
 import { type DocumentNode, visit } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 
 /**
  * A least-recently-used map bounded by the bytes of its values (as `weigh` estimates them), not by
@@ -89,7 +90,9 @@ interface Cache<T> {
 
 export interface DocumentCaches {
   /** For yoga's `parserAndValidationCache` option. */
-  options: { documentCache: Cache<DocumentNode>; errorCache: Cache<unknown>; validationCache: true };
+  options: { documentCache: Cache<DocumentNode>; errorCache: Cache<unknown>; validationCache: false };
+  /** Caches validation results per parsed document: goes after every plugin that adds a rule. */
+  validation: Plugin;
   /** The parsed-document cache (for its byte accounting). */
   documents: ByteLru<string, DocumentNode>;
 }
@@ -98,8 +101,10 @@ export interface DocumentCaches {
  * yoga's parse and validation caches, bounded by bytes: parsed documents in a ByteLru of
  * `maxBytes` (GRAPHQL_PARSE_CACHE_MAX_BYTES), documents longer than `maxDocumentBytes`
  * (GRAPHQL_CACHE_MAX_DOCUMENT_BYTES) never cached, parse errors never cached (a refusal is cheap
- * to repeat and junk is endless). Validation results stay in yoga's WeakMap keyed by the parsed
- * document, so they go when their document leaves this cache.
+ * to repeat and junk is endless). Validation results are kept in a WeakMap keyed by the parsed
+ * document, so they go when their document leaves this cache. They are ours rather than yoga's:
+ * the rules are the same for every request of this process, and yoga's cache keys its results by
+ * the joined names of the rules, which it rebuilds on every request.
  */
 export function createDocumentCaches(options: {
   maxBytes: number;
@@ -118,7 +123,25 @@ export function createDocumentCaches(options: {
         },
       },
       errorCache: { get: () => undefined, set: () => {} },
-      validationCache: true,
+      validationCache: false,
+    },
+    validation: validationCachePlugin(),
+  };
+}
+
+function validationCachePlugin(): Plugin {
+  const results = new WeakMap<DocumentNode, readonly Error[]>();
+  return {
+    onValidate({ params, setResult }) {
+      const document = params.documentAST;
+      const known = results.get(document);
+      if (known !== undefined) {
+        setResult(known);
+        return;
+      }
+      return ({ result }) => {
+        results.set(document, result);
+      };
     },
   };
 }

@@ -1,10 +1,16 @@
+import { envelop, useEngine, useSchema } from '@envelop/core';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import {
+  type DocumentNode,
+  execute,
   type GraphQLError,
   getIntrospectionQuery,
   getOperationAST,
   type OperationDefinitionNode,
   parse,
+  specifiedRules,
+  subscribe,
+  type ValidationRule,
   validate,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +18,7 @@ import { canonicalJson } from '../../src/canonical-json.js';
 import { cleanErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
 import { jsonFromLiteral, jsonShapeProblem } from '../../src/json-value.js';
 import { cachedOperationCost, operationCost } from '../../src/plugins/cost.js';
-import { ByteLru } from '../../src/plugins/document-cache.js';
+import { ByteLru, createDocumentCaches } from '../../src/plugins/document-cache.js';
 import { schema } from '../../src/schema/index.js';
 import type { ApiErrorCode } from '../../src/zstack/types.js';
 
@@ -152,5 +158,47 @@ describe('ByteLru', () => {
     lru.set('huge', 'x'.repeat(11));
     expect(lru.get('huge')).toBeUndefined();
     expect(lru.bytes).toBe(8);
+  });
+});
+
+describe('the validation cache', () => {
+  /** An envelop pipeline (graphql-js's rules, as yoga's) with a rule that counts its runs, then the cache. */
+  function pipeline() {
+    let runs = 0;
+    const counting: ValidationRule = () => {
+      runs++;
+      return {};
+    };
+    const getEnveloped = envelop({
+      plugins: [
+        useEngine({ parse, validate, execute, subscribe, specifiedRules }),
+        useSchema(schema),
+        { onValidate: ({ addValidationRule }) => addValidationRule(counting) },
+        createDocumentCaches({ maxBytes: 1 << 20, maxDocumentBytes: 1 << 16 }).validation as never,
+      ],
+    });
+    return {
+      runs: () => runs,
+      validate: (doc: DocumentNode) => {
+        const e = getEnveloped();
+        return e.validate(e.schema, doc);
+      },
+    };
+  }
+
+  it('validates a parsed document once, and answers its errors again from the cache', () => {
+    const p = pipeline();
+    const good = parse('{ session { uuid } }');
+    const bad = parse('{ session { nope } }');
+    expect(p.validate(good)).toEqual([]);
+    expect(p.validate(good)).toEqual([]);
+    expect(p.runs()).toBe(1);
+    const first: readonly GraphQLError[] = p.validate(bad);
+    expect(first.map((e) => e.message)).toEqual([expect.stringContaining('nope')]);
+    expect(p.validate(bad)).toEqual(first);
+    expect(p.runs()).toBe(2);
+    // Another parse of the same text is another document (the parse cache hands out one per text).
+    p.validate(parse('{ session { uuid } }'));
+    expect(p.runs()).toBe(3);
   });
 });
