@@ -12,7 +12,7 @@ import { createGraphQLPost, isJsonContentType, negotiate, serializeResult } from
 import { createReadiness, type Readiness } from './http/health.js';
 import { sendJson } from './http/respond.js';
 import { answerWebhook, webhookPath } from './http/webhook.js';
-import { createLogger, type Logger, scrub, scrubUuids } from './observability/logger.js';
+import { createLogger, type Logger, lineWriter, scrub, scrubUuids } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import {
   attachScope,
@@ -224,32 +224,29 @@ function reportMasked(logger: Logger) {
   };
 }
 
+/** A string member of the request line: JSON-escaped, left out when undefined (as pino does). */
+function stringMember(name: string, value: string | undefined): string {
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
+}
+
 /** One line per request at info (warn for a 5xx or an internal error), and the request metrics. */
 function requestLog(logger: Logger, metrics: Metrics) {
-  // The line's fields are fixed here and none is a redacted path, so it skips pino's redaction (the
-  // net under every other log call), which would cost more than the rest of the line.
-  const lines = logger.child({}, { redact: [] });
+  const write = lineWriter(logger);
   return (res: ServerResponse, scope: RequestScope) => {
     const ms = performance.now() - scope.started;
     const status = res.statusCode;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
     metrics.observeRequest(scope.operation, code, ms / 1000);
     const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
-    if (!lines.isLevelEnabled(level)) return;
-    lines[level](
-      {
-        reqId: scope.id,
-        path: scope.path,
-        entry: scope.entry,
-        status,
-        operation: scope.operation,
-        code,
-        errors: scope.errors,
-        durationMs: Math.round(ms * 10) / 10,
-        upstream: { calls: scope.upstreamCalls, ms: Math.round(scope.upstreamMs * 10) / 10 },
-        jobs: { count: scope.jobs, polls: scope.jobPolls, waitMs: scope.jobWaitMs },
-        aborted: !res.writableFinished,
-      },
+    if (!logger.isLevelEnabled(level)) return;
+    write(
+      level,
+      `"reqId":${JSON.stringify(scope.id)}${stringMember('path', scope.path)}${stringMember('entry', scope.entry)}` +
+        `,"status":${status}${stringMember('operation', scope.operation)},"code":${JSON.stringify(code)}` +
+        `,"errors":${scope.errors},"durationMs":${Math.round(ms * 10) / 10}` +
+        `,"upstream":{"calls":${scope.upstreamCalls},"ms":${Math.round(scope.upstreamMs * 10) / 10}}` +
+        `,"jobs":{"count":${scope.jobs},"polls":${scope.jobPolls},"waitMs":${scope.jobWaitMs}}` +
+        `,"aborted":${!res.writableFinished}`,
       'request',
     );
   };
@@ -309,7 +306,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     }
   }
 
-  /** The response finished or its connection closed, whichever comes first: one log line. */
+  /** The response finished or its connection closed: one log line. */
   function responseEnded(this: ServerResponse & { [SCOPE]?: RequestScope }): void {
     const scope = this[SCOPE];
     if (scope === undefined || scope.ended) return;
@@ -322,10 +319,10 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     const scope = new RequestScope(id, sessionFromHeader(req.headers.authorization), path);
     attachScope(req, scope);
     inFlight.add(res);
-    // The same two listener functions for every request (no closures per request).
+    // The same listener function for every request (no closure per request). A response emits
+    // 'close' once it finished, or when its connection closed first.
     (res as ServerResponse & { [SCOPE]?: RequestScope })[SCOPE] = scope;
-    res.once('finish', responseEnded);
-    res.once('close', responseEnded);
+    res.on('close', responseEnded);
 
     const origin = cors.verdict(req);
     if (origin === 'allowed' && req.method === 'OPTIONS') {

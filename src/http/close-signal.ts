@@ -46,7 +46,7 @@ function abortIfUnfinished(this: ServerResponse & { [SIGNAL]?: CloseSignal }): v
 export function closeSignal(res: ServerResponse): CloseSignal {
   const signal = new CloseSignal();
   (res as ServerResponse & { [SIGNAL]?: CloseSignal })[SIGNAL] = signal;
-  res.once('close', abortIfUnfinished);
+  res.on('close', abortIfUnfinished);
   return signal;
 }
 
