@@ -156,14 +156,13 @@ class Attempt {
   reason: Error | undefined;
   stop = STOP_NONE;
   private listeners: (() => void)[] | undefined;
-  private readonly timer: NodeJS.Timeout;
   private readonly callerSignal: CallerSignal | undefined;
   constructor(
-    ms: number,
+    /** Date.now() at which the timeout or the deadline ends it (checked by the transport's ticker). */
+    readonly expiresAt: number,
     private readonly timerStop: number,
     callerSignal: CallerSignal | undefined,
   ) {
-    this.timer = setTimeout(stopAttempt, ms, this);
     this.callerSignal = callerSignal;
     callerSignal?.addEventListener('abort', this);
   }
@@ -199,14 +198,15 @@ class Attempt {
     if (listeners !== undefined) for (const listener of listeners) listener();
   }
   finish(): void {
-    clearTimeout(this.timer);
     this.callerSignal?.removeEventListener('abort', this);
   }
 }
 
-function stopAttempt(a: Attempt): void {
-  a.onTimer();
-}
+/**
+ * How often the transport looks for calls past their timeout or deadline. One timer for every call
+ * in flight instead of a timer set and cleared per call; a call ends at most this late.
+ */
+export const EXPIRY_TICK_MS = 10;
 
 function classify(err: unknown, stop: number): TransportFailure {
   if (stop === STOP_ABORT) return new TransportFailure(KIND_ABORT, 'cancelled by the caller');
@@ -292,8 +292,10 @@ export class Transport {
   private readonly timeoutMs: number;
   private readonly getRetries: number;
   private readonly onCall: ((e: UpstreamCallEvent) => void) | undefined;
-  /** Attempts in flight, stopped at the cutoff (see endCallsAt). */
+  /** Attempts in flight: checked for expiry every EXPIRY_TICK_MS, stopped at the cutoff (endCallsAt). */
   private readonly live = new Set<Attempt>();
+  /** Runs while attempts are in flight: started by a call, stopped at a tick that finds none. */
+  private ticker: NodeJS.Timeout | undefined;
   private cutoff = Number.POSITIVE_INFINITY;
   private cutoffTimer: NodeJS.Timeout | undefined;
   private readonly tracer: UpstreamTracer | undefined;
@@ -353,8 +355,9 @@ export class Transport {
     }
     const traced = this.tracer?.startCall(method, routeOf(routePath), opts?.trace ?? opts?.tag);
     const sent = traced === undefined ? headers : { ...headers, traceparent: traced.traceparent };
-    const attempt = new Attempt(ms, timerStop, signal);
+    const attempt = new Attempt(Date.now() + ms, timerStop, signal);
     this.live.add(attempt);
+    this.ticker ??= setInterval(expireAttempts, EXPIRY_TICK_MS, this);
     const started = this.onCall === undefined ? 0 : performance.now();
     let status: number | 'error' = 'error';
     try {
@@ -425,8 +428,25 @@ export class Transport {
     this.cutoffTimer.unref();
   }
 
+  /** The ticker's work: ends the attempts past their time; stops when none is in flight. */
+  expire(): void {
+    if (this.live.size === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const attempt of this.live) if (now >= attempt.expiresAt) attempt.onTimer();
+  }
+
   close(): Promise<void> {
     clearTimeout(this.cutoffTimer);
+    clearInterval(this.ticker);
+    this.ticker = undefined;
     return this.pool.close();
   }
+}
+
+function expireAttempts(transport: Transport): void {
+  transport.expire();
 }
