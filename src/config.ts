@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
+
 /** Gateway configuration, validated once at start; every unit is in the variable's name. */
 export interface Config {
   /** ZStack base URL with its context path, e.g. http://zstack:8080/zstack; undefined = embedded simulator. */
@@ -198,7 +200,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * Reads and validates the environment. Throws one ConfigError listing every problem (each names
  * its variable and the value as typed), never just the first.
  */
-export function loadConfig(env: Env, secret: () => string = randomSecret): Config {
+export function loadConfig(
+  env: Env,
+  secret: () => string = randomSecret,
+  heapLimitBytes: number = getHeapStatistics().heap_size_limit,
+): Config {
   const p = new Problems();
   const production = env.NODE_ENV === 'production';
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
@@ -274,8 +280,25 @@ export function loadConfig(env: Env, secret: () => string = randomSecret): Confi
     ...connectionVars(env, p),
     ...redisVars(env, p),
   };
+  heapRoom(p, config, heapLimitBytes);
   if (p.list.length > 0) throw new ConfigError(p.list);
   return config;
+}
+
+/** What the process needs beside its caches: the schema, code, requests in flight, subscriptions. */
+const HEAP_RESERVE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The caches may fill to their byte limits; the V8 heap limit (--max-old-space-size, e.g. through
+ * NODE_OPTIONS) must hold them and the rest, or a full cache ends the process out of memory.
+ */
+function heapRoom(p: Problems, config: Config, heapLimitBytes: number): void {
+  const caches = config.parseCacheMaxBytes + config.jitCacheMaxBytes;
+  if (caches + HEAP_RESERVE_BYTES <= heapLimitBytes) return;
+  const mib = (n: number) => Math.round(n / (1024 * 1024));
+  p.add(
+    `GRAPHQL_PARSE_CACHE_MAX_BYTES + GRAPHQL_JIT_CACHE_MAX_BYTES (${mib(caches)} MiB) leave less than ${mib(HEAP_RESERVE_BYTES)} MiB of the V8 heap limit (${mib(heapLimitBytes)} MiB): lower them, or raise the limit (NODE_OPTIONS=--max-old-space-size=<MiB>)`,
+  );
 }
 
 function redisVars(
