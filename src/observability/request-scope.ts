@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type ExecutionResult, getOperationAST } from 'graphql';
+import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { REQUEST_TAG, requestTag } from '../context.js';
 import { ErrorCode, maskError } from '../errors.js';
@@ -31,6 +31,8 @@ export class RequestScope {
   ended = false;
   /** The operation's span when tracing is on (src/plugins/tracing.ts); opaque here. */
   span: unknown = undefined;
+  /** The document being validated, for its operation's name once it is valid (the scope plugin). */
+  validating: DocumentNode | undefined = undefined;
   constructor(
     readonly id: string,
     readonly session: string | undefined,
@@ -85,26 +87,46 @@ export function createScopePlugin(
     for (const error of errors)
       if (publicCode(error) === ErrorCode.INTERNAL_SERVER_ERROR) onMasked(error, scope);
   };
+  // The hooks and their callbacks are made once: each finds the request's scope in the payload.
+  const onParseDone = ({ context, result }: { context: unknown; result: unknown }) => {
+    if (result instanceof Error) scopeIn(context)?.noteErrors([result]);
+  };
+  const onValidateDone = ({
+    context,
+    valid,
+    result,
+  }: {
+    context: unknown;
+    valid: boolean;
+    result: readonly Error[];
+  }) => {
+    const scope = scopeIn(context);
+    if (scope === undefined) return;
+    const document = scope.validating;
+    scope.validating = undefined;
+    if (!valid) return scope.noteErrors(result);
+    if (document === undefined) return;
+    const name = (context as { params?: { operationName?: unknown } }).params?.operationName;
+    scope.operation = getOperationAST(document, typeof name === 'string' ? name : undefined)?.name?.value;
+  };
+  const onExecuteDone = {
+    onExecuteDone({
+      args,
+      result,
+    }: {
+      args: { contextValue: unknown };
+      result: ExecutionResult | AsyncIterable<unknown>;
+    }) {
+      if (!(Symbol.asyncIterator in result)) noteResult(scopeIn(args.contextValue), result);
+    },
+  };
   return {
-    onParse: ({ context }) =>
-      function onParseDone({ result }) {
-        if (result instanceof Error) scopeIn(context)?.noteErrors([result]);
-      },
-    onValidate: ({ context, params }) =>
-      function onValidateDone({ valid, result }) {
-        const scope = scopeIn(context);
-        if (scope === undefined) return;
-        if (!valid) return scope.noteErrors(result);
-        const name = (context as { params?: { operationName?: unknown } }).params?.operationName;
-        scope.operation = getOperationAST(
-          params.documentAST,
-          typeof name === 'string' ? name : undefined,
-        )?.name?.value;
-      },
-    onExecute: ({ args }) => ({
-      onExecuteDone({ result }) {
-        if (!(Symbol.asyncIterator in result)) noteResult(scopeIn(args.contextValue), result);
-      },
-    }),
+    onParse: () => onParseDone,
+    onValidate: ({ context, params }) => {
+      const scope = scopeIn(context);
+      if (scope !== undefined) scope.validating = params.documentAST;
+      return onValidateDone;
+    },
+    onExecute: () => onExecuteDone,
   };
 }
