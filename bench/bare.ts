@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import {
   buildSchema,
   type DocumentNode,
@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import {
+  type Answer,
   type ApiTicketStatusHistory,
   groupHistories,
   mapTicket,
@@ -160,22 +161,8 @@ interface GraphQLBody {
   variables?: unknown;
 }
 
-function reply(res: ServerResponse, status: number, payload: unknown) {
-  const body = JSON.stringify(payload);
-  res.writeHead(status, {
-    'Content-Type': 'application/graphql-response+json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-async function answer(req: IncomingMessage, raw: string): Promise<{ status: number; payload: unknown }> {
-  let body: GraphQLBody;
-  try {
-    body = JSON.parse(raw) as GraphQLBody;
-  } catch {
-    return { status: 400, payload: { errors: [{ message: 'body is not JSON' }] } };
-  }
+async function answer(req: IncomingMessage, parsed: unknown): Promise<Answer> {
+  const body = (parsed ?? {}) as GraphQLBody;
   if (typeof body.query !== 'string') return { status: 400, payload: { errors: [{ message: 'no query' }] } };
   const c = compiledFor(body.query, typeof body.operationName === 'string' ? body.operationName : undefined);
   if (!('query' in c)) return { status: 400, payload: c };
@@ -186,20 +173,4 @@ async function answer(req: IncomingMessage, raw: string): Promise<{ status: numb
   return { status: 200, payload: await c.query(undefined, context, body.variables as never) };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse) {
-  if (req.method !== 'POST' || req.url !== '/graphql') {
-    req.resume();
-    reply(res, 404, { errors: [{ message: 'not found' }] });
-    return;
-  }
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    answer(req, Buffer.concat(chunks).toString('utf8')).then(
-      ({ status, payload }) => reply(res, status, payload),
-      (err: unknown) => reply(res, 500, { errors: [{ message: (err as Error).message }] }),
-    );
-  });
-}
-
-serveBench('bare', 4005, handle, zstack);
+serveBench('bare', 4005, answer, zstack);

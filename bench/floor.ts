@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import {
+  type Answer,
   groupHistories,
   mapTicket,
   orderTickets,
@@ -86,53 +87,28 @@ async function execute(body: GraphQLBody, session: string): Promise<unknown> {
   return { data };
 }
 
-function reply(res: ServerResponse, status: number, payload: unknown) {
-  const body = JSON.stringify(payload);
-  res.writeHead(status, {
-    'Content-Type': 'application/graphql-response+json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-function handle(req: IncomingMessage, res: ServerResponse) {
-  if (req.method !== 'POST' || req.url !== '/graphql') {
-    req.resume();
-    reply(res, 404, { errors: [{ message: 'not found' }] });
-    return;
+async function answer(req: IncomingMessage, parsed: unknown): Promise<Answer> {
+  const body = (parsed ?? {}) as GraphQLBody;
+  const session = sessionFrom(req.headers.authorization);
+  if (session === undefined) {
+    return {
+      status: 200,
+      payload: { errors: [{ message: 'no session', extensions: { code: 'UNAUTHENTICATED' } }], data: null },
+    };
   }
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    let body: GraphQLBody;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as GraphQLBody;
-    } catch {
-      reply(res, 400, { errors: [{ message: 'body is not JSON' }] });
-      return;
-    }
-    const session = sessionFrom(req.headers.authorization);
-    if (session === undefined) {
-      reply(res, 200, {
-        errors: [{ message: 'no session', extensions: { code: 'UNAUTHENTICATED' } }],
+  try {
+    return { status: 200, payload: await execute(body, session) };
+  } catch (err) {
+    return {
+      status: 200,
+      payload: {
+        errors: [
+          { message: err instanceof Error ? err.message : 'failed', extensions: { code: 'UPSTREAM_ERROR' } },
+        ],
         data: null,
-      });
-      return;
-    }
-    execute(body, session).then(
-      (payload) => reply(res, 200, payload),
-      (err: unknown) =>
-        reply(res, 200, {
-          errors: [
-            {
-              message: err instanceof Error ? err.message : 'failed',
-              extensions: { code: 'UPSTREAM_ERROR' },
-            },
-          ],
-          data: null,
-        }),
-    );
-  });
+      },
+    };
+  }
 }
 
-serveBench('floor', 4001, handle, zstack);
+serveBench('floor', 4001, answer, zstack);

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 
 /**
@@ -278,14 +278,54 @@ export class UpstreamError extends Error {
   }
 }
 
-/** The undici client the floor and Mercurius use: one Pool, every body read, 202 then poll. */
-/** Serves `handle` on PORT/HOST (keep-alive as the bench's clients use it) until SIGTERM or SIGINT. */
+/** What a peer answers one POST /graphql with: an HTTP status and a JSON payload. */
+export interface Answer {
+  status: number;
+  payload: unknown;
+}
+
+function reply(res: ServerResponse, status: number, payload: unknown) {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, {
+    'Content-Type': 'application/graphql-response+json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * Serves POST /graphql on PORT/HOST (keep-alive as the bench's clients use it) until SIGTERM or
+ * SIGINT: each body, parsed as JSON (400 when it is not), goes to `answer`, its answer back as
+ * JSON; anything else is a 404.
+ */
 export function serveBench(
   name: string,
   defaultPort: number,
-  handle: RequestListener,
+  answer: (req: IncomingMessage, body: unknown) => Promise<Answer>,
   zstack: UndiciZStack,
 ): void {
+  const handle: RequestListener = (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/graphql') {
+      req.resume();
+      reply(res, 404, { errors: [{ message: 'not found' }] });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        reply(res, 400, { errors: [{ message: 'body is not JSON' }] });
+        return;
+      }
+      answer(req, body).then(
+        ({ status, payload }) => reply(res, status, payload),
+        (err: unknown) => reply(res, 500, { errors: [{ message: (err as Error).message }] }),
+      );
+    });
+  };
   const host = process.env.HOST ?? '127.0.0.1';
   const port = Number(process.env.PORT ?? defaultPort);
   const server = createServer({ keepAliveTimeout: 60_000 }, handle);
@@ -309,6 +349,7 @@ export function zstackFromEnv(): UndiciZStack {
   return new UndiciZStack(zstackUrl);
 }
 
+/** The undici client the floor and Mercurius use: one Pool, every body read, 202 then poll. */
 export class UndiciZStack {
   readonly pool: Pool;
   readonly base: string;

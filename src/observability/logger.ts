@@ -20,8 +20,11 @@ const REDACT = [
   '*.password',
 ];
 
-/** Destinations that can be flushed synchronously, by logger (stdout's asynchronous one). */
-const syncFlushes = new WeakMap<Logger, () => void>();
+/**
+ * Where each logger made by createLogger writes: for lines built without pino (lineWriter), and
+ * for flushLogs when the destination can be flushed synchronously (stdout's batched one).
+ */
+const destinations = new WeakMap<Logger, { write(line: string): unknown; flushSync?(): void }>();
 
 /**
  * The gateway's structured logger (pino JSON lines). Without `destination` it writes to stdout
@@ -41,13 +44,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   }
   const stdout = new BatchedStdout();
   const logger = pino(options, stdout);
-  syncFlushes.set(logger, () => stdout.flushSync());
   destinations.set(logger, stdout);
   return logger;
 }
-
-/** Where each logger made by createLogger writes, for lines built without pino (lineWriter). */
-const destinations = new WeakMap<Logger, { write(line: string): unknown }>();
 
 /** Writes one line whose members (`"key":value,...`, serialized by the caller) are given. */
 export type LineWriter = (level: 'info' | 'warn', members: string, msg: string) => void;
@@ -131,7 +130,7 @@ function flushBatch(stdout: BatchedStdout): void {
  */
 export function flushLogs(logger: Logger): void {
   try {
-    syncFlushes.get(logger)?.();
+    destinations.get(logger)?.flushSync?.();
   } catch {
     // stdout closed (a pipe whose reader went away): nothing left to write to.
   }

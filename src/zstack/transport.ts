@@ -297,7 +297,6 @@ export class Transport {
   /** Runs while attempts are in flight: started by a call, stopped at a tick that finds none. */
   private ticker: NodeJS.Timeout | undefined;
   private cutoff = Number.POSITIVE_INFINITY;
-  private cutoffTimer: NodeJS.Timeout | undefined;
   private readonly tracer: UpstreamTracer | undefined;
 
   constructor(config: TransportConfig) {
@@ -416,19 +415,13 @@ export class Transport {
    * deadline had passed (KIND_DEADLINE, or KIND_NOT_SENT when it was not sent yet).
    */
   endCallsAt(time: number): void {
-    if (time >= this.cutoff) return;
-    this.cutoff = time;
-    clearTimeout(this.cutoffTimer);
-    this.cutoffTimer = setTimeout(
-      () => {
-        for (const attempt of this.live) attempt.cutOff();
-      },
-      Math.max(0, time - Date.now()),
-    );
-    this.cutoffTimer.unref();
+    if (time < this.cutoff) this.cutoff = time;
   }
 
-  /** The ticker's work: ends the attempts past their time; stops when none is in flight. */
+  /**
+   * The ticker's work: ends the attempts past their time, or all of them once the cutoff has come;
+   * stops when none is in flight.
+   */
   expire(): void {
     if (this.live.size === 0) {
       clearInterval(this.ticker);
@@ -436,11 +429,13 @@ export class Transport {
       return;
     }
     const now = Date.now();
-    for (const attempt of this.live) if (now >= attempt.expiresAt) attempt.onTimer();
+    for (const attempt of this.live) {
+      if (now >= this.cutoff) attempt.cutOff();
+      else if (now >= attempt.expiresAt) attempt.onTimer();
+    }
   }
 
   close(): Promise<void> {
-    clearTimeout(this.cutoffTimer);
     clearInterval(this.ticker);
     this.ticker = undefined;
     return this.pool.close();

@@ -4,10 +4,10 @@
  * land on another instance, and Redis going away and coming back.
  */
 import { Redis } from 'ioredis';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -251,20 +251,10 @@ describe('several gateways on one Redis', () => {
       const call = a.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session });
       await waitFor(() => jobPolls().length >= 1, 'the first job poll');
       const jobUuid = jobPolls()[0]?.path.split('/').pop() as string;
-      let forged = 0;
-      const sender = async () => {
-        while (simulator.controls.jobOf(jobUuid)?.state === 'running') {
-          const res = await request(`${b.base}${hookPath}`, {
-            method: 'POST',
-            headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'true' },
-            body: '{}',
-          });
-          await res.body.dump();
-          expect(res.statusCode).toBe(200);
-          forged++;
-        }
-      };
-      const [res] = await Promise.all([call, ...Array.from({ length: 10 }, sender)]);
+      const running = () => simulator.controls.jobOf(jobUuid)?.state === 'running';
+      const sender = () => forgeCallbacksWhileRunning(`${b.base}${hookPath}`, jobUuid, running);
+      const [res, ...sent] = await Promise.all([call, ...Array.from({ length: 10 }, sender)]);
+      const forged = sent.reduce((a, n) => a + n, 0);
       expect(res.errors).toBeUndefined();
       expect(forged).toBeGreaterThan(50);
       expect(atA.length).toBeGreaterThan(50); // relayed through Redis ...

@@ -9,6 +9,7 @@ import type { Gateway } from '../../src/gateway.js';
 import { answerWebhook } from '../../src/http/webhook.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { forgeCallbacksWhileRunning, postJobCallback } from '../helpers/job-callback.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CHANGE = `mutation Change($input: ChangeTicketStatusInput!) {
@@ -186,13 +187,7 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     const session = await adminSession(s);
     await approve(s, session, pendingTicket(s));
     expect(s.simulator.controls.requests.some((r) => r.headers['x-web-hook'] !== undefined)).toBe(false);
-    const res = await request(`${s.origin}/zstack-webhook`, {
-      method: 'POST',
-      headers: { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' },
-      body: '{}',
-    });
-    await res.body.dump();
-    expect(res.statusCode).toBe(404);
+    expect(await postJobCallback(`${s.origin}/zstack-webhook`, 'a'.repeat(32))).toBe(404);
     expect(s.notified).toHaveLength(0);
   });
 
@@ -200,26 +195,22 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
     open = s;
     s.simulator.controls.clearRequests();
-    const res = await request(s.hook, {
-      method: 'POST',
-      headers: { 'x-job-uuid': 'f'.repeat(32), 'x-job-success': 'true', 'content-type': 'application/json' },
+    const status = await postJobCallback(s.hook, 'f'.repeat(32), {
+      contentType: 'application/json',
       body: '{"inventory":{"status":"FinalApproved"}}',
     });
-    await res.body.dump();
-    expect(res.statusCode).toBe(200);
+    expect(status).toBe(200);
     expect(s.notified).toEqual(['f'.repeat(32)]);
     expect(s.simulator.controls.requests).toHaveLength(0);
   });
 
   it('a forged callback for a running job only wakes its polling: the real result still comes from ZStack', async () => {
     const { s, uuid, call, jobUuid } = await approvalInFlight({ jobLatencyMs: 400, webhook: 'self' });
-    const forged = await request(s.hook, {
-      method: 'POST',
-      headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'false' },
+    const forged = await postJobCallback(s.hook, jobUuid, {
+      success: 'false',
       body: '{"error":{"code":"SYS.1000"}}',
     });
-    await forged.body.dump();
-    expect(forged.statusCode).toBe(200);
+    expect(forged).toBe(200);
     const res = await call;
     expect(res.errors).toBeUndefined();
     // biome-ignore lint/suspicious/noExplicitAny: test data
@@ -268,22 +259,10 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     const s = await setup({ jobLatencyMs: 0, webhook: 'self' });
     open = s;
     for (const path of ['/zstack-webhook', '/zstack-webhook/', `/zstack-webhook/${'a'.repeat(24)}`]) {
-      const res = await request(`${s.origin}${path}`, {
-        method: 'POST',
-        headers: { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' },
-        body: '{}',
-      });
-      await res.body.dump();
-      expect(res.statusCode).toBe(404);
+      expect(await postJobCallback(`${s.origin}${path}`, 'a'.repeat(32))).toBe(404);
     }
     expect(s.notified).toHaveLength(0);
-    const res = await request(s.hook, {
-      method: 'POST',
-      headers: { 'x-job-uuid': 'a'.repeat(32), 'x-job-success': 'true' },
-      body: '{}',
-    });
-    await res.body.dump();
-    expect(res.statusCode).toBe(200);
+    expect(await postJobCallback(s.hook, 'a'.repeat(32))).toBe(200);
     expect(s.notified).toEqual(['a'.repeat(32)]);
   });
 
@@ -322,17 +301,9 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     // gateway's (known, for this test) callback path, from 20 senders until the job ends.
     const hookUrl = `${s.origin}${new URL(s.hook).pathname}`;
     let forged = 0;
+    const running = () => s.simulator.controls.jobOf(jobUuid)?.state === 'running';
     const sender = async () => {
-      while (s.simulator.controls.jobOf(jobUuid)?.state === 'running') {
-        const res = await request(hookUrl, {
-          method: 'POST',
-          headers: { 'x-job-uuid': jobUuid, 'x-job-success': 'true' },
-          body: '{}',
-        });
-        await res.body.dump();
-        expect(res.statusCode).toBe(200);
-        forged++;
-      }
+      forged += await forgeCallbacksWhileRunning(hookUrl, jobUuid, running);
     };
     // HTTP alone is too slow here to outpace polling; the same callbacks straight to the client are not.
     const direct = async () => {

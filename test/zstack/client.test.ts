@@ -225,6 +225,20 @@ describe('reads', () => {
     expect(err).toBeInstanceOf(ZStackUnavailableError);
     expect(err).toMatchObject({ reason: 'the operation deadline passed' });
   });
+
+  it('endWorkAt ends a call in flight at that time, and sends none after it', async () => {
+    const f = await fake(() => {});
+    const c = client(f.baseUrl, { timeoutMs: 60_000 });
+    const inFlight = rejection(c.get({ path: '/tickets' }));
+    await waitFor(() => f.requests.length === 1, 'the GET to arrive');
+    c.endWorkAt?.(Date.now() + 100);
+    const err = await inFlight;
+    expect(err).toBeInstanceOf(ZStackUnavailableError);
+    expect(err).toMatchObject({ reason: 'the operation deadline passed' });
+    const late = await rejection(c.get({ path: '/tickets' }));
+    expect(late).toBeInstanceOf(ZStackUnavailableError);
+    expect(f.requests).toHaveLength(1);
+  });
 });
 
 describe('writes', () => {
