@@ -59,6 +59,15 @@ export interface Config {
   cacheMaxDocumentBytes: number;
   /** Most rows (list entries read from ZStack) one operation may fetch in total (MAX_ROWS_PER_OPERATION). */
   maxRowsPerOperation: number;
+  /**
+   * Most upstream calls one operation (or subscription event) may send, name lookups and writes
+   * included, a write's job polls not (MAX_UPSTREAM_CALLS_PER_OPERATION).
+   */
+  maxUpstreamCallsPerOperation: number;
+  /** Most distinct uuids one operation (or subscription event) may name with GetResourceNames (MAX_NAMED_UUIDS_PER_OPERATION). */
+  maxNamedUuidsPerOperation: number;
+  /** Most entries of one TicketRequest.resources list; the rest are cut with an error (MAX_RESOURCES_PER_REQUEST). */
+  maxResourcesPerRequest: number;
   /** Deepest nesting of an input value: a variable's value or a literal, JSON scalars included (JSON_MAX_DEPTH). */
   jsonMaxDepth: number;
   /** Largest input value, each variable's value measured as JSON text (JSON_MAX_BYTES). */
@@ -267,6 +276,9 @@ export function loadConfig(
       1024 * 1024 * 1024,
     ),
     maxRowsPerOperation: intVar(env, p, 'MAX_ROWS_PER_OPERATION', 10_000, 1, 10_000_000),
+    maxUpstreamCallsPerOperation: intVar(env, p, 'MAX_UPSTREAM_CALLS_PER_OPERATION', 100, 1, 100_000),
+    maxNamedUuidsPerOperation: intVar(env, p, 'MAX_NAMED_UUIDS_PER_OPERATION', 1000, 0, 1_000_000),
+    maxResourcesPerRequest: intVar(env, p, 'MAX_RESOURCES_PER_REQUEST', 100, 1, 10_000),
     jsonMaxDepth: intVar(env, p, 'JSON_MAX_DEPTH', 64, 1, 10_000),
     jsonMaxBytes: intVar(env, p, 'JSON_MAX_BYTES', 256 * 1024, 1, 1024 * 1024 * 1024),
     maxBodyBytes: intVar(env, p, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),

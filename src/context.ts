@@ -1,7 +1,7 @@
 import { unauthenticated } from './errors.js';
 import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
-import { RowBudget } from './row-budget.js';
+import { OperationBudget } from './operation-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
 import type { CallerSignal } from './zstack/transport.js';
@@ -21,8 +21,13 @@ export interface Context {
   readonly client: ZStackClient;
   /** This operation's upstream calls in flight: names are asked for once none is (resourceByUuid). */
   readonly calls: CallTracker;
-  /** The rows this operation may still read from ZStack (MAX_ROWS_PER_OPERATION); `client` counts them. */
-  readonly rows: RowBudget;
+  /**
+   * What this operation may still cost ZStack: rows, calls and names (MAX_ROWS_PER_OPERATION,
+   * MAX_UPSTREAM_CALLS_PER_OPERATION, MAX_NAMED_UUIDS_PER_OPERATION); `client` counts them.
+   */
+  readonly budget: OperationBudget;
+  /** Most entries of one TicketRequest.resources list (MAX_RESOURCES_PER_REQUEST). */
+  readonly maxResourcesPerRequest: number;
   readonly timeZone: TimeZoneSource;
   /**
    * Batching loaders bound to this request's session; never shared with another request. Each
@@ -59,24 +64,35 @@ export function createContext(deps: {
   operationTimeoutMs?: number;
   /** Most rows the operation may read from ZStack; unlimited when unset. */
   maxRows?: number;
+  /** Most upstream calls the operation may send; unlimited when unset. */
+  maxUpstreamCalls?: number;
+  /** Most distinct uuids the operation may name; unlimited when unset. */
+  maxNamedUuids?: number;
+  /** Most entries of one TicketRequest.resources list; unlimited when unset. */
+  maxResourcesPerRequest?: number;
   tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
   const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
   const calls = new CallTracker();
-  const rows = new RowBudget(deps.maxRows ?? Number.POSITIVE_INFINITY);
-  const client = calls.wrap(rows.wrap(deps.client));
+  const budget = new OperationBudget({
+    maxRows: deps.maxRows,
+    maxCalls: deps.maxUpstreamCalls,
+    maxNamedUuids: deps.maxNamedUuids,
+  });
+  const client = calls.wrap(budget.wrap(deps.client));
   return {
     session,
     signal: deps.signal,
     deadline,
     client,
     calls,
-    rows,
+    budget,
+    maxResourcesPerRequest: deps.maxResourcesPerRequest ?? Number.POSITIVE_INFINITY,
     timeZone: deps.timeZone,
     feed: deps.feed,
     tag: deps.tag,
-    loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls }),
+    loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls, budget }),
   };
 }
 
@@ -89,12 +105,13 @@ export function forSubscriptionEvent(ctx: Context): void {
   ctx.deadline = undefined;
   // The opening request has long been answered and logged: nothing to attribute events to.
   ctx.tag = undefined;
-  ctx.rows.reset();
+  ctx.budget.reset();
   ctx.loaders = createLoaders({
     client: ctx.client,
     session: ctx.session,
     signal: ctx.signal,
     calls: ctx.calls,
+    budget: ctx.budget,
   });
 }
 

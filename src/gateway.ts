@@ -257,6 +257,9 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         feed,
         operationTimeoutMs: config.operationTimeoutMs,
         maxRows: config.maxRowsPerOperation,
+        maxUpstreamCalls: config.maxUpstreamCallsPerOperation,
+        maxNamedUuids: config.maxNamedUuidsPerOperation,
+        maxResourcesPerRequest: config.maxResourcesPerRequest,
         tag: requestTag(req),
       });
     },

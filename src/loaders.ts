@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
-import { unauthenticated } from './errors.js';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, unauthenticated } from './errors.js';
+import type { OperationBudget } from './operation-budget.js';
 import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from './zstack/client.js';
 import { parseJavaDate } from './zstack/dates.js';
 /** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
@@ -130,6 +132,11 @@ export interface LoaderDeps {
    * operation; without one, names go out a macrotask after the first is asked for.
    */
   calls?: CallTracker;
+  /**
+   * The operation's budget (its client counted by it): names past its MAX_NAMED_UUIDS_PER_OPERATION
+   * are refused without a call; without one, every name is looked up.
+   */
+  budget?: OperationBudget;
 }
 
 const ZSTACK_UUID = /^[0-9a-f]{32}$/;
@@ -206,19 +213,32 @@ function histories<T extends ApiTicketStatusHistory>(
   );
 }
 
+/** The error of every name and type past the operation's MAX_NAMED_UUIDS_PER_OPERATION (one object per batch). */
+function nameLimitError(limit: number): GraphQLError {
+  return new GraphQLError(
+    `Name limit of ${limit} distinct uuids per operation reached: this uuid was not looked up.`,
+    { extensions: { code: ErrorCode.NAME_LIMIT_EXCEEDED, limit } },
+  );
+}
+
 function names(deps: LoaderDeps): DataLoader<string, ApiResourceName | null> {
   const calls = deps.calls;
   return new DataLoader<string, ApiResourceName | null>(
     async (keys) => {
       // Only a ZStack uuid can have a name; anything else is answered null without asking.
-      const asked = keys.filter((k) => ZSTACK_UUID.test(k));
+      const uuids = keys.filter((k) => ZSTACK_UUID.test(k));
+      // Keys reach here once each (the loader caches them), so the budget counts distinct uuids.
+      const granted = deps.budget ? deps.budget.takeNames(uuids.length) : uuids.length;
+      const asked = uuids.slice(0, granted);
+      const refused = new Set(uuids.slice(granted));
       const found = new Map<string, ApiResourceName>();
       if (asked.length > 0) {
         for (const row of await getResourceNames(deps.client, asked, loadOptions(deps))) {
           found.set(row.uuid.toLowerCase(), row);
         }
       }
-      return keys.map((key) => found.get(key) ?? null);
+      const overLimit = refused.size > 0 ? nameLimitError(deps.budget?.maxNamedUuids ?? 0) : undefined;
+      return keys.map((key) => (overLimit && refused.has(key) ? overLimit : (found.get(key) ?? null)));
     },
     {
       maxBatchSize: MAX_UUIDS_PER_NAMES_CALL,

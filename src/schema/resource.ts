@@ -1,5 +1,6 @@
+import { GraphQLError } from 'graphql';
 import { authed, type Context } from '../context.js';
-import { badInput } from '../errors.js';
+import { badInput, ErrorCode } from '../errors.js';
 import { MAX_UUIDS_PER_NAMES_CALL } from '../zstack/resources.js';
 import { builder } from './builder.js';
 import { parseUuid } from './input.js';
@@ -52,10 +53,11 @@ function entriesOf(value: object): Iterator<[string | number, unknown]> {
 /**
  * The ZStack uuids an apiBody names: every string value of a key ending in `Uuid`, and every string
  * in the list value of a key ending in `Uuids`, that is 32 hex characters, at any depth. First-seen
- * order (depth first, keys in the order received), lowercase, without duplicates. Iterative: no
- * recursion on outside data; below MAX_API_BODY_DEPTH and past MAX_API_BODY_NODES values are skipped.
+ * order (depth first, keys in the order received), lowercase, without duplicates; the walk stops at
+ * `max` of them. Iterative: no recursion on outside data; below MAX_API_BODY_DEPTH and past
+ * MAX_API_BODY_NODES values are skipped.
  */
-export function apiBodyUuids(apiBody: unknown): string[] {
+export function apiBodyUuids(apiBody: unknown, max = Number.POSITIVE_INFINITY): string[] {
   const found = new Set<string>();
   if (apiBody === null || typeof apiBody !== 'object') return [];
   const stack: Frame[] = [{ entries: entriesOf(apiBody), depth: 1, uuidList: false }];
@@ -71,7 +73,10 @@ export function apiBodyUuids(apiBody: unknown): string[] {
     const [key, value] = next.value;
     if (typeof value === 'string') {
       const named = frame.uuidList || (typeof key === 'string' && key.endsWith('Uuid'));
-      if (named && ZSTACK_UUID.test(value)) found.add(value.toLowerCase());
+      if (named && ZSTACK_UUID.test(value)) {
+        found.add(value.toLowerCase());
+        if (found.size >= max) break;
+      }
     } else if (value !== null && typeof value === 'object' && frame.depth < MAX_API_BODY_DEPTH) {
       const uuidList = typeof key === 'string' && Array.isArray(value) && key.endsWith('Uuids');
       stack.push({ entries: entriesOf(value), depth: frame.depth + 1, uuidList });
@@ -80,13 +85,32 @@ export function apiBodyUuids(apiBody: unknown): string[] {
   return [...found];
 }
 
+/**
+ * TicketRequest.resources: the first `max` uuids the apiBody names (MAX_RESOURCES_PER_REQUEST), then,
+ * when it names more, one error entry (RESOURCE_LIMIT_EXCEEDED) where the list was cut: the answer
+ * shows a null there and the error says so, so a cut list is never taken for the whole.
+ */
+export function requestResources(apiBody: unknown, max: number): (ResourceRefShape | GraphQLError)[] {
+  const uuids = apiBodyUuids(apiBody, max + 1);
+  const refs: (ResourceRefShape | GraphQLError)[] = uuids.slice(0, max).map((uuid) => ({ uuid }));
+  if (uuids.length > max) {
+    refs.push(
+      new GraphQLError(
+        `This request's apiBody names more than ${max} resources: only the first ${max} are listed.`,
+        { extensions: { code: ErrorCode.RESOURCE_LIMIT_EXCEEDED, limit: max } },
+      ),
+    );
+  }
+  return refs;
+}
+
 async function nameRow(ref: ResourceRefShape, ctx: Context) {
   return ctx.loaders.resourceByUuid.load(ref.uuid);
 }
 
 export const ResourceRef = builder.objectRef<ResourceRefShape>('ResourceRef').implement({
   description:
-    "A ZStack resource named by its uuid (ZStack's GetResourceNames). Selecting only uuid costs nothing; every name and type of one operation is fetched in one upstream call per 100 distinct uuids.",
+    "A ZStack resource named by its uuid (ZStack's GetResourceNames). Selecting only uuid costs nothing; every name and type of one operation is fetched in one upstream call per 100 distinct uuids, up to MAX_NAMED_UUIDS_PER_OPERATION distinct uuids (past it, name and type are errors with NAME_LIMIT_EXCEEDED).",
   fields: (t) => ({
     uuid: t.exposeID('uuid', { description: 'The resource uuid, as the data that refers to it holds it.' }),
     name: t.string({

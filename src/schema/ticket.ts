@@ -2,7 +2,13 @@ import { unrepresentable } from '../errors.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { TicketFlowCollection } from './flow-collection.js';
-import { apiBodyUuids, ResourceRef, requestAction, resourceRef } from './resource.js';
+import {
+  ResourceRef,
+  type ResourceRefShape,
+  requestAction,
+  requestResources,
+  resourceRef,
+} from './resource.js';
 import { TicketStatusHistory } from './ticket-history.js';
 import { TicketType } from './ticket-type.js';
 import { requiredName, resolveDate, resolveStatus, TicketStatus } from './values.js';
@@ -48,9 +54,13 @@ export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest'
     }),
     resources: t.field({
       type: [ResourceRef],
+      nullable: { list: false, items: true },
       description:
-        'The ZStack resources the apiBody names: every value, at any depth, of a key ending in Uuid (a string) or Uuids (a list of strings) that is a ZStack uuid (32 hex characters), in first-seen order (depth first, keys in the order received), without duplicates. Nesting deeper than 32 levels and values past the first 10,000 are not looked at.',
-      resolve: (r) => apiBodyUuids(r.apiBody).map((uuid) => ({ uuid })),
+        'The ZStack resources the apiBody names: every value, at any depth, of a key ending in Uuid (a string) or Uuids (a list of strings) that is a ZStack uuid (32 hex characters), in first-seen order (depth first, keys in the order received), without duplicates. Nesting deeper than 32 levels and values past the first 10,000 are not looked at. At most MAX_RESOURCES_PER_REQUEST (default 100) are listed: when the apiBody names more, the list ends with one null entry whose error (RESOURCE_LIMIT_EXCEEDED) says it was cut there; every other entry is non-null.',
+      // An Error as a list item is that item's field error (graphql-js and graphql-jit alike); Pothos's
+      // item type does not say so.
+      resolve: (r, _args, ctx) =>
+        requestResources(r.apiBody, ctx.maxResourcesPerRequest) as ResourceRefShape[],
     }),
   }),
 });
