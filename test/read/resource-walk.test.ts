@@ -69,6 +69,14 @@ describe('apiBodyUuids', () => {
     expect(apiBodyUuids({ imageUuid: B, x: deep(200_000, { imageUuid: A }) })).toEqual([B]);
   });
 
+  it('stops at the max uuids asked for (TicketRequest.resources asks for one more than it lists)', () => {
+    const body = { imageUuid: A, l3NetworkUuids: [B, C, A], zoneUuid: D };
+    expect(apiBodyUuids(body, 2)).toEqual([A, B]);
+    expect(apiBodyUuids(body, 3)).toEqual([A, B, C]);
+    expect(apiBodyUuids(body, 4)).toEqual([A, B, C, D]);
+    expect(apiBodyUuids(body, 10)).toEqual([A, B, C, D]);
+  });
+
   it(`stops after ${MAX_API_BODY_NODES} values`, () => {
     const filler = Array.from({ length: MAX_API_BODY_NODES }, () => 0);
     expect(apiBodyUuids({ imageUuid: A, filler, zoneUuid: B })).toEqual([A]);
