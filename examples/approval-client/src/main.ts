@@ -32,7 +32,10 @@ async function main(): Promise<void> {
       listed.flowCollection?.flows.find((f) => f.uuid === listed.currentFlowUuid)?.approver?.name ?? null,
     requests: listed.request.map((r) => ({
       action: r.action,
-      resources: r.resources.map((res) => `${res.type ?? 'unknown'} ${res.name ?? res.uuid}`),
+      // A null entry ends a list the gateway cut (RESOURCE_LIMIT_EXCEEDED in errors): say so.
+      resources: r.resources.map((res) =>
+        res === null ? '… more not listed' : `${res.type ?? 'unknown'} ${res.name ?? res.uuid}`,
+      ),
     })),
   };
   if (!chosen) {
