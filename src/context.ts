@@ -23,6 +23,8 @@ export interface Context {
   readonly calls: CallTracker;
   /** The rows this operation may still read from ZStack (MAX_ROWS_PER_OPERATION); `client` counts them. */
   readonly rows: RowBudget;
+  /** Largest body one upstream call may carry (ZSTACK_MAX_REQUEST_BYTES): writes check their input first. */
+  readonly maxRequestBytes: number;
   readonly timeZone: TimeZoneSource;
   /**
    * Batching loaders bound to this request's session; never shared with another request. Each
@@ -59,6 +61,8 @@ export function createContext(deps: {
   operationTimeoutMs?: number;
   /** Most rows the operation may read from ZStack; unlimited when unset. */
   maxRows?: number;
+  /** Largest body of one upstream call; unlimited when unset. */
+  maxRequestBytes?: number;
   tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
@@ -73,6 +77,7 @@ export function createContext(deps: {
     client,
     calls,
     rows,
+    maxRequestBytes: deps.maxRequestBytes ?? Number.POSITIVE_INFINITY,
     timeZone: deps.timeZone,
     feed: deps.feed,
     tag: deps.tag,

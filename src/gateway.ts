@@ -170,6 +170,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       jobTimeoutMs: config.zstackJobTimeoutMs,
       webhookUrl: config.zstackWebhookUrl,
       webhookWakeIntervalMs: config.zstackWebhookWakeIntervalMs,
+      maxRequestBytes: config.zstackMaxRequestBytes,
+      maxResponseBytes: config.zstackMaxResponseBytes,
       onCall: deps.onCall,
       onJob: deps.onJob,
       tracer: deps.tracer,
@@ -257,6 +259,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         feed,
         operationTimeoutMs: config.operationTimeoutMs,
         maxRows: config.maxRowsPerOperation,
+        maxRequestBytes: config.zstackMaxRequestBytes,
         tag: requestTag(req),
       });
     },

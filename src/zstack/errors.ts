@@ -70,3 +70,29 @@ export class ZStackAbortedError extends ZStackError {
     super('The request was cancelled by the caller.', jobUuid);
   }
 }
+
+/**
+ * The body of a call to ZStack would be larger than the gateway's ceiling (ZSTACK_MAX_REQUEST_BYTES):
+ * nothing was sent.
+ */
+export class ZStackRequestTooLargeError extends ZStackError {
+  readonly limitBytes: number;
+  constructor(limitBytes: number) {
+    super(`The call to ZStack would carry more than ${limitBytes} bytes; nothing was sent.`);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * ZStack's answer was larger than the gateway reads (ZSTACK_MAX_RESPONSE_BYTES): it was discarded
+ * unread and its connection closed. For a write, the write itself may have been applied.
+ */
+export class ZStackResponseTooLargeError extends ZStackError {
+  readonly limitBytes: number;
+  readonly mayHaveApplied: boolean;
+  constructor(limitBytes: number, options: { mayHaveApplied?: boolean; jobUuid?: string } = {}) {
+    super(`ZStack's answer is larger than ${limitBytes} bytes; it was not read.`, options.jobUuid);
+    this.limitBytes = limitBytes;
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Bytes bounded both ways, end to end: a small request that would make a huge upstream body (one
+ * variable referenced 200 times) is refused before any call; an upstream answer over
+ * ZSTACK_MAX_RESPONSE_BYTES is refused with its code, and the gateway goes on serving.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+
+let h: Harness;
+let alice: string;
+let admin: string;
+
+beforeAll(async () => {
+  h = await startHarness({
+    env: { ZSTACK_TIME_ZONE: 'UTC', ZSTACK_MAX_RESPONSE_BYTES: String(1024 * 1024) },
+  });
+  const { submitters, admin: a } = h.simulator.controls.demo;
+  const s = submitters[0] as { name: string; password: string };
+  alice = await h.logIn({ kind: 'IAM2_VIRTUAL_ID', virtualIdName: s.name, password: s.password });
+  admin = await h.logIn({ kind: 'ACCOUNT', accountName: a.accountName, password: a.password });
+});
+afterAll(() => h.close());
+beforeEach(() => {
+  h.simulator.controls.reset();
+});
+
+const writes = () => h.simulator.controls.requests.filter((r) => r.method !== 'GET');
+
+/** createTicket whose requests list `refs` times the one variable $b. */
+function amplified(refs: number): string {
+  const entries = Array.from(
+    { length: refs },
+    () => '{apiName: "org.zstack.header.vm.APICreateVmInstanceMsg", apiBody: $b}',
+  );
+  return `mutation($b: JSON!, $ctx: JSON!, $key: String) { createTicket(input: {
+    name: "big", accountSystemType: "iam2", accountSystemContext: $ctx, idempotencyKey: $key,
+    requests: [${entries.join(',')}] }) { ticket { uuid } } }`;
+}
+
+function variables(valueBytes: number, key?: string) {
+  const { projectUuid, submitters } = h.simulator.controls.demo;
+  return {
+    b: { name: 'vm', pad: 'x'.repeat(valueBytes) },
+    ctx: { projectUuid, virtualIDUuid: (submitters[0] as { uuid: string }).uuid },
+    key,
+  };
+}
+
+describe('ZSTACK_MAX_REQUEST_BYTES', () => {
+  it.each([undefined, 'replay-key'])(
+    'one 256 KiB variable referenced 200 times (idempotency key %s) is refused, and nothing reaches ZStack',
+    async (key) => {
+      // Under JSON_MAX_BYTES (256 KiB) as one variable; 51 MB as the body ZStack would get.
+      const res = await h.gql(amplified(200), variables(256 * 1024 - 100, key), { session: alice });
+      expect(res.data).toBeNull();
+      expect(res.errors?.[0]?.extensions).toEqual({
+        code: ErrorCode.UPSTREAM_REQUEST_TOO_LARGE,
+        limitBytes: 1024 * 1024,
+      });
+      expect(res.errors?.[0]?.message).toBe(
+        'The call to ZStack would carry more than 1048576 bytes; nothing was sent.',
+      );
+      expect(writes()).toEqual([]);
+    },
+  );
+
+  it('the same variable referenced 3 times (under 1 MiB) is created', async () => {
+    const res = await h.gql<{ createTicket: { ticket: { uuid: string } } }>(
+      amplified(3),
+      variables(256 * 1024 - 100),
+      { session: alice },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(writes().filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+});
+
+describe('ZSTACK_MAX_RESPONSE_BYTES', () => {
+  it('an upstream answer over the bound is refused with its code; the gateway goes on', async () => {
+    const [big, other] = h.simulator.controls.listTickets() as { uuid: string }[];
+    if (!big || !other) throw new Error('the demo data has tickets');
+    h.simulator.controls.setTicketField(big.uuid, 'description', 'x'.repeat(1200 * 1024));
+    const read = 'query($a: ID!) { a: ticket(uuid: $a) { uuid description } }';
+    const res = await h.gql(read, { a: big.uuid }, { session: admin });
+    expect(res.errors?.[0]?.extensions).toEqual({
+      code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE,
+      limitBytes: 1024 * 1024,
+    });
+    expect(res.errors?.[0]?.message).toBe("ZStack's answer is larger than 1048576 bytes; it was not read.");
+    // Refused, not retried: one GET for it.
+    expect(h.simulator.controls.count({ method: 'GET', path: '/v1/tickets' })).toBe(1);
+    const again = await h.gql<{ a: { uuid: string } }>(read, { a: other.uuid }, { session: admin });
+    expect(again.errors).toBeUndefined();
+    expect(again.data?.a.uuid).toBe(other.uuid);
+  });
+});
