@@ -184,6 +184,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
           keySecret: config.redisKeySecret,
           prefix: config.redisKeyPrefix ?? 'zstack-graphql:',
           commandTimeoutMs: config.redisCommandTimeoutMs ?? 1000,
+          maxMessageBytes: config.redisMaxMessageBytes,
           onState: deps.onRedisState,
           onError: deps.onFeedError,
         })
