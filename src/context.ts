@@ -1,3 +1,4 @@
+import { AnswerBudget } from './answer-budget.js';
 import { unauthenticated } from './errors.js';
 import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
@@ -25,6 +26,8 @@ export interface Context {
   readonly rows: RowBudget;
   /** Largest body one upstream call may carry (ZSTACK_MAX_REQUEST_BYTES): writes check their input first. */
   readonly maxRequestBytes: number;
+  /** The answer bytes this operation may still read (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION); `client` counts them. */
+  readonly answers: AnswerBudget;
   readonly timeZone: TimeZoneSource;
   /**
    * Batching loaders bound to this request's session; never shared with another request. Each
@@ -63,13 +66,16 @@ export function createContext(deps: {
   maxRows?: number;
   /** Largest body of one upstream call; unlimited when unset. */
   maxRequestBytes?: number;
+  /** Most answer bytes the operation may read from ZStack; unlimited when unset. */
+  maxResponseBytes?: number;
   tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
   const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
   const calls = new CallTracker();
   const rows = new RowBudget(deps.maxRows ?? Number.POSITIVE_INFINITY);
-  const client = calls.wrap(rows.wrap(deps.client));
+  const answers = new AnswerBudget(deps.maxResponseBytes ?? Number.POSITIVE_INFINITY);
+  const client = calls.wrap(rows.wrap(answers.wrap(deps.client)));
   return {
     session,
     signal: deps.signal,
@@ -78,6 +84,7 @@ export function createContext(deps: {
     calls,
     rows,
     maxRequestBytes: deps.maxRequestBytes ?? Number.POSITIVE_INFINITY,
+    answers,
     timeZone: deps.timeZone,
     feed: deps.feed,
     tag: deps.tag,
@@ -95,6 +102,7 @@ export function forSubscriptionEvent(ctx: Context): void {
   // The opening request has long been answered and logged: nothing to attribute events to.
   ctx.tag = undefined;
   ctx.rows.reset();
+  ctx.answers.reset();
   ctx.loaders = createLoaders({
     client: ctx.client,
     session: ctx.session,

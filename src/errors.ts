@@ -160,9 +160,13 @@ function upstreamExtensions(err: ZStackError): Record<string, unknown> {
   if (err instanceof ZStackRequestTooLargeError)
     return { code: ErrorCode.UPSTREAM_REQUEST_TOO_LARGE, limitBytes: err.limitBytes };
   if (err instanceof ZStackResponseTooLargeError) {
-    return err.mayHaveApplied
-      ? { code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE, limitBytes: err.limitBytes, mayHaveBeenApplied: true }
-      : { code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE, limitBytes: err.limitBytes };
+    const extensions: Record<string, unknown> = {
+      code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE,
+      scope: err.perOperation ? 'operation' : 'call',
+      limitBytes: err.limitBytes,
+    };
+    if (err.mayHaveApplied) extensions.mayHaveBeenApplied = true;
+    return extensions;
   }
   return { code: ErrorCode.UPSTREAM_ERROR };
 }

@@ -261,6 +261,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         operationTimeoutMs: config.operationTimeoutMs,
         maxRows: config.maxRowsPerOperation,
         maxRequestBytes: config.zstackMaxRequestBytes,
+        maxResponseBytes: config.zstackMaxResponseBytesPerOperation,
         tag: requestTag(req),
       });
     },

@@ -26,7 +26,14 @@ import {
 
 export type { JobEvent } from './jobs.js';
 export type { JobState } from './responses.js';
-export type { CallOptions, TracedCall, TracedJob, UpstreamCallEvent, UpstreamTracer } from './transport.js';
+export type {
+  AnswerAllowance,
+  CallOptions,
+  TracedCall,
+  TracedJob,
+  UpstreamCallEvent,
+  UpstreamTracer,
+} from './transport.js';
 
 export interface ZStackClientConfig {
   /** Base with context path, e.g. http://zstack:8080/zstack (no trailing slash). */

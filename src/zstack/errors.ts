@@ -90,9 +90,20 @@ export class ZStackRequestTooLargeError extends ZStackError {
 export class ZStackResponseTooLargeError extends ZStackError {
   readonly limitBytes: number;
   readonly mayHaveApplied: boolean;
-  constructor(limitBytes: number, options: { mayHaveApplied?: boolean; jobUuid?: string } = {}) {
-    super(`ZStack's answer is larger than ${limitBytes} bytes; it was not read.`, options.jobUuid);
+  /** The bound passed was the operation's total (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION), not one call's. */
+  readonly perOperation: boolean;
+  constructor(
+    limitBytes: number,
+    options: { mayHaveApplied?: boolean; jobUuid?: string; perOperation?: boolean } = {},
+  ) {
+    super(
+      options.perOperation
+        ? `ZStack's answers to this operation would pass ${limitBytes} bytes; this one was not read.`
+        : `ZStack's answer is larger than ${limitBytes} bytes; it was not read.`,
+      options.jobUuid,
+    );
     this.limitBytes = limitBytes;
     this.mayHaveApplied = options.mayHaveApplied ?? false;
+    this.perOperation = options.perOperation ?? false;
   }
 }

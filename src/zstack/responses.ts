@@ -93,7 +93,12 @@ export function unavailableError(f: TransportFailure, write: boolean, jobUuid: s
   if (f.kind === KIND_ABORT) return new ZStackAbortedError(jobUuid);
   // An answer came, so a write reached ZStack: only its outcome is unknown.
   if (f.kind === KIND_TOO_LARGE) {
-    return new ZStackResponseTooLargeError(f.limitBytes ?? 0, { mayHaveApplied: write, jobUuid });
+    const perOperation = f.perOperation;
+    return new ZStackResponseTooLargeError(f.limitBytes ?? 0, {
+      mayHaveApplied: write,
+      jobUuid,
+      perOperation,
+    });
   }
   const mayHaveApplied = write && f.kind !== KIND_NOT_SENT;
   return new ZStackUnavailableError(f.reason, { mayHaveApplied, jobUuid });

@@ -25,6 +25,13 @@ export interface CallerSignal {
   removeEventListener(type: 'abort', listener: EventListenerObject | (() => void)): void;
 }
 
+/** An operation's allowance of answer bytes, shared by all its calls (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION). */
+export interface AnswerAllowance {
+  readonly limitBytes: number;
+  /** Counts `bytes` more read; false (nothing counted) when they would pass the limit. */
+  take(bytes: number): boolean;
+}
+
 export interface CallOptions {
   /** Sent as `Authorization: OAuth <session>`. */
   session?: string;
@@ -38,6 +45,8 @@ export interface CallOptions {
   tag?: unknown;
   /** Opaque to the client: the tracer's parent for this call (a job wait's); `tag` when unset. */
   trace?: unknown;
+  /** Every answer's bytes are taken from it before they are read; past it the answer is refused unread. */
+  answerBytes?: AnswerAllowance;
 }
 
 /**
@@ -118,6 +127,8 @@ export class TransportFailure {
     readonly reason: string,
     /** For KIND_TOO_LARGE: the bound the answer passed. */
     readonly limitBytes?: number,
+    /** For KIND_TOO_LARGE: the bound passed was the operation's (AnswerAllowance), not the call's. */
+    readonly perOperation = false,
   ) {}
 }
 
@@ -288,24 +299,28 @@ export function routeOf(path: string): string {
 
 type ResponseBody = Dispatcher.ResponseData['body'];
 
-function tooLarge(body: ResponseBody, max: number): TransportFailure {
+function tooLarge(body: ResponseBody, max: number, perOperation = false): TransportFailure {
   // Destroying an unfinished body aborts the exchange and closes its socket: nothing more is read.
   body.destroy();
-  return new TransportFailure(KIND_TOO_LARGE, `answer larger than ${max} bytes`, max);
+  return new TransportFailure(KIND_TOO_LARGE, `answer larger than ${max} bytes`, max, perOperation);
 }
 
 /**
- * The whole body as text, or KIND_TOO_LARGE past `max` bytes: refused on its Content-Length before
- * reading (undici holds the body to that length), counted chunk by chunk when there is none.
+ * The whole body as text, or KIND_TOO_LARGE past `max` bytes or past the operation's `allowance`:
+ * refused on its Content-Length before reading (undici holds the body to that length), counted chunk
+ * by chunk when there is none.
  */
 async function readBody(
   body: ResponseBody,
   length: string | string[] | undefined,
   max: number,
+  allowance: AnswerAllowance | undefined,
 ): Promise<string> {
-  if (max === Number.POSITIVE_INFINITY) return body.text();
+  if (max === Number.POSITIVE_INFINITY && allowance === undefined) return body.text();
   if (typeof length === 'string' && /^\d+$/.test(length)) {
-    if (Number(length) > max) throw tooLarge(body, max);
+    const size = Number(length);
+    if (size > max) throw tooLarge(body, max);
+    if (allowance !== undefined && !allowance.take(size)) throw tooLarge(body, allowance.limitBytes, true);
     return body.text();
   }
   const chunks: Buffer[] = [];
@@ -314,6 +329,8 @@ async function readBody(
     const buf = chunk as Buffer;
     size += buf.length;
     if (size > max) throw tooLarge(body, max);
+    if (allowance !== undefined && !allowance.take(buf.length))
+      throw tooLarge(body, allowance.limitBytes, true);
     chunks.push(buf);
   }
   return UTF8.decode(Buffer.concat(chunks, size));
@@ -405,7 +422,8 @@ export class Transport {
     let status: number | 'error' = 'error';
     try {
       const res = await this.pool.request({ method, path: target, headers: sent, body, signal: attempt });
-      const text = await readBody(res.body, res.headers['content-length'], this.maxResponseBytes);
+      const length = res.headers['content-length'];
+      const text = await readBody(res.body, length, this.maxResponseBytes, opts?.answerBytes);
       status = res.statusCode;
       return { status, text };
     } catch (err) {

@@ -7,13 +7,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
+const MIB = 1024 * 1024;
 let h: Harness;
 let alice: string;
 let admin: string;
 
 beforeAll(async () => {
   h = await startHarness({
-    env: { ZSTACK_TIME_ZONE: 'UTC', ZSTACK_MAX_RESPONSE_BYTES: String(1024 * 1024) },
+    env: {
+      ZSTACK_TIME_ZONE: 'UTC',
+      ZSTACK_MAX_RESPONSE_BYTES: String(MIB),
+      ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION: String(MIB),
+    },
   });
   const { submitters, admin: a } = h.simulator.controls.demo;
   const s = submitters[0] as { name: string; password: string };
@@ -85,6 +90,7 @@ describe('ZSTACK_MAX_RESPONSE_BYTES', () => {
     const res = await h.gql(read, { a: big.uuid }, { session: admin });
     expect(res.errors?.[0]?.extensions).toEqual({
       code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE,
+      scope: 'call',
       limitBytes: 1024 * 1024,
     });
     expect(res.errors?.[0]?.message).toBe("ZStack's answer is larger than 1048576 bytes; it was not read.");
@@ -93,5 +99,34 @@ describe('ZSTACK_MAX_RESPONSE_BYTES', () => {
     const again = await h.gql<{ a: { uuid: string } }>(read, { a: other.uuid }, { session: admin });
     expect(again.errors).toBeUndefined();
     expect(again.data?.a.uuid).toBe(other.uuid);
+  });
+});
+
+describe('ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION', () => {
+  it('answers that each fit but together pass the bound: the one that would pass it is refused unread', async () => {
+    const [t1, t2] = h.simulator.controls.listTickets() as { uuid: string }[];
+    if (!t1 || !t2) throw new Error('the demo data has tickets');
+    h.simulator.controls.setTicketField(t1.uuid, 'description', 'x'.repeat(600 * 1024));
+    h.simulator.controls.setTicketField(t2.uuid, 'description', 'y'.repeat(600 * 1024));
+    const both = `query($a: [ID!], $b: [ID!]) {
+      a: tickets(where: { uuidIn: $a }) { nodes { uuid description } }
+      b: tickets(where: { uuidIn: $b }) { nodes { uuid description } }
+    }`;
+    const res = await h.gql(both, { a: [t1.uuid], b: [t2.uuid] }, { session: admin });
+    expect(res.errors?.map((e) => e.extensions)).toEqual([
+      { code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE, scope: 'operation', limitBytes: MIB },
+    ]);
+    expect(res.errors?.[0]?.message).toBe(
+      "ZStack's answers to this operation would pass 1048576 bytes; this one was not read.",
+    );
+    expect(h.simulator.controls.count({ method: 'GET', path: '/v1/tickets' })).toBe(2);
+    // The budget is the operation's: the next one reads a big ticket again.
+    const one = await h.gql<{ b: { nodes: { uuid: string }[] } }>(
+      both,
+      { a: [], b: [t2.uuid] },
+      { session: admin },
+    );
+    expect(one.errors).toBeUndefined();
+    expect(one.data?.b.nodes[0]?.uuid).toBe(t2.uuid);
   });
 });
