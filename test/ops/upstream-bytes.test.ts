@@ -4,6 +4,7 @@
  * ZSTACK_MAX_RESPONSE_BYTES is refused with its code, and the gateway goes on serving.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
@@ -128,5 +129,40 @@ describe('ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION', () => {
     );
     expect(one.errors).toBeUndefined();
     expect(one.data?.b.nodes[0]?.uuid).toBe(t2.uuid);
+  });
+});
+
+describe('configuration', () => {
+  it('defaults: 1 MiB sent, 16 MiB read per call, 32 MiB per operation, 1 MiB per Redis message', () => {
+    const c = loadConfig({});
+    expect([c.zstackMaxRequestBytes, c.zstackMaxResponseBytes, c.zstackMaxResponseBytesPerOperation]).toEqual(
+      [MIB, 16 * MIB, 32 * MIB],
+    );
+    expect(c.redisMaxMessageBytes).toBe(MIB);
+  });
+
+  it.each([
+    [
+      { ZSTACK_MAX_RESPONSE_BYTES: String(512 * 1024) },
+      'ZSTACK_MAX_RESPONSE_BYTES (524288) must not be below ZSTACK_MAX_REQUEST_BYTES (1048576)',
+    ],
+    [
+      { ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION: String(8 * MIB) },
+      'ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION (8388608) must not be below ZSTACK_MAX_RESPONSE_BYTES (16777216)',
+    ],
+    [
+      { REDIS_MAX_MESSAGE_BYTES: '1000' },
+      'REDIS_MAX_MESSAGE_BYTES must be between 131072 and 536870912, got "1000"',
+    ],
+    [{ ZSTACK_MAX_REQUEST_BYTES: '1MB' }, 'ZSTACK_MAX_REQUEST_BYTES must be a whole number, got "1MB"'],
+  ])('%j is refused at start', (env, problem) => {
+    let err: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toContain(problem);
   });
 });
