@@ -74,6 +74,14 @@ export interface Config {
   jsonMaxBytes: number;
   /** Largest request body accepted; larger is HTTP 413 (MAX_BODY_BYTES). */
   maxBodyBytes: number;
+  /** Largest body the gateway sends ZStack in one call, as JSON text (ZSTACK_MAX_REQUEST_BYTES). */
+  zstackMaxRequestBytes: number;
+  /** Largest answer the gateway reads from one ZStack call; larger is discarded unread (ZSTACK_MAX_RESPONSE_BYTES). */
+  zstackMaxResponseBytes: number;
+  /** Most answer bytes one operation may read from ZStack, all its calls together (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION). */
+  zstackMaxResponseBytesPerOperation: number;
+  /** Largest pub/sub message one instance publishes to the others (REDIS_MAX_MESSAGE_BYTES). */
+  redisMaxMessageBytes: number;
   /** How long /ready waits for ZStack's answer (READY_TIMEOUT_MS). */
   readyTimeoutMs: number;
   /** How long one /ready verdict is reused (READY_CACHE_MS). */
@@ -291,6 +299,7 @@ export function loadConfig(
     corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
     ...connectionVars(env, p),
     ...redisVars(env, p),
+    ...byteLimitVars(env, p),
   };
   heapRoom(p, config, heapLimitBytes);
   if (p.list.length > 0) throw new ConfigError(p.list);
@@ -350,6 +359,47 @@ function redisVars(
     redisKeySecret: secret,
     redisKeyPrefix: prefix,
     redisCommandTimeoutMs: commandTimeoutMs,
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/** What one upstream call may send and read, and what one pub/sub message may carry. */
+function byteLimitVars(
+  env: Env,
+  p: Problems,
+): Pick<
+  Config,
+  | 'zstackMaxRequestBytes'
+  | 'zstackMaxResponseBytes'
+  | 'zstackMaxResponseBytesPerOperation'
+  | 'redisMaxMessageBytes'
+> {
+  const request = intVar(env, p, 'ZSTACK_MAX_REQUEST_BYTES', MIB, 1024, 1024 * MIB);
+  const response = intVar(env, p, 'ZSTACK_MAX_RESPONSE_BYTES', 16 * MIB, 64 * 1024, 1024 * MIB);
+  // A write's answer holds what it sent: below that, an accepted write could never be read back.
+  if (response < request) {
+    p.add(`ZSTACK_MAX_RESPONSE_BYTES (${response}) must not be below ZSTACK_MAX_REQUEST_BYTES (${request})`);
+  }
+  const perOperation = intVar(
+    env,
+    p,
+    'ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION',
+    32 * MIB,
+    64 * 1024,
+    4096 * MIB,
+  );
+  if (perOperation < response) {
+    p.add(
+      `ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION (${perOperation}) must not be below ZSTACK_MAX_RESPONSE_BYTES (${response})`,
+    );
+  }
+  return {
+    zstackMaxRequestBytes: request,
+    zstackMaxResponseBytes: response,
+    zstackMaxResponseBytesPerOperation: perOperation,
+    // 128 KiB holds the largest message of references (500 uuids and 1,000 digests) with room to spare.
+    redisMaxMessageBytes: intVar(env, p, 'REDIS_MAX_MESSAGE_BYTES', MIB, 128 * 1024, 512 * MIB),
   };
 }
 

@@ -22,12 +22,15 @@ export interface Context {
   /** This operation's upstream calls in flight: names are asked for once none is (resourceByUuid). */
   readonly calls: CallTracker;
   /**
-   * What this operation may still cost ZStack: rows, calls and names (MAX_ROWS_PER_OPERATION,
-   * MAX_UPSTREAM_CALLS_PER_OPERATION, MAX_NAMED_UUIDS_PER_OPERATION); `client` counts them.
+   * What this operation may still cost ZStack: rows, calls, names and answer bytes
+   * (MAX_ROWS_PER_OPERATION, MAX_UPSTREAM_CALLS_PER_OPERATION, MAX_NAMED_UUIDS_PER_OPERATION,
+   * ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION); `client` counts them.
    */
   readonly budget: OperationBudget;
   /** Most entries of one TicketRequest.resources list (MAX_RESOURCES_PER_REQUEST). */
   readonly maxResourcesPerRequest: number;
+  /** Largest body one upstream call may carry (ZSTACK_MAX_REQUEST_BYTES): writes check their input first. */
+  readonly maxRequestBytes: number;
   readonly timeZone: TimeZoneSource;
   /**
    * Batching loaders bound to this request's session; never shared with another request. Each
@@ -70,6 +73,10 @@ export function createContext(deps: {
   maxNamedUuids?: number;
   /** Most entries of one TicketRequest.resources list; unlimited when unset. */
   maxResourcesPerRequest?: number;
+  /** Largest body of one upstream call; unlimited when unset. */
+  maxRequestBytes?: number;
+  /** Most answer bytes the operation may read from ZStack; unlimited when unset. */
+  maxResponseBytes?: number;
   tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
@@ -79,6 +86,7 @@ export function createContext(deps: {
     maxRows: deps.maxRows,
     maxCalls: deps.maxUpstreamCalls,
     maxNamedUuids: deps.maxNamedUuids,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const client = calls.wrap(budget.wrap(deps.client));
   return {
@@ -89,6 +97,7 @@ export function createContext(deps: {
     calls,
     budget,
     maxResourcesPerRequest: deps.maxResourcesPerRequest ?? Number.POSITIVE_INFINITY,
+    maxRequestBytes: deps.maxRequestBytes ?? Number.POSITIVE_INFINITY,
     timeZone: deps.timeZone,
     feed: deps.feed,
     tag: deps.tag,

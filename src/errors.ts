@@ -6,6 +6,8 @@ import {
   ZStackHttpError,
   ZStackJobExpiredError,
   ZStackJobPendingError,
+  ZStackRequestTooLargeError,
+  ZStackResponseTooLargeError,
   ZStackUnavailableError,
 } from './zstack/errors.js';
 import type { ApiErrorCode } from './zstack/types.js';
@@ -46,6 +48,8 @@ export const ErrorCode = {
   UPSTREAM_CALL_LIMIT_EXCEEDED: 'UPSTREAM_CALL_LIMIT_EXCEEDED',
   NAME_LIMIT_EXCEEDED: 'NAME_LIMIT_EXCEEDED',
   RESOURCE_LIMIT_EXCEEDED: 'RESOURCE_LIMIT_EXCEEDED',
+  UPSTREAM_REQUEST_TOO_LARGE: 'UPSTREAM_REQUEST_TOO_LARGE',
+  UPSTREAM_RESPONSE_TOO_LARGE: 'UPSTREAM_RESPONSE_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -73,6 +77,17 @@ export function badInput(message: string, field?: string): GraphQLError {
  */
 export function unrepresentable(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UPSTREAM_ERROR } });
+}
+
+/**
+ * A write whose input would make an upstream call larger than ZSTACK_MAX_REQUEST_BYTES, refused
+ * before any call (and before its idempotency key is hashed): the same code and words as the
+ * client's own check (ZStackRequestTooLargeError).
+ */
+export function requestTooLarge(limitBytes: number): GraphQLError {
+  return new GraphQLError(new ZStackRequestTooLargeError(limitBytes).message, {
+    extensions: { code: ErrorCode.UPSTREAM_REQUEST_TOO_LARGE, limitBytes },
+  });
 }
 
 export function unauthenticated(
@@ -145,11 +160,27 @@ function upstreamExtensions(err: ZStackError): Record<string, unknown> {
       : { code: ErrorCode.UPSTREAM_UNAVAILABLE };
   }
   if (err instanceof ZStackAbortedError) return { code: ErrorCode.UPSTREAM_UNAVAILABLE };
+  if (err instanceof ZStackRequestTooLargeError)
+    return { code: ErrorCode.UPSTREAM_REQUEST_TOO_LARGE, limitBytes: err.limitBytes };
+  if (err instanceof ZStackResponseTooLargeError) {
+    const extensions: Record<string, unknown> = {
+      code: ErrorCode.UPSTREAM_RESPONSE_TOO_LARGE,
+      scope: err.perOperation ? 'operation' : 'call',
+      limitBytes: err.limitBytes,
+    };
+    if (err.mayHaveApplied) extensions.mayHaveBeenApplied = true;
+    return extensions;
+  }
   return { code: ErrorCode.UPSTREAM_ERROR };
 }
 
 function upstreamMessage(err: ZStackError): string {
-  if ((err instanceof ZStackUnavailableError || err instanceof ZStackHttpError) && err.mayHaveApplied) {
+  if (
+    (err instanceof ZStackUnavailableError ||
+      err instanceof ZStackHttpError ||
+      err instanceof ZStackResponseTooLargeError) &&
+    err.mayHaveApplied
+  ) {
     return `${err.message}. The request may have reached ZStack and been applied; check before retrying.`;
   }
   return err.message;

@@ -170,6 +170,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       jobTimeoutMs: config.zstackJobTimeoutMs,
       webhookUrl: config.zstackWebhookUrl,
       webhookWakeIntervalMs: config.zstackWebhookWakeIntervalMs,
+      maxRequestBytes: config.zstackMaxRequestBytes,
+      maxResponseBytes: config.zstackMaxResponseBytes,
       onCall: deps.onCall,
       onJob: deps.onJob,
       tracer: deps.tracer,
@@ -182,6 +184,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
           keySecret: config.redisKeySecret,
           prefix: config.redisKeyPrefix ?? 'zstack-graphql:',
           commandTimeoutMs: config.redisCommandTimeoutMs ?? 1000,
+          maxMessageBytes: config.redisMaxMessageBytes,
           onState: deps.onRedisState,
           onError: deps.onFeedError,
         })
@@ -260,6 +263,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         maxUpstreamCalls: config.maxUpstreamCallsPerOperation,
         maxNamedUuids: config.maxNamedUuidsPerOperation,
         maxResourcesPerRequest: config.maxResourcesPerRequest,
+        maxRequestBytes: config.zstackMaxRequestBytes,
+        maxResponseBytes: config.zstackMaxResponseBytesPerOperation,
         tag: requestTag(req),
       });
     },

@@ -1,6 +1,13 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from './errors.js';
-import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from './zstack/client.js';
+import type {
+  AnswerAllowance,
+  CallOptions,
+  CallRequest,
+  GetRequest,
+  JobState,
+  ZStackClient,
+} from './zstack/client.js';
 
 /** The `limit` query parameter of a GET (ZStack's page size), 0 when absent. */
 function limitOf(query: URLSearchParams | string | undefined): number {
@@ -18,27 +25,48 @@ export interface OperationLimits {
   maxCalls?: number;
   /** Distinct uuids named through GetResourceNames (MAX_NAMED_UUIDS_PER_OPERATION). */
   maxNamedUuids?: number;
+  /** Answer bytes read from ZStack in total (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION). */
+  maxResponseBytes?: number;
 }
 
 /**
  * What one operation may cost ZStack: rows read (MAX_ROWS_PER_OPERATION), upstream calls sent
- * (MAX_UPSTREAM_CALLS_PER_OPERATION) and distinct uuids named (MAX_NAMED_UUIDS_PER_OPERATION).
+ * (MAX_UPSTREAM_CALLS_PER_OPERATION), distinct uuids named (MAX_NAMED_UUIDS_PER_OPERATION) and
+ * answer bytes read (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION: every answer, job polls included, takes
+ * its size before it is read, so aliases that each stay under ZSTACK_MAX_RESPONSE_BYTES cannot
+ * together fill the heap; an answer that would pass it is refused unread).
  * Every call of the operation's client is checked before it is sent and refused with a code when it
  * would pass a ceiling; nothing is refused after it was sent (a write is never failed afterwards).
  * A call is one request the operation asks for: a GET's connection retries and a write's job polls
  * are the client's own and not counted.
  */
-export class OperationBudget {
+export class OperationBudget implements AnswerAllowance {
   private rowsUsed = 0;
   private callsUsed = 0;
   private namedUsed = 0;
+  private bytesUsed = 0;
   readonly maxRows: number;
   readonly maxCalls: number;
   readonly maxNamedUuids: number;
+  /** ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION, as the transport's AnswerAllowance reads it. */
+  readonly limitBytes: number;
   constructor(limits: OperationLimits = {}) {
     this.maxRows = limits.maxRows ?? Number.POSITIVE_INFINITY;
     this.maxCalls = limits.maxCalls ?? Number.POSITIVE_INFINITY;
     this.maxNamedUuids = limits.maxNamedUuids ?? Number.POSITIVE_INFINITY;
+    this.limitBytes = limits.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Answer bytes read so far. */
+  get bytes(): number {
+    return this.bytesUsed;
+  }
+
+  /** Counts `bytes` more read; false (nothing counted) when they would pass the operation's bound. */
+  take(bytes: number): boolean {
+    if (this.bytesUsed + bytes > this.limitBytes) return false;
+    this.bytesUsed += bytes;
+    return true;
   }
 
   /** Rows read so far. */
@@ -56,6 +84,7 @@ export class OperationBudget {
     this.rowsUsed = 0;
     this.callsUsed = 0;
     this.namedUsed = 0;
+    this.bytesUsed = 0;
   }
 
   /** `client` with every call checked against, and counted in, this budget. */
@@ -117,21 +146,25 @@ class BudgetedClient implements ZStackClient {
     private readonly client: ZStackClient,
     private readonly budget: OperationBudget,
   ) {}
+  /** The call's options with its answer counted in the operation's bytes (when that is bounded). */
+  private opts(opts: CallOptions | undefined): CallOptions | undefined {
+    return this.budget.limitBytes === Number.POSITIVE_INFINITY ? opts : { ...opts, answerBytes: this.budget };
+  }
   get<T>(req: GetRequest, opts?: CallOptions): Promise<T> {
-    return this.budget.get<T>(this.client, req, opts);
+    return this.budget.get<T>(this.client, req, this.opts(opts));
   }
   async callSync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
     this.budget.spendCall();
-    return this.client.callSync<T>(req, opts);
+    return this.client.callSync<T>(req, this.opts(opts));
   }
   /** One call for the write; its job's polls are not counted, so a write sent is never failed by the budget. */
   async callAsync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
     this.budget.spendCall();
-    return this.client.callAsync<T>(req, opts);
+    return this.client.callAsync<T>(req, this.opts(opts));
   }
   async getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState> {
     this.budget.spendCall();
-    return this.client.getJobState(jobUuid, opts);
+    return this.client.getJobState(jobUuid, this.opts(opts));
   }
   sentJob(jobUuid: string, session: string): boolean {
     return this.client.sentJob(jobUuid, session);

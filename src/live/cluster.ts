@@ -16,13 +16,25 @@ import type { ApiTicket } from '../zstack/types.js';
 
 /** What another instance shared about live updates. */
 export type SharedFeedMessage =
-  /** A ticket as a mutation through another instance left it, for the session that made it. */
-  | { kind: 'ticket'; key: string; ticket: ApiTicket }
+  /**
+   * A ticket as a mutation through another instance left it, for the session that made it.
+   * `partial`: the ticket was too large for one message (REDIS_MAX_MESSAGE_BYTES), so only the fields
+   * stream filters read came; the session's own streams re-read it from ZStack.
+   */
+  | { kind: 'ticket'; key: string; ticket: ApiTicket; partial?: boolean }
   /**
    * One poll's changed tickets of a session, the watermark it reached, and (uuid, state digest) of
-   * the tickets at that watermark it has seen.
+   * the tickets at that watermark it has seen. `refs`: uuids of changed tickets that did not fit in the
+   * message (REDIS_MAX_MESSAGE_BYTES), for the receiver to re-read from ZStack.
    */
-  | { kind: 'changes'; key: string; since: string; tickets: ApiTicket[]; atSince: [string, string][] }
+  | {
+      kind: 'changes';
+      key: string;
+      since: string;
+      tickets: ApiTicket[];
+      atSince: [string, string][];
+      refs?: string[];
+    }
   /** A stream of the session matches a ticket another session changed: poll early. */
   | { kind: 'wake'; key: string };
 
@@ -47,6 +59,11 @@ export interface ClusterOptions {
   /** Every key and channel starts with it (REDIS_KEY_PREFIX). */
   prefix: string;
   commandTimeoutMs: number;
+  /**
+   * Largest message published (REDIS_MAX_MESSAGE_BYTES): a ticket that would pass it travels as a
+   * reference its receivers re-read from ZStack; a larger message received is skipped. Default: none.
+   */
+  maxMessageBytes?: number;
   /** Redis became reachable (true) or not (false, with the error): once per change. */
   onState?: (up: boolean, err?: unknown) => void;
   /** A message that could not be sent or read: skipped; the caller logs it. */
@@ -135,8 +152,17 @@ export function createCluster(options: ClusterOptions): Cluster {
   subscriber.subscribe(channel.feed, channel.job).catch((err: unknown) => {
     if (!closed) onError(err, 'redis subscribe failed');
   });
+  const maxBytes = options.maxMessageBytes ?? Number.POSITIVE_INFINITY;
   subscriber.on('message', (name: string, text: string) => {
     if (handlers === undefined) return;
+    // Only an instance with a larger REDIS_MAX_MESSAGE_BYTES (or a stranger) sends these: not parsed.
+    if (text.length > maxBytes) {
+      onError(
+        new Error(`message of ${text.length} characters`),
+        'redis message over REDIS_MAX_MESSAGE_BYTES; skipped',
+      );
+      return;
+    }
     let message: unknown;
     try {
       message = JSON.parse(text);
@@ -153,13 +179,20 @@ export function createCluster(options: ClusterOptions): Cluster {
     if (shared !== undefined) handlers.feed(shared);
   });
 
-  function send(name: string, payload: Record<string, unknown>): void {
+  function send(name: string, payload: Record<string, unknown> | SharedFeedMessage): void {
     if (!isUp()) return;
     let text: string;
     try {
-      text = JSON.stringify({ ...payload, from: instanceId });
+      text = encode(payload, instanceId, maxBytes);
     } catch (err) {
       onError(err, 'redis message could not be serialised; not shared');
+      return;
+    }
+    if (Buffer.byteLength(text) > maxBytes) {
+      onError(
+        new Error(`message of ${Buffer.byteLength(text)} bytes`),
+        'redis message over REDIS_MAX_MESSAGE_BYTES; not shared',
+      );
       return;
     }
     commands.publish(name, text).catch((err: unknown) => onError(err, 'redis publish failed'));
@@ -206,12 +239,93 @@ export function createCluster(options: ClusterOptions): Cluster {
   };
 }
 
+/** The ticket fields stream filters read (src/live/ticket-filter.ts): what a partial ticket carries. */
+const FILTER_FIELDS = [
+  'uuid',
+  'status',
+  'name',
+  'ticketTypeUuid',
+  'flowCollectionUuid',
+  'accountSystemType',
+  'lastOpDate',
+] as const;
+
+function filterFieldsOf(ticket: ApiTicket): ApiTicket {
+  const source = ticket as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const field of FILTER_FIELDS) if (source[field] !== undefined) out[field] = source[field];
+  return out as unknown as ApiTicket;
+}
+
+const byteLength = (text: string) => Buffer.byteLength(text);
+
+/**
+ * A message as published, within `maxBytes` where tickets are what makes it large: a mutation's
+ * ticket too large goes as its filter fields (`partial`); a poll's changes keep whole tickets, in
+ * order, while they fit, and name the rest by uuid (`refs`). Either way every change is announced, and
+ * its receivers re-read what did not fit from ZStack, so no change is lost to the bound.
+ */
+export function encode(
+  payload: Record<string, unknown> | SharedFeedMessage,
+  from: string,
+  maxBytes: number,
+): string {
+  const text = JSON.stringify({ ...payload, from });
+  if (maxBytes === Number.POSITIVE_INFINITY || byteLength(text) <= maxBytes) return text;
+  const m = payload as SharedFeedMessage;
+  if (m.kind === 'ticket') {
+    return JSON.stringify({
+      kind: 'ticket',
+      key: m.key,
+      ticket: filterFieldsOf(m.ticket),
+      partial: true,
+      from,
+    });
+  }
+  if (m.kind !== 'changes') return text;
+  // Room is kept for every change as a reference; whole tickets fill what is left.
+  const refs = m.tickets.map((t) => t.uuid);
+  const head = JSON.stringify({
+    kind: 'changes',
+    key: m.key,
+    since: m.since,
+    atSince: m.atSince,
+    refs,
+    from,
+  });
+  let room = maxBytes - byteLength(head) - ',"tickets":[]'.length;
+  const whole: string[] = [];
+  const left: string[] = [];
+  for (const ticket of m.tickets) {
+    const one = JSON.stringify(ticket);
+    const size = byteLength(one) + 1;
+    if (size <= room) {
+      whole.push(one);
+      room -= size;
+    } else left.push(ticket.uuid);
+  }
+  const shell = JSON.stringify({
+    kind: 'changes',
+    key: m.key,
+    since: m.since,
+    atSince: m.atSince,
+    refs: left,
+    from,
+  });
+  return `${shell.slice(0, -1)},"tickets":[${whole.join(',')}]}`;
+}
+
+const REF = /^[0-9A-Za-z-]{1,64}$/;
+
 /** A feed message from Redis, checked field by field; undefined when it is not one. */
 function sharedFeedMessage(m: Record<string, unknown>): SharedFeedMessage | undefined {
   if (typeof m.key !== 'string') return undefined;
   if (m.kind === 'wake') return { kind: 'wake', key: m.key };
   if (m.kind === 'ticket' && isObject(m.ticket) && typeof m.ticket.uuid === 'string') {
-    return { kind: 'ticket', key: m.key, ticket: m.ticket as unknown as ApiTicket };
+    const ticket = m.ticket as unknown as ApiTicket;
+    return m.partial === true
+      ? { kind: 'ticket', key: m.key, ticket, partial: true }
+      : { kind: 'ticket', key: m.key, ticket };
   }
   if (m.kind === 'changes' && typeof m.since === 'string' && Array.isArray(m.tickets)) {
     const tickets = m.tickets.filter(isObject) as unknown as ApiTicket[];
@@ -219,7 +333,10 @@ function sharedFeedMessage(m: Record<string, unknown>): SharedFeedMessage | unde
       (pair): pair is [string, string] =>
         Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string',
     );
-    return { kind: 'changes', key: m.key, since: m.since, tickets, atSince };
+    const refs = (Array.isArray(m.refs) ? m.refs : []).filter(
+      (ref): ref is string => typeof ref === 'string' && REF.test(ref),
+    );
+    return { kind: 'changes', key: m.key, since: m.since, tickets, atSince, refs };
   }
   return undefined;
 }

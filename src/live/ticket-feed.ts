@@ -8,8 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ZStackClient } from '../zstack/client.js';
-import { ZStackApiError } from '../zstack/errors.js';
-import type { QueryParams } from '../zstack/query.js';
+import { ZStackApiError, ZStackResponseTooLargeError } from '../zstack/errors.js';
+import { MAX_UUIDS_PER_QUERY, type QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { CallerSignal } from '../zstack/transport.js';
 import type { ApiTicket } from '../zstack/types.js';
@@ -123,15 +123,30 @@ export function nextFeedPollDelayMs(s: FeedPollState): number {
   return Math.max(0, s.lastPollAtMs + gap - s.nowMs);
 }
 
-/** The one query of a session's poll: the newest tickets first time, then those changed since `since`. */
-export function feedQuery(since: string | undefined): QueryParams {
-  if (since === undefined) return { sort: { field: 'lastOpDate', direction: 'desc' }, limit: BASELINE_ROWS };
+/**
+ * The one query of a session's poll: the newest tickets first time, then those changed since `since`,
+ * at most `limit` (fewer while answers come back over ZSTACK_MAX_RESPONSE_BYTES).
+ */
+export function feedQuery(since: string | undefined, limit = MAX_CHANGES_PER_POLL): QueryParams {
+  if (since === undefined)
+    return { sort: { field: 'lastOpDate', direction: 'desc' }, limit: Math.min(BASELINE_ROWS, limit) };
   return {
     conditions: [{ field: 'lastOpDate', op: '>=', value: since }],
     sort: { field: 'lastOpDate', direction: 'asc' },
-    limit: MAX_CHANGES_PER_POLL,
+    limit,
   };
 }
+
+/**
+ * The next poll's page size after one poll: halved after an answer over ZSTACK_MAX_RESPONSE_BYTES
+ * (big tickets: fewer a poll, the rest at the next ones), doubled back after a good one. Pure.
+ */
+export function nextPollLimit(limit: number, tooLarge: boolean): number {
+  return tooLarge ? Math.max(1, Math.floor(limit / 2)) : Math.min(MAX_CHANGES_PER_POLL, limit * 2);
+}
+
+/** Tickets re-read in one call after a message named them instead of carrying them (they are big). */
+const REREAD_BATCH = 10;
 
 /** One stream: a queue its iterator drains. */
 class Subscriber implements AsyncIterableIterator<ApiTicket> {
@@ -233,6 +248,11 @@ class SessionWatch {
   private stopped = false;
   /** This instance held the session's poll lease at its last poll (shared mode). */
   private leader = false;
+  /** Page size of the next poll (see nextPollLimit). */
+  private pollLimit = MAX_CHANGES_PER_POLL;
+  /** Changed tickets another instance named but could not carry (REDIS_MAX_MESSAGE_BYTES): to re-read. */
+  private readonly toReread = new Set<string>();
+  private rereading = false;
 
   constructor(
     readonly session: string,
@@ -326,8 +346,16 @@ class SessionWatch {
     this.woken = false;
     this.lastPollAt = this.options.timer.now();
     try {
+      // Re-reads that failed before are tried again once an interval until they succeed.
+      if (this.toReread.size > 0) {
+        await this.reread().catch((err: unknown) => {
+          this.options.onError(err, 'ticket feed could not re-read shared tickets; retrying next interval');
+        });
+      }
       if (await this.polledElsewhere()) return;
-      const reply = await queryTickets(this.client, feedQuery(this.since), { session: this.session });
+      const query = feedQuery(this.since, this.pollLimit);
+      const reply = await queryTickets(this.client, query, { session: this.session });
+      this.pollLimit = nextPollLimit(this.pollLimit, false);
       this.take(reply.inventories ?? []);
     } catch (err) {
       // A session ZStack no longer accepts ends every stream of it; other faults are retried.
@@ -335,6 +363,7 @@ class SessionWatch {
         for (const s of [...this.subscribers]) s.fail(err);
         return;
       }
+      if (err instanceof ZStackResponseTooLargeError) this.pollLimit = nextPollLimit(this.pollLimit, true);
       this.options.onError(err, 'ticket feed poll failed; retrying next interval');
     } finally {
       this.polling = false;
@@ -367,8 +396,15 @@ class SessionWatch {
    * (uuid, state digest) are the tickets at the watermark it has seen, so a poll here later (taking
    * over, or Redis gone) does not emit them again.
    */
-  takeShared(since: string, tickets: readonly ApiTicket[], atSince: readonly [string, string][]): void {
+  takeShared(
+    since: string,
+    tickets: readonly ApiTicket[],
+    atSince: readonly [string, string][],
+    refs: readonly string[] = [],
+  ): void {
     if (this.stopped) return;
+    // Named, not carried: re-read here, and not taken as seen from atSince (that would hide them).
+    this.rereadLater(refs);
     for (const ticket of tickets) {
       try {
         this.consider(ticket);
@@ -382,9 +418,61 @@ class SessionWatch {
     }
     if (since !== this.since) return;
     for (const [uuid, fingerprint] of atSince) {
-      if (this.seen.has(uuid)) continue;
+      if (this.seen.has(uuid) || this.toReread.has(uuid)) continue;
       if (this.seen.size >= MAX_SEEN) break;
       this.seen.set(uuid, { fingerprint, at: since });
+    }
+  }
+
+  /**
+   * Another instance changed or saw these tickets but could not carry them in its message (too big
+   * for REDIS_MAX_MESSAGE_BYTES): read them from ZStack with this session, a few a call, and emit them
+   * as any change. A failed re-read is tried again at each interval, so no change is lost to the bound.
+   */
+  rereadLater(uuids: readonly string[]): void {
+    if (this.stopped || uuids.length === 0) return;
+    for (const uuid of uuids) if (this.toReread.size < MAX_SEEN) this.toReread.add(uuid);
+    void this.reread().catch((err: unknown) => {
+      this.options.onError(err, 'ticket feed could not re-read shared tickets; retrying next interval');
+    });
+  }
+
+  private async reread(): Promise<void> {
+    if (this.rereading) return;
+    this.rereading = true;
+    let batch = Math.min(REREAD_BATCH, MAX_UUIDS_PER_QUERY);
+    try {
+      while (this.toReread.size > 0 && !this.stopped) {
+        const uuids = [...this.toReread].slice(0, batch);
+        let rows: ApiTicket[];
+        try {
+          const query: QueryParams = {
+            conditions: [{ field: 'uuid', op: '?=', value: uuids }],
+            limit: uuids.length,
+          };
+          rows = (await queryTickets(this.client, query, { session: this.session })).inventories ?? [];
+        } catch (err) {
+          // Over ZSTACK_MAX_RESPONSE_BYTES: fewer a call; one alone that big cannot be shown at all.
+          if (err instanceof ZStackResponseTooLargeError && batch > 1) {
+            batch = Math.max(1, Math.floor(batch / 2));
+            continue;
+          }
+          if (err instanceof ZStackResponseTooLargeError) {
+            this.toReread.delete(uuids[0] as string);
+            this.options.onError(
+              err,
+              'ticket feed skipped a shared ticket larger than ZSTACK_MAX_RESPONSE_BYTES',
+            );
+            continue;
+          }
+          throw err;
+        }
+        // A uuid ZStack no longer returns (deleted, or no longer visible to the session) is done.
+        for (const uuid of uuids) this.toReread.delete(uuid);
+        for (const ticket of rows) this.deliver(ticket);
+      }
+    } finally {
+      this.rereading = false;
     }
   }
 
@@ -503,15 +591,17 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
       if (draining) return;
       if (message.kind === 'ticket') {
         for (const watch of watches.values()) {
-          if (watch.key === message.key) watch.deliver(message.ticket);
-          else if (watch.matches(message.ticket)) watch.wake();
+          if (watch.key !== message.key) {
+            if (watch.matches(message.ticket)) watch.wake();
+          } else if (message.partial) watch.rereadLater([message.ticket.uuid]);
+          else watch.deliver(message.ticket);
         }
         return;
       }
       const watch = byKey.get(message.key);
       if (watch === undefined) return;
       if (message.kind === 'wake') watch.wakeHere();
-      else watch.takeShared(message.since, message.tickets, message.atSince);
+      else watch.takeShared(message.since, message.tickets, message.atSince, message.refs);
     },
     get size() {
       return total;

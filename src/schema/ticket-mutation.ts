@@ -1,7 +1,8 @@
 import { authed, type Context } from '../context.js';
-import { badInput } from '../errors.js';
+import { badInput, requestTooLarge } from '../errors.js';
 import { idempotentJobUuid } from '../idempotency.js';
 import type { CallOptions } from '../zstack/client.js';
+import { jsonTextExceeds } from '../zstack/request-size.js';
 import { changeTicketStatus, createTicket, deleteTicket, updateTicketRequest } from '../zstack/tickets.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
@@ -105,6 +106,15 @@ const idempotencyKeyField = {
 } as const;
 
 /**
+ * Refuses an input whose upstream body would pass ZSTACK_MAX_REQUEST_BYTES, counting every reference
+ * to a variable at its full size (one 256 KiB value listed 200 times is 50 MiB), before it is hashed
+ * or serialized: the count stops at the ceiling.
+ */
+function checkUpstreamSize(ctx: Context, upstreamInput: unknown): void {
+  if (jsonTextExceeds(upstreamInput, ctx.maxRequestBytes)) throw requestTooLarge(ctx.maxRequestBytes);
+}
+
+/**
  * Call options of a ticket write: the caller's session and, with an idempotency key, the job uuid
  * derived from the session, mutation, key and the exact upstream input. Refused before any call
  * without a session.
@@ -116,6 +126,7 @@ function writeOptions(
   upstreamInput: unknown,
 ): CallOptions & { session: string } {
   const opts = authed(ctx);
+  checkUpstreamSize(ctx, upstreamInput);
   if (key === null || key === undefined) return opts;
   if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY) {
     throw badInput(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY} characters.`, 'idempotencyKey');

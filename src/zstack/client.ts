@@ -2,7 +2,9 @@
  * The upstream client: composes the transport (transport.ts), the one mapping of answers to typed
  * errors (responses.ts) and async-job waiting (jobs.ts). Knows HTTP and ZStack, never GraphQL.
  */
+import { ZStackRequestTooLargeError } from './errors.js';
 import { type JobEvent, JobWaits } from './jobs.js';
+import { jsonTextExceeds } from './request-size.js';
 import {
   afterWriteSent,
   isDuplicateJobUuid,
@@ -24,7 +26,14 @@ import {
 
 export type { JobEvent } from './jobs.js';
 export type { JobState } from './responses.js';
-export type { CallOptions, TracedCall, TracedJob, UpstreamCallEvent, UpstreamTracer } from './transport.js';
+export type {
+  AnswerAllowance,
+  CallOptions,
+  TracedCall,
+  TracedJob,
+  UpstreamCallEvent,
+  UpstreamTracer,
+} from './transport.js';
 
 export interface ZStackClientConfig {
   /** Base with context path, e.g. http://zstack:8080/zstack (no trailing slash). */
@@ -44,6 +53,16 @@ export interface ZStackClientConfig {
   webhookWakeIntervalMs?: number;
   /** Retries of GETs on connection failure (default 2, backoff 50/150 ms). */
   getRetries?: number;
+  /**
+   * Largest body sent in one call (JSON text, bytes); a larger one is ZStackRequestTooLargeError and
+   * nothing is sent. Default: no limit.
+   */
+  maxRequestBytes?: number;
+  /**
+   * Largest answer read from one call; a larger one is discarded unread (its connection closed) and
+   * is ZStackResponseTooLargeError. Default: no limit.
+   */
+  maxResponseBytes?: number;
   onCall?: (e: UpstreamCallEvent) => void;
   onJob?: (e: JobEvent) => void;
   /** Spans for calls and job waits, and the `traceparent` each call sends (OpenTelemetry, from outside). */
@@ -134,13 +153,16 @@ class UndiciZStackClient implements ZStackClient {
   private readonly jobs: JobWaits;
   private readonly webhookUrl: string | undefined;
   private readonly owners = new JobOwners();
+  private readonly maxRequestBytes: number;
 
   constructor(config: ZStackClientConfig) {
+    this.maxRequestBytes = config.maxRequestBytes ?? Number.POSITIVE_INFINITY;
     this.transport = new Transport({
       baseUrl: config.baseUrl,
       timeoutMs: config.timeoutMs,
       connections: config.connections,
       getRetries: config.getRetries,
+      maxResponseBytes: config.maxResponseBytes,
       onCall: config.onCall,
       tracer: config.tracer,
     });
@@ -182,7 +204,12 @@ class UndiciZStackClient implements ZStackClient {
     if (async && this.webhookUrl !== undefined) headers['x-web-hook'] = this.webhookUrl;
     let body: string | undefined;
     if (req.body !== undefined) {
+      const max = this.maxRequestBytes;
+      // Counted before serializing, so a value that repeats a large part is refused without being built.
+      if (max !== Number.POSITIVE_INFINITY && jsonTextExceeds(req.body, max))
+        throw new ZStackRequestTooLargeError(max);
       body = JSON.stringify(req.body);
+      if (body.length > max || Buffer.byteLength(body) > max) throw new ZStackRequestTooLargeError(max);
       headers['content-type'] = JSON_CONTENT_TYPE;
     }
     let ex: Exchange;

@@ -70,3 +70,40 @@ export class ZStackAbortedError extends ZStackError {
     super('The request was cancelled by the caller.', jobUuid);
   }
 }
+
+/**
+ * The body of a call to ZStack would be larger than the gateway's ceiling (ZSTACK_MAX_REQUEST_BYTES):
+ * nothing was sent.
+ */
+export class ZStackRequestTooLargeError extends ZStackError {
+  readonly limitBytes: number;
+  constructor(limitBytes: number) {
+    super(`The call to ZStack would carry more than ${limitBytes} bytes; nothing was sent.`);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * ZStack's answer was larger than the gateway reads (ZSTACK_MAX_RESPONSE_BYTES): it was discarded
+ * unread and its connection closed. For a write, the write itself may have been applied.
+ */
+export class ZStackResponseTooLargeError extends ZStackError {
+  readonly limitBytes: number;
+  readonly mayHaveApplied: boolean;
+  /** The bound passed was the operation's total (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION), not one call's. */
+  readonly perOperation: boolean;
+  constructor(
+    limitBytes: number,
+    options: { mayHaveApplied?: boolean; jobUuid?: string; perOperation?: boolean } = {},
+  ) {
+    super(
+      options.perOperation
+        ? `ZStack's answers to this operation would pass ${limitBytes} bytes; this one was not read.`
+        : `ZStack's answer is larger than ${limitBytes} bytes; it was not read.`,
+      options.jobUuid,
+    );
+    this.limitBytes = limitBytes;
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
+    this.perOperation = options.perOperation ?? false;
+  }
+}

@@ -2,8 +2,20 @@
  * The one place where ZStack's answers, and calls that got none, become results or typed errors
  * (src/zstack/errors.ts). No error message here ever carries the upstream body, URL or session.
  */
-import { ZStackAbortedError, ZStackApiError, ZStackHttpError, ZStackUnavailableError } from './errors.js';
-import { type Exchange, KIND_ABORT, KIND_NOT_SENT, type TransportFailure } from './transport.js';
+import {
+  ZStackAbortedError,
+  ZStackApiError,
+  ZStackHttpError,
+  ZStackResponseTooLargeError,
+  ZStackUnavailableError,
+} from './errors.js';
+import {
+  type Exchange,
+  KIND_ABORT,
+  KIND_NOT_SENT,
+  KIND_TOO_LARGE,
+  type TransportFailure,
+} from './transport.js';
 import type { ApiErrorCode } from './types.js';
 
 /** What one look at an async job found. */
@@ -79,6 +91,15 @@ export function responseError(ex: Exchange, jobUuid: string | undefined): Respon
  */
 export function unavailableError(f: TransportFailure, write: boolean, jobUuid: string | undefined): Error {
   if (f.kind === KIND_ABORT) return new ZStackAbortedError(jobUuid);
+  // An answer came, so a write reached ZStack: only its outcome is unknown.
+  if (f.kind === KIND_TOO_LARGE) {
+    const perOperation = f.perOperation;
+    return new ZStackResponseTooLargeError(f.limitBytes ?? 0, {
+      mayHaveApplied: write,
+      jobUuid,
+      perOperation,
+    });
+  }
   const mayHaveApplied = write && f.kind !== KIND_NOT_SENT;
   return new ZStackUnavailableError(f.reason, { mayHaveApplied, jobUuid });
 }

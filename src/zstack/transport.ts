@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 
 /** One HTTP call to ZStack, as the call events report it. */
 export interface UpstreamCallEvent {
@@ -25,6 +25,13 @@ export interface CallerSignal {
   removeEventListener(type: 'abort', listener: EventListenerObject | (() => void)): void;
 }
 
+/** An operation's allowance of answer bytes, shared by all its calls (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION). */
+export interface AnswerAllowance {
+  readonly limitBytes: number;
+  /** Counts `bytes` more read; false (nothing counted) when they would pass the limit. */
+  take(bytes: number): boolean;
+}
+
 export interface CallOptions {
   /** Sent as `Authorization: OAuth <session>`. */
   session?: string;
@@ -38,6 +45,8 @@ export interface CallOptions {
   tag?: unknown;
   /** Opaque to the client: the tracer's parent for this call (a job wait's); `tag` when unset. */
   trace?: unknown;
+  /** Every answer's bytes are taken from it before they are read; past it the answer is refused unread. */
+  answerBytes?: AnswerAllowance;
 }
 
 /**
@@ -70,6 +79,8 @@ export interface TransportConfig {
   connections?: number;
   /** Retries of GETs on connection failure (default 2, backoff 50/150 ms). */
   getRetries?: number;
+  /** Largest answer body read; a larger one is discarded unread (KIND_TOO_LARGE). Default: no limit. */
+  maxResponseBytes?: number;
   onCall?: (e: UpstreamCallEvent) => void;
   tracer?: UpstreamTracer;
 }
@@ -96,12 +107,15 @@ export const KIND_DEADLINE = 'deadline';
 export const KIND_NOT_SENT = 'not-sent';
 /** The connection broke after it was established: a write may have been applied. */
 export const KIND_BROKEN = 'broken';
+/** The answer was larger than maxResponseBytes: discarded unread, its connection closed. */
+export const KIND_TOO_LARGE = 'too-large';
 export type FailureKind =
   | typeof KIND_ABORT
   | typeof KIND_TIMEOUT
   | typeof KIND_DEADLINE
   | typeof KIND_NOT_SENT
-  | typeof KIND_BROKEN;
+  | typeof KIND_BROKEN
+  | typeof KIND_TOO_LARGE;
 
 /**
  * A call that got no complete answer. Internal to src/zstack: responses.ts turns it into a public
@@ -111,6 +125,10 @@ export class TransportFailure {
   constructor(
     readonly kind: FailureKind,
     readonly reason: string,
+    /** For KIND_TOO_LARGE: the bound the answer passed. */
+    readonly limitBytes?: number,
+    /** For KIND_TOO_LARGE: the bound passed was the operation's (AnswerAllowance), not the call's. */
+    readonly perOperation = false,
   ) {}
 }
 
@@ -279,6 +297,47 @@ export function routeOf(path: string): string {
   return `/v1${path.replace(UUID_SEGMENT, '/{uuid}')}`;
 }
 
+type ResponseBody = Dispatcher.ResponseData['body'];
+
+function tooLarge(body: ResponseBody, max: number, perOperation = false): TransportFailure {
+  // Destroying an unfinished body aborts the exchange and closes its socket: nothing more is read.
+  body.destroy();
+  return new TransportFailure(KIND_TOO_LARGE, `answer larger than ${max} bytes`, max, perOperation);
+}
+
+/**
+ * The whole body as text, or KIND_TOO_LARGE past `max` bytes or past the operation's `allowance`:
+ * refused on its Content-Length before reading (undici holds the body to that length), counted chunk
+ * by chunk when there is none.
+ */
+async function readBody(
+  body: ResponseBody,
+  length: string | string[] | undefined,
+  max: number,
+  allowance: AnswerAllowance | undefined,
+): Promise<string> {
+  if (max === Number.POSITIVE_INFINITY && allowance === undefined) return body.text();
+  if (typeof length === 'string' && /^\d+$/.test(length)) {
+    const size = Number(length);
+    if (size > max) throw tooLarge(body, max);
+    if (allowance !== undefined && !allowance.take(size)) throw tooLarge(body, allowance.limitBytes, true);
+    return body.text();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) throw tooLarge(body, max);
+    if (allowance !== undefined && !allowance.take(buf.length))
+      throw tooLarge(body, allowance.limitBytes, true);
+    chunks.push(buf);
+  }
+  return UTF8.decode(Buffer.concat(chunks, size));
+}
+
+const UTF8 = new TextDecoder();
+
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
@@ -291,6 +350,7 @@ export class Transport {
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly getRetries: number;
+  private readonly maxResponseBytes: number;
   private readonly onCall: ((e: UpstreamCallEvent) => void) | undefined;
   /** Attempts in flight: checked for expiry every EXPIRY_TICK_MS, stopped at the cutoff (endCallsAt). */
   private readonly live = new Set<Attempt>();
@@ -304,6 +364,7 @@ export class Transport {
     this.prefix = `${url.pathname.replace(/\/+$/, '')}/v1`;
     this.timeoutMs = config.timeoutMs;
     this.getRetries = config.getRetries ?? 2;
+    this.maxResponseBytes = config.maxResponseBytes ?? Number.POSITIVE_INFINITY;
     this.onCall = config.onCall;
     this.tracer = config.tracer;
     this.pool = new Pool(url.origin, {
@@ -361,10 +422,12 @@ export class Transport {
     let status: number | 'error' = 'error';
     try {
       const res = await this.pool.request({ method, path: target, headers: sent, body, signal: attempt });
-      const text = await res.body.text();
+      const length = res.headers['content-length'];
+      const text = await readBody(res.body, length, this.maxResponseBytes, opts?.answerBytes);
       status = res.statusCode;
       return { status, text };
     } catch (err) {
+      if (err instanceof TransportFailure) throw err;
       throw classify(err, attempt.stop);
     } finally {
       attempt.finish();
