@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
+import { redactCredentials } from './observability/redact.js';
 
 /** Gateway configuration, validated once at start; every unit is in the variable's name. */
 export interface Config {
@@ -107,10 +108,13 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  /** Every problem found, one sentence each, naming the variable and its value as typed. */
+  /**
+   * Every problem found, one sentence each, naming the variable and its value as typed, except for
+   * URL credentials (`http://admin:[redacted]@…`): these sentences reach logs and terminals.
+   */
   readonly problems: readonly string[];
   constructor(problems: string | readonly string[]) {
-    const list = typeof problems === 'string' ? [problems] : problems;
+    const list = (typeof problems === 'string' ? [problems] : problems).map(redactCredentials);
     super(list.join('; '));
     this.problems = list;
   }

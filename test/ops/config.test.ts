@@ -88,6 +88,36 @@ describe('configuration errors', () => {
     expect(() => loadConfig({})).not.toThrow();
   });
 
+  it.each([
+    [
+      'ZSTACK_URL',
+      'http://admin:TopSecret1@zstack:8080/zstack',
+      'http://admin:[redacted]@zstack:8080/zstack',
+    ],
+    ['ZSTACK_URL', 'ftp://admin:TopSecret1@zstack/zstack', 'ftp://admin:[redacted]@zstack/zstack'],
+    ['REDIS_URL', 'http://:TopSecret1@redis:6379', 'http://:[redacted]@redis:6379'],
+    ['REDIS_URL', 'redis//:TopSecret1@redis:6379', 'redis//:[redacted]@redis:6379'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://TopSecret1@otel:4318', 'http://[redacted]@otel:4318'],
+  ])('quote %s=%s without its credentials', (name, value, shown) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value, REDIS_KEY_SECRET: 'k'.repeat(32) });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = `${(error as Error).message}\n${(error as ConfigError).problems.join('\n')}`;
+    expect(text).toContain(name);
+    expect(text).toContain(`"${shown}"`);
+    expect(text).not.toContain('TopSecret1');
+  });
+
+  it('never quote REDIS_KEY_SECRET', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_KEY_SECRET: 'TopSecret1' })).toThrow(
+      /^(?!.*TopSecret1).*REDIS_KEY_SECRET must be at least 32 characters/,
+    );
+  });
+
   it('quote a range violation as typed', () => {
     expect(() => loadConfig({ PORT: '070000' })).toThrow('got "070000"');
   });
