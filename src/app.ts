@@ -100,6 +100,11 @@ const NOT_JSON: Refusal = {
   message: 'Send GraphQL requests as Content-Type: application/json.',
   code: ErrorCode.BAD_REQUEST,
 };
+const NOT_FOUND: Refusal = {
+  status: 404,
+  message: 'Not found: GraphQL is served at /graphql exactly.',
+  code: ErrorCode.NOT_FOUND,
+};
 const NOT_ACCEPTABLE: Refusal = {
   status: 406,
   message: 'Accept application/graphql-response+json, application/json or text/event-stream.',
@@ -260,7 +265,8 @@ function requestLog(logger: Logger, metrics: Metrics) {
  *   (src/http/graphql-post.ts), yoga's envelop pipeline driven from node:http;
  * - anything else at /graphql (GET queries, SSE subscriptions, the GraphiQL page and its assets):
  *   yoga's own handler, over the same envelop pipeline.
- * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins.
+ * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins;
+ * any other path, other spellings of /graphql included, is 404.
  */
 export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -290,6 +296,16 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   });
   const cors: Cors = createCors(config.corsOrigins);
   const graphqlPath = yoga.graphqlEndpoint;
+  const assetsPath = gateway.graphiqlAssetsPath;
+  /**
+   * The paths yoga serves: /graphql exactly, and GraphiQL's assets under their own prefix, spelled
+   * plainly. yoga matches a URL it has normalized (`/x/../graphql`, `//graphql` and `/graphql/`
+   * reach its GraphQL handler), so any other spelling is answered 404 here, before yoga sees it,
+   * and cannot slip past the rules that check `path === graphqlPath` (the 415 for non-JSON POSTs).
+   */
+  const servedPath = (path: string) =>
+    path === graphqlPath ||
+    (assetsPath !== undefined && path.startsWith(assetsPath) && !/\/\.|\/\/|%|\\/.test(path));
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
   const logRequest = requestLog(logger, metrics);
 
@@ -363,9 +379,10 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
 
   /** What the HTTP layer refuses from the headers alone, before any body is read or GraphQL runs. */
   function refusalOf(req: IncomingMessage, path: string): Refusal | undefined {
+    if (!servedPath(path)) return NOT_FOUND;
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > config.maxBodyBytes) return tooLarge;
-    if (req.method !== 'POST' || path !== graphqlPath) return undefined;
+    if (req.method !== 'POST') return undefined;
     if (!isJsonContentType(req.headers['content-type'])) return NOT_JSON;
     if (negotiate(req.headers.accept) === undefined) return NOT_ACCEPTABLE;
     return undefined;

@@ -146,6 +146,8 @@ export interface Gateway {
   caches: { documents: CacheUsage; jit: CacheUsage | undefined };
   /** Whether GET /graphql serves the GraphiQL page (GRAPHIQL=true and the package installed). */
   graphiql: boolean;
+  /** Where GraphiQL's assets are served (a prefix), when the page is. */
+  graphiqlAssetsPath: string | undefined;
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
@@ -277,6 +279,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     },
     caches: { documents: documentCaches.documents, jit: jit?.cache },
     graphiql: graphiql !== undefined,
+    graphiqlAssetsPath: graphiql?.assetsPath,
     async close() {
       feed.close();
       await cluster?.close();
