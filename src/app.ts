@@ -92,7 +92,7 @@ interface Refusal {
 
 const REFUSED_ORIGIN: Refusal = {
   status: 403,
-  message: 'This origin may not call the gateway (see CORS_ORIGINS).',
+  message: 'This origin may not call the gateway (see CORS_ORIGINS and PUBLIC_ORIGINS).',
   code: ErrorCode.FORBIDDEN,
 };
 const NOT_JSON: Refusal = {
@@ -294,7 +294,11 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     onRefused: (req, error) => scopeOfRequest(req)?.noteErrors([error]),
     onThrown: (req, error) => onMasked(error, scopeOfRequest(req)),
   });
-  const cors: Cors = createCors(config.corsOrigins);
+  const cors: Cors = createCors({
+    corsOrigins: config.corsOrigins,
+    publicOrigins: config.publicOrigins,
+    host: config.host,
+  });
   const graphqlPath = yoga.graphqlEndpoint;
   const assetsPath = gateway.graphiqlAssetsPath;
   /**

@@ -76,6 +76,12 @@ export interface Config {
   persistedOperationsOnly?: boolean;
   /** Origins (scheme://host[:port]) whose web pages may call the gateway (CORS_ORIGINS); none by default. */
   corsOrigins: string[];
+  /**
+   * The gateway's own origins as browsers show them (PUBLIC_ORIGINS, e.g. https://gateway.example.com
+   * behind a TLS proxy): a page there (GraphiQL) is same-origin. Empty = http on the listen port by
+   * localhost, 127.0.0.1, [::1] or HOST when it is one IP address. Never taken from the Host header.
+   */
+  publicOrigins: string[];
   /** Most client connections open at once; past it a new connection is closed at once (MAX_CONNECTIONS). */
   maxConnections: number;
   /** How long a client may take to send a request's headers (HEADERS_TIMEOUT_MS). */
@@ -281,6 +287,7 @@ export function loadConfig(
     tracing: tracingVars(env, p),
     ...persistedOperationsVars(env, p),
     corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
+    publicOrigins: originsVar(env, p, 'PUBLIC_ORIGINS'),
     ...connectionVars(env, p),
     ...redisVars(env, p),
   };
