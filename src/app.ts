@@ -149,6 +149,12 @@ function yogaLogger(logger: Logger): YogaLogger {
   };
 }
 
+/**
+ * Routes ZStack answers 2xx whatever the session (logins, ValidateSession, LogOut of an unknown
+ * session, a job's result): such an answer proves nothing about the caller.
+ */
+const SESSIONLESS_ROUTE = /^\/v1\/(?:accounts\/sessions\/|api-jobs\/)|\/login$/;
+
 /** Upstream calls and job waits, counted on the request's scope, in metrics and debug lines. */
 function upstreamObservers(logger: Logger, metrics: Metrics) {
   return {
@@ -158,6 +164,14 @@ function upstreamObservers(logger: Logger, metrics: Metrics) {
       if (scope) {
         scope.upstreamCalls++;
         scope.upstreamMs += e.durationMs;
+        if (
+          !scope.identified &&
+          typeof e.status === 'number' &&
+          e.status < 300 &&
+          scope.session !== undefined &&
+          !SESSIONLESS_ROUTE.test(e.route)
+        )
+          scope.identified = true;
       }
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
@@ -241,7 +255,7 @@ function requestLog(logger: Logger, metrics: Metrics) {
     const ms = performance.now() - scope.started;
     const status = res.statusCode;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
-    metrics.observeRequest(scope.operation, code, ms / 1000);
+    metrics.observeRequest(scope.operation, code, ms / 1000, scope.identified);
     const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
     if (!logger.isLevelEnabled(level)) return;
     write(
