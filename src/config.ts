@@ -82,6 +82,10 @@ export interface Config {
    * localhost, 127.0.0.1, [::1] or HOST when it is one IP address. Never taken from the Host header.
    */
   publicOrigins: string[];
+  /** Most logIn attempts one client address (an IPv6 /64) may make per minute, successes included; 0 = none (LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE). */
+  loginAttemptsPerClientPerMinute: number;
+  /** Most failed logIn attempts per account name per minute, from any address; 0 = none (LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE). */
+  loginFailuresPerAccountPerMinute: number;
   /** Most client connections open at once; past it a new connection is closed at once (MAX_CONNECTIONS). */
   maxConnections: number;
   /** How long a client may take to send a request's headers (HEADERS_TIMEOUT_MS). */
@@ -277,6 +281,15 @@ export function loadConfig(
       1024 * 1024 * 1024,
     ),
     maxRowsPerOperation: intVar(env, p, 'MAX_ROWS_PER_OPERATION', 10_000, 1, 10_000_000),
+    loginAttemptsPerClientPerMinute: intVar(env, p, 'LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE', 60, 0, 1_000_000),
+    loginFailuresPerAccountPerMinute: intVar(
+      env,
+      p,
+      'LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE',
+      10,
+      0,
+      1_000_000,
+    ),
     jsonMaxDepth: intVar(env, p, 'JSON_MAX_DEPTH', 64, 1, 10_000),
     jsonMaxBytes: intVar(env, p, 'JSON_MAX_BYTES', 256 * 1024, 1, 1024 * 1024 * 1024),
     maxBodyBytes: intVar(env, p, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),

@@ -9,6 +9,7 @@ import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster } from './live/cluster.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
+import { createLoginLimiter } from './login-limit.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
@@ -200,6 +201,12 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     feed: (message) => feed.received(message),
     job: (jobUuid) => client.notifyJobDone(jobUuid),
   });
+  const logins = createLoginLimiter({
+    attemptsPerClientPerMinute: config.loginAttemptsPerClientPerMinute ?? 0,
+    failuresPerAccountPerMinute: config.loginFailuresPerAccountPerMinute ?? 0,
+    redis: cluster?.redis,
+    redisKeyPrefix: config.redisKeyPrefix,
+  });
   const persisted = config.persistedOperationsFile
     ? createPersistedDocuments({
         manifestPath: config.persistedOperationsFile,
@@ -259,6 +266,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         feed,
         operationTimeoutMs: config.operationTimeoutMs,
         maxRows: config.maxRowsPerOperation,
+        peer: req?.socket?.remoteAddress,
+        logins,
         tag: requestTag(req),
       });
     },
