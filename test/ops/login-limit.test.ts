@@ -135,6 +135,29 @@ describe('logIn per account name (LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE)', () =>
   });
 });
 
+describe('with REDIS_URL and Redis away', () => {
+  it('each instance still counts, in memory, and no login fails for it', async () => {
+    const h = await start({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_KEY_SECRET: 'a-test-only-secret-of-at-least-32-characters',
+      LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE: '0',
+      LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE: '2',
+    });
+    expect(h.gateway.cluster?.up).toBe(false);
+    const { admin } = h.simulator.controls.demo;
+    const asAdmin = (password: string) =>
+      h.gql(LOG_IN, { i: { kind: 'ACCOUNT', accountName: admin.accountName, password } });
+    expect((await asAdmin(admin.password)).body.errors).toBeUndefined();
+    h.simulator.controls.clearRequests();
+    expect([code(await asAdmin('g1')), code(await asAdmin('g2')), code(await asAdmin('g3'))]).toEqual([
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'RATE_LIMITED',
+    ]);
+    expect(logins(h)).toBe(2);
+  });
+});
+
 describe('defaults', () => {
   it('throttle by default: 60 attempts per client, 10 failures per account a minute', async () => {
     const h = await start({});
