@@ -155,8 +155,27 @@ function yogaLogger(logger: Logger): YogaLogger {
  */
 const SESSIONLESS_ROUTE = /^\/v1\/(?:accounts\/sessions\/|api-jobs\/)|\/login$/;
 
+/** How many sessions IdentifiedSessions remembers before it starts again (a few hundred KB). */
+const MAX_IDENTIFIED_SESSIONS = 10_000;
+
+/**
+ * Sessions ZStack accepted lately, so that a request of theirs that makes no upstream call of its
+ * own (a subscription's opening, a cached screen) still counts as identified for its metrics label.
+ * Bounded: past the cap it is emptied, and sessions are remembered again as they are used.
+ */
+class IdentifiedSessions {
+  private readonly sessions = new Set<string>();
+  add(session: string): void {
+    if (this.sessions.size >= MAX_IDENTIFIED_SESSIONS) this.sessions.clear();
+    this.sessions.add(session);
+  }
+  has(session: string | undefined): boolean {
+    return session !== undefined && this.sessions.has(session);
+  }
+}
+
 /** Upstream calls and job waits, counted on the request's scope, in metrics and debug lines. */
-function upstreamObservers(logger: Logger, metrics: Metrics) {
+function upstreamObservers(logger: Logger, metrics: Metrics, identified: IdentifiedSessions) {
   return {
     onCall(e: UpstreamCallEvent) {
       metrics.onCall(e);
@@ -170,8 +189,10 @@ function upstreamObservers(logger: Logger, metrics: Metrics) {
           e.status < 300 &&
           scope.session !== undefined &&
           !SESSIONLESS_ROUTE.test(e.route)
-        )
+        ) {
           scope.identified = true;
+          identified.add(scope.session);
+        }
       }
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
@@ -249,13 +270,18 @@ function stringMember(name: string, value: string | undefined): string {
 }
 
 /** One line per request at info (warn for a 5xx or an internal error), and the request metrics. */
-function requestLog(logger: Logger, metrics: Metrics) {
+function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSessions) {
   const write = lineWriter(logger);
   return (res: ServerResponse, scope: RequestScope) => {
     const ms = performance.now() - scope.started;
     const status = res.statusCode;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
-    metrics.observeRequest(scope.operation, code, ms / 1000, scope.identified);
+    metrics.observeRequest(
+      scope.operation,
+      code,
+      ms / 1000,
+      scope.identified || identified.has(scope.session),
+    );
     const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
     if (!logger.isLevelEnabled(level)) return;
     write(
@@ -291,11 +317,12 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     cacheMs: config.readyCacheMs,
   });
   const onMasked = reportMasked(logger);
+  const identifiedSessions = new IdentifiedSessions();
   const gateway = createGateway(config, {
     ...options.deps,
     // The tracing plugin after the scope's: the scope carries the operation's span.
     plugins: [createScopePlugin(onMasked), ...(options.tracer ? [options.tracer.plugin] : [])],
-    ...upstreamObservers(logger, metrics),
+    ...upstreamObservers(logger, metrics, identifiedSessions),
     tracer: options.tracer?.upstream,
     logging: yogaLogger(logger),
     onFeedError: feedErrorLog(logger),
@@ -325,7 +352,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     path === graphqlPath ||
     (assetsPath !== undefined && path.startsWith(assetsPath) && !/\/\.|\/\/|%|\\/.test(path));
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
-  const logRequest = requestLog(logger, metrics);
+  const logRequest = requestLog(logger, metrics, identifiedSessions);
 
   const inFlight = new Set<ServerResponse>();
   let draining = false;

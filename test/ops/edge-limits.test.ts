@@ -150,8 +150,11 @@ describe('edge limits on the served app (defaults)', () => {
     // A made-up session reaching ZStack through a route that answers 2xx for anyone proves nothing.
     for (let i = 0; i < 5; i++) await post(`query Probe${i} { session { uuid } }`, `OAuth ${'f'.repeat(32)}`);
     await post('query TicketScreen { tickets(first: 1) { totalCount } }', `OAuth ${session}`);
+    // Once ZStack accepted the session, its operations that call nothing upstream are named too.
+    await post('query LocalScreen { __typename }', `OAuth ${session}`);
     const metrics = await (await request(`${h.base}/metrics`)).body.text();
     expect(metrics).toMatch(/graphql_requests_total\{operation="TicketScreen",code="OK"\} 1/);
+    expect(metrics).toMatch(/graphql_requests_total\{operation="LocalScreen",code="OK"\} 1/);
     expect(metrics).toMatch(/graphql_requests_total\{operation="__anonymous_other",code="OK"\} \d+/);
     const named = new Set(
       [...metrics.matchAll(/graphql_requests_total\{operation="((?:Flood|Probe|Junk|Real)\w*)"/g)].map(
