@@ -12,6 +12,9 @@ describe('operational settings', () => {
       readyTimeoutMs: 1000,
       readyCacheMs: 1000,
       shutdownGraceMs: 10_000,
+      loginAttemptsPerClientPerMinute: 60,
+      loginFailuresPerAccountPerMinute: 10,
+      publicOrigins: [],
     });
   });
 
@@ -25,6 +28,9 @@ describe('operational settings', () => {
         MAX_BODY_BYTES: '2048',
         READY_TIMEOUT_MS: '250',
         READY_CACHE_MS: '0',
+        LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE: '0',
+        LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE: '25',
+        PUBLIC_ORIGINS: 'https://gateway.example.com, http://10.0.0.5:4000',
       }),
     ).toMatchObject({
       maxDepth: 8,
@@ -34,6 +40,9 @@ describe('operational settings', () => {
       maxBodyBytes: 2048,
       readyTimeoutMs: 250,
       readyCacheMs: 0,
+      loginAttemptsPerClientPerMinute: 0,
+      loginFailuresPerAccountPerMinute: 25,
+      publicOrigins: ['https://gateway.example.com', 'http://10.0.0.5:4000'],
     });
   });
 
@@ -45,6 +54,10 @@ describe('operational settings', () => {
     ['MAX_BODY_BYTES', '1MiB'],
     ['READY_TIMEOUT_MS', '0'],
     ['READY_CACHE_MS', '1.5'],
+    ['LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE', '-1'],
+    ['LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE', 'ten'],
+    ['PUBLIC_ORIGINS', 'https://gateway.example.com/graphql'],
+    ['PUBLIC_ORIGINS', 'gateway.example.com'],
   ])('refuse %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
