@@ -92,13 +92,18 @@ interface Refusal {
 
 const REFUSED_ORIGIN: Refusal = {
   status: 403,
-  message: 'This origin may not call the gateway (see CORS_ORIGINS).',
+  message: 'This origin may not call the gateway (see CORS_ORIGINS and PUBLIC_ORIGINS).',
   code: ErrorCode.FORBIDDEN,
 };
 const NOT_JSON: Refusal = {
   status: 415,
   message: 'Send GraphQL requests as Content-Type: application/json.',
   code: ErrorCode.BAD_REQUEST,
+};
+const NOT_FOUND: Refusal = {
+  status: 404,
+  message: 'Not found: GraphQL is served at /graphql exactly.',
+  code: ErrorCode.NOT_FOUND,
 };
 const NOT_ACCEPTABLE: Refusal = {
   status: 406,
@@ -144,8 +149,33 @@ function yogaLogger(logger: Logger): YogaLogger {
   };
 }
 
+/**
+ * Routes ZStack answers 2xx whatever the session (logins, ValidateSession, LogOut of an unknown
+ * session, a job's result): such an answer proves nothing about the caller.
+ */
+const SESSIONLESS_ROUTE = /^\/v1\/(?:accounts\/sessions\/|api-jobs\/)|\/login$/;
+
+/** How many sessions IdentifiedSessions remembers before it starts again (a few hundred KB). */
+const MAX_IDENTIFIED_SESSIONS = 10_000;
+
+/**
+ * Sessions ZStack accepted lately, so that a request of theirs that makes no upstream call of its
+ * own (a subscription's opening, a cached screen) still counts as identified for its metrics label.
+ * Bounded: past the cap it is emptied, and sessions are remembered again as they are used.
+ */
+class IdentifiedSessions {
+  private readonly sessions = new Set<string>();
+  add(session: string): void {
+    if (this.sessions.size >= MAX_IDENTIFIED_SESSIONS) this.sessions.clear();
+    this.sessions.add(session);
+  }
+  has(session: string | undefined): boolean {
+    return session !== undefined && this.sessions.has(session);
+  }
+}
+
 /** Upstream calls and job waits, counted on the request's scope, in metrics and debug lines. */
-function upstreamObservers(logger: Logger, metrics: Metrics) {
+function upstreamObservers(logger: Logger, metrics: Metrics, identified: IdentifiedSessions) {
   return {
     onCall(e: UpstreamCallEvent) {
       metrics.onCall(e);
@@ -153,6 +183,16 @@ function upstreamObservers(logger: Logger, metrics: Metrics) {
       if (scope) {
         scope.upstreamCalls++;
         scope.upstreamMs += e.durationMs;
+        if (
+          !scope.identified &&
+          typeof e.status === 'number' &&
+          e.status < 300 &&
+          scope.session !== undefined &&
+          !SESSIONLESS_ROUTE.test(e.route)
+        ) {
+          scope.identified = true;
+          identified.add(scope.session);
+        }
       }
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
@@ -230,13 +270,18 @@ function stringMember(name: string, value: string | undefined): string {
 }
 
 /** One line per request at info (warn for a 5xx or an internal error), and the request metrics. */
-function requestLog(logger: Logger, metrics: Metrics) {
+function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSessions) {
   const write = lineWriter(logger);
   return (res: ServerResponse, scope: RequestScope) => {
     const ms = performance.now() - scope.started;
     const status = res.statusCode;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
-    metrics.observeRequest(scope.operation, code, ms / 1000);
+    metrics.observeRequest(
+      scope.operation,
+      code,
+      ms / 1000,
+      scope.identified || identified.has(scope.session),
+    );
     const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
     if (!logger.isLevelEnabled(level)) return;
     write(
@@ -260,7 +305,8 @@ function requestLog(logger: Logger, metrics: Metrics) {
  *   (src/http/graphql-post.ts), yoga's envelop pipeline driven from node:http;
  * - anything else at /graphql (GET queries, SSE subscriptions, the GraphiQL page and its assets):
  *   yoga's own handler, over the same envelop pipeline.
- * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins.
+ * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins;
+ * any other path, other spellings of /graphql included, is 404.
  */
 export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -271,11 +317,12 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     cacheMs: config.readyCacheMs,
   });
   const onMasked = reportMasked(logger);
+  const identifiedSessions = new IdentifiedSessions();
   const gateway = createGateway(config, {
     ...options.deps,
     // The tracing plugin after the scope's: the scope carries the operation's span.
     plugins: [createScopePlugin(onMasked), ...(options.tracer ? [options.tracer.plugin] : [])],
-    ...upstreamObservers(logger, metrics),
+    ...upstreamObservers(logger, metrics, identifiedSessions),
     tracer: options.tracer?.upstream,
     logging: yogaLogger(logger),
     onFeedError: feedErrorLog(logger),
@@ -288,10 +335,24 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     onRefused: (req, error) => scopeOfRequest(req)?.noteErrors([error]),
     onThrown: (req, error) => onMasked(error, scopeOfRequest(req)),
   });
-  const cors: Cors = createCors(config.corsOrigins);
+  const cors: Cors = createCors({
+    corsOrigins: config.corsOrigins,
+    publicOrigins: config.publicOrigins,
+    host: config.host,
+  });
   const graphqlPath = yoga.graphqlEndpoint;
+  const assetsPath = gateway.graphiqlAssetsPath;
+  /**
+   * The paths yoga serves: /graphql exactly, and GraphiQL's assets under their own prefix, spelled
+   * plainly. yoga matches a URL it has normalized (`/x/../graphql`, `//graphql` and `/graphql/`
+   * reach its GraphQL handler), so any other spelling is answered 404 here, before yoga sees it,
+   * and cannot slip past the rules that check `path === graphqlPath` (the 415 for non-JSON POSTs).
+   */
+  const servedPath = (path: string) =>
+    path === graphqlPath ||
+    (assetsPath !== undefined && path.startsWith(assetsPath) && !/\/\.|\/\/|%|\\/.test(path));
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
-  const logRequest = requestLog(logger, metrics);
+  const logRequest = requestLog(logger, metrics, identifiedSessions);
 
   const inFlight = new Set<ServerResponse>();
   let draining = false;
@@ -363,9 +424,10 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
 
   /** What the HTTP layer refuses from the headers alone, before any body is read or GraphQL runs. */
   function refusalOf(req: IncomingMessage, path: string): Refusal | undefined {
+    if (!servedPath(path)) return NOT_FOUND;
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > config.maxBodyBytes) return tooLarge;
-    if (req.method !== 'POST' || path !== graphqlPath) return undefined;
+    if (req.method !== 'POST') return undefined;
     if (!isJsonContentType(req.headers['content-type'])) return NOT_JSON;
     if (negotiate(req.headers.accept) === undefined) return NOT_ACCEPTABLE;
     return undefined;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
+import { redactCredentials } from './observability/redact.js';
 
 /** Gateway configuration, validated once at start; every unit is in the variable's name. */
 export interface Config {
@@ -92,6 +93,16 @@ export interface Config {
   persistedOperationsOnly?: boolean;
   /** Origins (scheme://host[:port]) whose web pages may call the gateway (CORS_ORIGINS); none by default. */
   corsOrigins: string[];
+  /**
+   * The gateway's own origins as browsers show them (PUBLIC_ORIGINS, e.g. https://gateway.example.com
+   * behind a TLS proxy): a page there (GraphiQL) is same-origin. Empty = http on the listen port by
+   * localhost, 127.0.0.1, [::1] or HOST when it is one IP address. Never taken from the Host header.
+   */
+  publicOrigins: string[];
+  /** Most logIn attempts one client address (an IPv6 /64) may make per minute, successes included; 0 = none (LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE). */
+  loginAttemptsPerClientPerMinute: number;
+  /** Most failed logIn attempts per account name per minute, from any address; 0 = none (LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE). */
+  loginFailuresPerAccountPerMinute: number;
   /** Most client connections open at once; past it a new connection is closed at once (MAX_CONNECTIONS). */
   maxConnections: number;
   /** How long a client may take to send a request's headers (HEADERS_TIMEOUT_MS). */
@@ -124,10 +135,13 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  /** Every problem found, one sentence each, naming the variable and its value as typed. */
+  /**
+   * Every problem found, one sentence each, naming the variable and its value as typed, except for
+   * URL credentials (`http://admin:[redacted]@…`): these sentences reach logs and terminals.
+   */
   readonly problems: readonly string[];
   constructor(problems: string | readonly string[]) {
-    const list = typeof problems === 'string' ? [problems] : problems;
+    const list = (typeof problems === 'string' ? [problems] : problems).map(redactCredentials);
     super(list.join('; '));
     this.problems = list;
   }
@@ -287,6 +301,15 @@ export function loadConfig(
     maxUpstreamCallsPerOperation: intVar(env, p, 'MAX_UPSTREAM_CALLS_PER_OPERATION', 100, 1, 100_000),
     maxNamedUuidsPerOperation: intVar(env, p, 'MAX_NAMED_UUIDS_PER_OPERATION', 1000, 0, 1_000_000),
     maxResourcesPerRequest: intVar(env, p, 'MAX_RESOURCES_PER_REQUEST', 100, 1, 10_000),
+    loginAttemptsPerClientPerMinute: intVar(env, p, 'LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE', 60, 0, 1_000_000),
+    loginFailuresPerAccountPerMinute: intVar(
+      env,
+      p,
+      'LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE',
+      10,
+      0,
+      1_000_000,
+    ),
     jsonMaxDepth: intVar(env, p, 'JSON_MAX_DEPTH', 64, 1, 10_000),
     jsonMaxBytes: intVar(env, p, 'JSON_MAX_BYTES', 256 * 1024, 1, 1024 * 1024 * 1024),
     maxBodyBytes: intVar(env, p, 'MAX_BODY_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
@@ -297,6 +320,7 @@ export function loadConfig(
     tracing: tracingVars(env, p),
     ...persistedOperationsVars(env, p),
     corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
+    publicOrigins: originsVar(env, p, 'PUBLIC_ORIGINS'),
     ...connectionVars(env, p),
     ...redisVars(env, p),
     ...byteLimitVars(env, p),

@@ -1,6 +1,7 @@
 import { unauthenticated } from './errors.js';
 import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
+import type { LoginLimiter } from './login-limit.js';
 import { OperationBudget } from './operation-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
@@ -39,6 +40,10 @@ export interface Context {
   loaders: Loaders;
   /** Live ticket changes (subscriptions); shared by the gateway, keyed by session. */
   readonly feed: TicketFeed;
+  /** The client's address (the TCP peer), for per-client limits; undefined when not known. */
+  readonly peer: string | undefined;
+  /** logIn's throttle (LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE, LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE); none when unset. */
+  readonly logins: LoginLimiter | undefined;
   /** The HTTP layer's handle on this request (REQUEST_TAG), passed on to every upstream call's events. */
   tag: unknown;
 }
@@ -77,6 +82,8 @@ export function createContext(deps: {
   maxRequestBytes?: number;
   /** Most answer bytes the operation may read from ZStack; unlimited when unset. */
   maxResponseBytes?: number;
+  peer?: string | undefined;
+  logins?: LoginLimiter;
   tag?: unknown;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
@@ -100,6 +107,8 @@ export function createContext(deps: {
     maxRequestBytes: deps.maxRequestBytes ?? Number.POSITIVE_INFINITY,
     timeZone: deps.timeZone,
     feed: deps.feed,
+    peer: deps.peer,
+    logins: deps.logins,
     tag: deps.tag,
     loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls, budget }),
   };

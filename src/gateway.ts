@@ -9,6 +9,7 @@ import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster } from './live/cluster.js';
 import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
+import { createLoginLimiter } from './login-limit.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
@@ -146,6 +147,8 @@ export interface Gateway {
   caches: { documents: CacheUsage; jit: CacheUsage | undefined };
   /** Whether GET /graphql serves the GraphiQL page (GRAPHIQL=true and the package installed). */
   graphiql: boolean;
+  /** Where GraphiQL's assets are served (a prefix), when the page is. */
+  graphiqlAssetsPath: string | undefined;
   /** Disposes yoga and closes the upstream pool. */
   close(): Promise<void>;
 }
@@ -200,6 +203,12 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
   cluster?.listen({
     feed: (message) => feed.received(message),
     job: (jobUuid) => client.notifyJobDone(jobUuid),
+  });
+  const logins = createLoginLimiter({
+    attemptsPerClientPerMinute: config.loginAttemptsPerClientPerMinute ?? 0,
+    failuresPerAccountPerMinute: config.loginFailuresPerAccountPerMinute ?? 0,
+    redis: cluster?.redis,
+    redisKeyPrefix: config.redisKeyPrefix,
   });
   const persisted = config.persistedOperationsFile
     ? createPersistedDocuments({
@@ -265,6 +274,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         maxResourcesPerRequest: config.maxResourcesPerRequest,
         maxRequestBytes: config.zstackMaxRequestBytes,
         maxResponseBytes: config.zstackMaxResponseBytesPerOperation,
+        peer: req?.socket?.remoteAddress,
+        logins,
         tag: requestTag(req),
       });
     },
@@ -285,6 +296,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     },
     caches: { documents: documentCaches.documents, jit: jit?.cache },
     graphiql: graphiql !== undefined,
+    graphiqlAssetsPath: graphiql?.assetsPath,
     async close() {
       feed.close();
       await cluster?.close();

@@ -3,7 +3,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createReadiness } from './http/health.js';
 import { type Listening, listen, listenMetrics } from './http/listen.js';
-import { createLogger, flushLogs } from './observability/logger.js';
+import { createLogger, flushLogs, scrubUuids } from './observability/logger.js';
 import type { Tracing } from './observability/tracing.js';
 
 /**
@@ -170,7 +170,12 @@ async function main(): Promise<void> {
   // A crash still leaves its line (and every line before it) on stdout.
   const fatal = (err: unknown) => {
     logger.fatal(
-      { err: err instanceof Error ? { type: err.name, message: err.message } : String(err) },
+      {
+        err:
+          err instanceof Error
+            ? { type: err.name, message: scrubUuids(err.message) }
+            : scrubUuids(String(err)),
+      },
       'fatal',
     );
     exit(1);
@@ -183,7 +188,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   reportEarly(process.env.NODE_ENV === 'production', 'zstack-graphql failed to start', {
-    error: err instanceof Error ? err.message : String(err),
+    error: scrubUuids(err instanceof Error ? err.message : String(err)),
   });
   process.exit(1);
 });

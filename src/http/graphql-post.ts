@@ -156,6 +156,25 @@ export function serializeResult(result: ExecutionResult): string {
 }
 
 /**
+ * The response headers a result's errors ask for (`extensions.http.headers`, as yoga's handler
+ * honours them: a RATE_LIMITED error's Retry-After). The status stays the spec's.
+ */
+export function headersOf(result: ExecutionResult): Record<string, string> | undefined {
+  let headers: Record<string, string> | undefined;
+  for (const error of result.errors ?? []) {
+    const asked = (error.extensions?.http as { headers?: unknown } | undefined)?.headers;
+    if (typeof asked !== 'object' || asked === null) continue;
+    for (const [name, value] of Object.entries(asked)) {
+      if (typeof value === 'string') {
+        headers ??= {};
+        headers[name] = value;
+      }
+    }
+  }
+  return headers;
+}
+
+/**
  * HTTP status of a result (GraphQL over HTTP): always 200 for application/json; for
  * application/graphql-response+json 200 once execution produced `data`, else 400 for a request
  * error or 500 when it failed for a reason of ours.
@@ -173,7 +192,13 @@ const isPromise = (v: unknown): v is PromiseLike<unknown> =>
 export function createGraphQLPost(options: GraphQLPostOptions) {
   function send(res: ServerResponse, result: ExecutionResult, media: JsonMediaType) {
     if (res.destroyed) return;
-    sendJson(res, statusOf(result, media), serializeResult(result), `${media}; charset=utf-8`);
+    sendJson(
+      res,
+      statusOf(result, media),
+      serializeResult(result),
+      `${media}; charset=utf-8`,
+      headersOf(result),
+    );
   }
 
   function refuse(

@@ -81,6 +81,8 @@ export interface Cluster extends FeedShare {
   readonly up: boolean;
   /** This process's id among the instances (the value of the leases it holds). */
   readonly instanceId: string;
+  /** The command connection, for counters every instance shares (logIn's limits); no offline queue. */
+  readonly redis: Redis;
   /** Where messages of the other instances go (set once, before any arrives). */
   listen(handlers: ClusterHandlers): void;
   /** Tells the other instances that ZStack called back for this job. */
@@ -200,6 +202,7 @@ export function createCluster(options: ClusterOptions): Cluster {
 
   return {
     instanceId,
+    redis: commands,
     get up() {
       return isUp();
     },

@@ -1,4 +1,5 @@
 import { type DestinationStream, destination as fileDestination, type Logger, pino } from 'pino';
+import { redactCredentials } from './redact.js';
 
 export type { Logger };
 
@@ -18,6 +19,10 @@ const REDACT = [
   '*.sessionUuid',
   'password',
   '*.password',
+  'redisUrl',
+  '*.redisUrl',
+  'redisKeySecret',
+  '*.redisKeySecret',
 ];
 
 /**
@@ -141,11 +146,13 @@ const SESSION_PATH = /\/sessions\/[0-9A-Fa-f]{32}/g;
 
 /**
  * Free text on its way to a log line (an unexpected error's message or stack): removes the given
- * session uuid in any case, anything that looks like an Authorization value, and session uuids in
- * ZStack paths.
+ * session uuid in any case, anything that looks like an Authorization value, session uuids in
+ * ZStack paths and URL credentials (a library's message repeating REDIS_URL).
  */
 export function scrub(text: string, session: string | undefined): string {
-  let out = text.replace(BEARER, '$1 [redacted]').replace(SESSION_PATH, '/sessions/[redacted]');
+  let out = redactCredentials(text)
+    .replace(BEARER, '$1 [redacted]')
+    .replace(SESSION_PATH, '/sessions/[redacted]');
   if (session !== undefined && /^[0-9A-Fa-f]{32}$/.test(session)) {
     out = out.replace(new RegExp(session, 'gi'), '[redacted]');
   }

@@ -4,8 +4,12 @@ import type { JobEvent, UpstreamCallEvent } from '../zstack/client.js';
 export interface Metrics {
   /** This gateway's own registry (never prom-client's global one, so two gateways never collide). */
   readonly registry: Registry;
-  /** One finished GraphQL request: its operation name (as sent), first error code or 'OK', and duration. */
-  observeRequest(operation: string | undefined, code: string, seconds: number): void;
+  /**
+   * One finished GraphQL request: its operation name (as sent), first error code or 'OK', duration,
+   * and whether ZStack accepted its session (`identified`; default true). Only an identified request
+   * claims one of the named slots; any other names its operation from a small pool of its own.
+   */
+  observeRequest(operation: string | undefined, code: string, seconds: number, identified?: boolean): void;
   /** For the upstream client's `onCall`. */
   onCall(e: UpstreamCallEvent): void;
   /** For the upstream client's `onJob`. */
@@ -14,6 +18,12 @@ export interface Metrics {
 
 /** Operation names come from callers: keep the label set bounded whatever they send. */
 const MAX_OPERATIONS = 200;
+/**
+ * Names of operations no accepted session ran (logIn, anything sent without a session or with a
+ * made-up one): anyone can send 200 valid `query JunkN { __typename }` anonymously, so they get a
+ * pool of their own and never take the slots of the operations of users ZStack knows.
+ */
+const MAX_ANONYMOUS_OPERATIONS = 20;
 /** Routes are templates, but an id that is not 32 hex stays in the path. */
 const MAX_ROUTES = 200;
 const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
@@ -21,10 +31,16 @@ const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 class BoundedLabels {
   private readonly seen = new Set<string>();
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly overflow = '__other',
+  ) {}
+  has(value: string): boolean {
+    return this.seen.has(value);
+  }
   label(value: string): string {
     if (this.seen.has(value)) return value;
-    if (this.seen.size >= this.max) return '__other';
+    if (this.seen.size >= this.max) return this.overflow;
     this.seen.add(value);
     return value;
   }
@@ -163,16 +179,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registry.registerMetric(metric as never);
 
   const operations = new BoundedLabels(MAX_OPERATIONS);
+  const anonymousOperations = new BoundedLabels(MAX_ANONYMOUS_OPERATIONS, '__anonymous_other');
   const routes = new BoundedLabels(MAX_ROUTES);
-  const operationLabel = (name: string | undefined) =>
-    name === undefined ? 'anonymous' : NAME.test(name) ? operations.label(name) : '__invalid';
+  const operationLabel = (name: string | undefined, identified: boolean) => {
+    if (name === undefined) return 'anonymous';
+    if (!NAME.test(name)) return '__invalid';
+    if (identified || operations.has(name)) return operations.label(name);
+    return anonymousOperations.label(name);
+  };
 
   // Keys join label values with a character none of them can hold (names, codes, methods and
   // statuses are plain words; routes are paths): one key per series.
   return {
     registry,
-    observeRequest(operation, code, seconds) {
-      const op = operationLabel(operation);
+    observeRequest(operation, code, seconds, identified = true) {
+      const op = operationLabel(operation, identified);
       const outcome = CODE.test(code) ? code : 'OTHER';
       requests.inc(`${op}\n${outcome}`, [op, outcome]);
       requestDuration.observe(op, [op], seconds);

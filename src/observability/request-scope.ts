@@ -17,6 +17,11 @@ export class RequestScope {
   entry: Entry | undefined = undefined;
   /** The operation's name, once its document parsed and validated (never raw input). */
   operation: string | undefined = undefined;
+  /**
+   * ZStack accepted the request's session: one of its upstream calls that need a session answered
+   * 2xx. Only such requests name a metrics label of their own (src/observability/metrics.ts).
+   */
+  identified = false;
   /** The first `extensions.code` the caller gets, if any. */
   code: string | undefined = undefined;
   errors = 0;

@@ -1,5 +1,7 @@
 import { authed, callOptions } from '../context.js';
 import { badInput } from '../errors.js';
+import type { LoginAttempt } from '../login-limit.js';
+import { ZStackApiError } from '../zstack/errors.js';
 import {
   logInByAccount,
   logInByUser,
@@ -94,22 +96,38 @@ function required(value: string | null | undefined, field: string, kind: string)
 builder.mutationField('logIn', (t) =>
   t.field({
     type: LogInPayload,
-    description: 'Log in to ZStack by account, user or IAM2 virtual ID and get a session. Needs no session.',
+    description:
+      'Log in to ZStack by account, user or IAM2 virtual ID and get a session. Needs no session. Throttled per client address and per account name (`RATE_LIMITED` with `retryAfterSeconds`).',
     args: { input: t.arg({ type: LogInInput, required: true, description: 'The credentials.' }) },
     resolve: async (_root, { input }, ctx) => {
       const opts = callOptions(ctx);
-      let session: ApiSession;
+      // Every field is checked, then the throttle counts the attempt, before any upstream call.
+      let call: () => Promise<ApiSession>;
+      let account: string;
       if (input.kind === 'USER') {
         const accountName = required(input.accountName, 'accountName', 'USER');
         const userName = required(input.userName, 'userName', 'USER');
-        session = await logInByUser(ctx.client, { accountName, userName, password: input.password }, opts);
+        account = `USER\n${accountName}\n${userName}`;
+        call = () => logInByUser(ctx.client, { accountName, userName, password: input.password }, opts);
       } else if (input.kind === 'IAM2_VIRTUAL_ID') {
         const name = required(input.virtualIdName, 'virtualIdName', 'IAM2_VIRTUAL_ID');
-        session = await logInIAM2VirtualId(ctx.client, { name, password: input.password }, opts);
+        account = `IAM2_VIRTUAL_ID\n${name}`;
+        call = () => logInIAM2VirtualId(ctx.client, { name, password: input.password }, opts);
       } else {
         const accountName = required(input.accountName, 'accountName', 'ACCOUNT');
-        session = await logInByAccount(ctx.client, { accountName, password: input.password }, opts);
+        account = `ACCOUNT\n${accountName}`;
+        call = () => logInByAccount(ctx.client, { accountName, password: input.password }, opts);
       }
+      const attempt: LoginAttempt | undefined = await ctx.logins?.begin(ctx.peer, account);
+      let session: ApiSession;
+      try {
+        session = await call();
+      } catch (err) {
+        // ZStack answered with an ErrorCode (wrong credentials): a failure of this account.
+        attempt?.settle(err instanceof ZStackApiError);
+        throw err;
+      }
+      attempt?.settle(false);
       await ctx.timeZone.ensure(session.uuid);
       return { session };
     },

@@ -302,6 +302,35 @@ describe('several gateways on one Redis', () => {
     }
   });
 
+  it('logIn limits are counted in Redis: two instances allow what one would', async () => {
+    const [a, b] = (await startGateways(2, {
+      LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE: '4',
+      LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE: '3',
+    })) as [Harness, Harness];
+    const { admin, approvers } = simulator.controls.demo;
+    const approver = approvers[0] as { name: string; password: string };
+    const LOG_IN = 'mutation($i: LogInInput!) { logIn(input: $i) { session { uuid } } }';
+    const guess = async (h: Harness, password: string) =>
+      (await h.gql(LOG_IN, { i: { accountName: admin.accountName, password } })).errors?.[0]?.extensions
+        ?.code;
+    simulator.controls.clearRequests();
+    const logins = () => simulator.controls.requests.filter((r) => r.path.endsWith('/login')).length;
+    expect([await guess(a, 'g1'), await guess(b, 'g2'), await guess(a, 'g3')]).toEqual([
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+    ]);
+    // The account's failures, counted across instances.
+    expect(await guess(b, admin.password)).toBe('RATE_LIMITED');
+    expect(logins()).toBe(3);
+    // The client's attempts too: 4 so far (the refused one included), so a fifth anywhere is refused.
+    const other = await a.gql(LOG_IN, {
+      i: { kind: 'IAM2_VIRTUAL_ID', virtualIdName: approver.name, password: approver.password },
+    });
+    expect(other.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', scope: 'client' });
+    expect(logins()).toBe(3);
+  });
+
   it('without REDIS_URL an instance has no cluster and works alone', async () => {
     simulator.controls.reset();
     const h = await startHarness({ upstream: simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });

@@ -12,6 +12,9 @@ describe('operational settings', () => {
       readyTimeoutMs: 1000,
       readyCacheMs: 1000,
       shutdownGraceMs: 10_000,
+      loginAttemptsPerClientPerMinute: 60,
+      loginFailuresPerAccountPerMinute: 10,
+      publicOrigins: [],
     });
   });
 
@@ -25,6 +28,9 @@ describe('operational settings', () => {
         MAX_BODY_BYTES: '2048',
         READY_TIMEOUT_MS: '250',
         READY_CACHE_MS: '0',
+        LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE: '0',
+        LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE: '25',
+        PUBLIC_ORIGINS: 'https://gateway.example.com, http://10.0.0.5:4000',
       }),
     ).toMatchObject({
       maxDepth: 8,
@@ -34,6 +40,9 @@ describe('operational settings', () => {
       maxBodyBytes: 2048,
       readyTimeoutMs: 250,
       readyCacheMs: 0,
+      loginAttemptsPerClientPerMinute: 0,
+      loginFailuresPerAccountPerMinute: 25,
+      publicOrigins: ['https://gateway.example.com', 'http://10.0.0.5:4000'],
     });
   });
 
@@ -45,6 +54,10 @@ describe('operational settings', () => {
     ['MAX_BODY_BYTES', '1MiB'],
     ['READY_TIMEOUT_MS', '0'],
     ['READY_CACHE_MS', '1.5'],
+    ['LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE', '-1'],
+    ['LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE', 'ten'],
+    ['PUBLIC_ORIGINS', 'https://gateway.example.com/graphql'],
+    ['PUBLIC_ORIGINS', 'gateway.example.com'],
   ])('refuse %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -86,6 +99,36 @@ describe('configuration errors', () => {
     expect(() => loadConfig({ GRAPHQL_JIT_CACHE_MAX_BYTES: '0' }, secret, 100 * mib)).not.toThrow();
     // This process's own limit holds the defaults.
     expect(() => loadConfig({})).not.toThrow();
+  });
+
+  it.each([
+    [
+      'ZSTACK_URL',
+      'http://admin:TopSecret1@zstack:8080/zstack',
+      'http://admin:[redacted]@zstack:8080/zstack',
+    ],
+    ['ZSTACK_URL', 'ftp://admin:TopSecret1@zstack/zstack', 'ftp://admin:[redacted]@zstack/zstack'],
+    ['REDIS_URL', 'http://:TopSecret1@redis:6379', 'http://:[redacted]@redis:6379'],
+    ['REDIS_URL', 'redis//:TopSecret1@redis:6379', 'redis//:[redacted]@redis:6379'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://TopSecret1@otel:4318', 'http://[redacted]@otel:4318'],
+  ])('quote %s=%s without its credentials', (name, value, shown) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value, REDIS_KEY_SECRET: 'k'.repeat(32) });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = `${(error as Error).message}\n${(error as ConfigError).problems.join('\n')}`;
+    expect(text).toContain(name);
+    expect(text).toContain(`"${shown}"`);
+    expect(text).not.toContain('TopSecret1');
+  });
+
+  it('never quote REDIS_KEY_SECRET', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_KEY_SECRET: 'TopSecret1' })).toThrow(
+      /^(?!.*TopSecret1).*REDIS_KEY_SECRET must be at least 32 characters/,
+    );
   });
 
   it('quote a range violation as typed', () => {

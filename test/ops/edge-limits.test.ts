@@ -132,6 +132,38 @@ describe('edge limits on the served app (defaults)', () => {
     expect(metrics).not.toContain('Junk');
     expect(metrics).not.toMatch(/operation="__other"/);
   });
+
+  it('valid anonymous operations never take the named slots of operations run with a session ZStack accepted', async () => {
+    const post = async (query: string, authorization?: string) => {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+      };
+      if (authorization) headers.authorization = authorization;
+      const res = await request(h.url, { method: 'POST', headers, body: JSON.stringify({ query }) });
+      const body = JSON.parse(await res.body.text()) as { errors?: unknown };
+      expect(body.errors).toBeUndefined();
+    };
+    // The flood of the issue: valid, anonymous; half of it with a made-up session.
+    for (let i = 0; i < 210; i++)
+      await post(`query Flood${i} { __typename }`, i % 2 ? `OAuth ${'f'.repeat(32)}` : undefined);
+    // A made-up session reaching ZStack through a route that answers 2xx for anyone proves nothing.
+    for (let i = 0; i < 5; i++) await post(`query Probe${i} { session { uuid } }`, `OAuth ${'f'.repeat(32)}`);
+    await post('query TicketScreen { tickets(first: 1) { totalCount } }', `OAuth ${session}`);
+    // Once ZStack accepted the session, its operations that call nothing upstream are named too.
+    await post('query LocalScreen { __typename }', `OAuth ${session}`);
+    const metrics = await (await request(`${h.base}/metrics`)).body.text();
+    expect(metrics).toMatch(/graphql_requests_total\{operation="TicketScreen",code="OK"\} 1/);
+    expect(metrics).toMatch(/graphql_requests_total\{operation="LocalScreen",code="OK"\} 1/);
+    expect(metrics).toMatch(/graphql_requests_total\{operation="__anonymous_other",code="OK"\} \d+/);
+    const named = new Set(
+      [...metrics.matchAll(/graphql_requests_total\{operation="((?:Flood|Probe|Junk|Real)\w*)"/g)].map(
+        (m) => m[1],
+      ),
+    );
+    expect(named.size).toBeLessThanOrEqual(20);
+    expect(metrics).not.toMatch(/operation="__other"/);
+  });
 });
 
 describe('edge limits configured by env', () => {

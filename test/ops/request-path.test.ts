@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -189,5 +190,69 @@ describe('both entries run the same pipeline', () => {
     const [viaPost, viaGet] = [JSON.parse(await post.body.text()), JSON.parse(await get.body.text())];
     expect(viaPost.errors?.length).toBeGreaterThan(0);
     expect(viaPost).toEqual(viaGet);
+  });
+});
+
+/** A request with its path sent exactly as given (undici and fetch normalize `/x/../graphql`). */
+function rawRequest(
+  path: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(h.base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('one route for /graphql', () => {
+  const variants = [
+    '/graphql/',
+    '//graphql',
+    '/x/../graphql',
+    '/./graphql',
+    '/%67raphql',
+    '/GRAPHQL',
+    '/graphql;x',
+  ];
+
+  it.each(variants)(
+    'a form POST to %s is not served: 404 with a code, and nothing reaches ZStack',
+    async (path) => {
+      const session = await h.adminSession();
+      h.simulator.controls.clearRequests();
+      const { status, text } = await rawRequest(
+        path,
+        'POST',
+        { 'content-type': 'application/x-www-form-urlencoded', authorization: `OAuth ${session}` },
+        `query=${encodeURIComponent('mutation { logOut { loggedOut } }')}`,
+      );
+      expect(status).toBe(404);
+      expect(JSON.parse(text).errors[0].extensions.code).toBe('NOT_FOUND');
+      expect(h.simulator.controls.requests).toEqual([]);
+      const still = await h.gql('{ session { uuid } }', {}, { session });
+      expect(still.body.data).toEqual({ session: { uuid: session } });
+    },
+  );
+
+  it.each(variants)('a GET query at %s is not served either', async (path) => {
+    const { status, text } = await rawRequest(
+      `${path}?query=${encodeURIComponent('{ __typename }')}`,
+      'GET',
+      { accept: 'application/json' },
+    );
+    expect(status).toBe(404);
+    expect(text).not.toContain('__typename');
+    expect(requestLine()?.code).toBe('NOT_FOUND');
   });
 });

@@ -100,6 +100,26 @@ describe('production start', () => {
   });
 });
 
+describe('credentials in a bad configuration', () => {
+  it.each([
+    ['production: the JSON line', 'production'],
+    ['development: the text on stderr', 'development'],
+  ])('never reach the output (%s)', async (_name, nodeEnv) => {
+    const run = start({
+      NODE_ENV: nodeEnv,
+      ZSTACK_URL: 'http://admin:TopSecret1@zstack:8080/zstack',
+      REDIS_URL: 'http://:RedisPass9@redis:6379',
+      REDIS_KEY_SECRET: 'RedisKeySecret7',
+    });
+    expect(await run.exited).toBe(2);
+    const text = run.out.stdout + run.out.stderr;
+    expect(text).toContain('ZSTACK_URL');
+    expect(text).toContain('http://admin:[redacted]@zstack:8080/zstack');
+    expect(text).toContain('http://:[redacted]@redis:6379');
+    for (const secret of ['TopSecret1', 'RedisPass9', 'RedisKeySecret7']) expect(text).not.toContain(secret);
+  });
+});
+
 describe('METRICS_PORT', () => {
   it('serves /metrics on its own port, and no longer on the main one', async () => {
     const h = await startOps({ env: { METRICS_PORT: '9464' } });
