@@ -49,6 +49,11 @@ export interface Config {
   maxTokens: number;
   /** Highest graphql-armor cost one operation may have (GRAPHQL_MAX_COST). */
   maxCost: number;
+  /**
+   * Most values an operation's introspection may answer, counted from this schema's real sizes
+   * (GRAPHQL_MAX_INTROSPECTION_VALUES): one full introspection query passes, two copies do not.
+   */
+  maxIntrospectionValues: number;
   /** Largest GraphQL document text, comments and whitespace included (GRAPHQL_MAX_DOCUMENT_BYTES). */
   maxDocumentBytes: number;
   /** Byte budget of the parsed-document cache (GRAPHQL_PARSE_CACHE_MAX_BYTES); 0 = no cache. */
@@ -248,6 +253,7 @@ export function loadConfig(
     maxAliases: intVar(env, p, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
     maxTokens: intVar(env, p, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),
     maxCost: intVar(env, p, 'GRAPHQL_MAX_COST', 500_000, 1, 1_000_000_000),
+    maxIntrospectionValues: intVar(env, p, 'GRAPHQL_MAX_INTROSPECTION_VALUES', 8000, 1, 100_000_000),
     maxDocumentBytes: intVar(env, p, 'GRAPHQL_MAX_DOCUMENT_BYTES', 64 * 1024, 1, 1024 * 1024 * 1024),
     parseCacheMaxBytes: intVar(
       env,

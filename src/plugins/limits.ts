@@ -16,6 +16,7 @@ import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { cachedOperationCost } from './cost.js';
 import { checkInputValues } from './input-limits.js';
+import { introspectionCostRule } from './introspection-cost.js';
 
 /** What an onValidate hook may return: called with the validation's result. */
 type AfterValidate = Exclude<ReturnType<NonNullable<Plugin['onValidate']>>, void>;
@@ -26,6 +27,7 @@ export type LimitConfig = Pick<
   | 'maxAliases'
   | 'maxTokens'
   | 'maxCost'
+  | 'maxIntrospectionValues'
   | 'introspection'
   | 'maxDocumentBytes'
   | 'jsonMaxDepth'
@@ -99,6 +101,9 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
       propagateOnRejection: false,
       onReject: reportAs(ErrorCode.COST_LIMIT_EXCEEDED),
     }),
+    // armor's weights price __schema { types { … } } like one object, whatever the schema's size:
+    // introspection is priced by the values it can answer in this schema.
+    introspectionCostRule(config.maxIntrospectionValues, ErrorCode.COST_LIMIT_EXCEEDED),
   ];
   const tokenOptions = {
     n: config.maxTokens,
