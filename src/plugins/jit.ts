@@ -72,9 +72,14 @@ function toGraphQLJsError(error: GraphQLError, source: Source | undefined): Grap
     source !== undefined && error.locations !== undefined
       ? error.locations.map((l) => positionOf(source.body, l))
       : undefined;
+  // graphql-jit keeps a resolver's GraphQLError (extensions and all) but reports a failed scalar
+  // serialization by its message alone: without a code it was no deliberate error, and is masked
+  // (and logged) as graphql-js masks the Error the scalar threw.
+  const deliberate =
+    !error.message.startsWith(NON_NULL_MESSAGE) &&
+    (error.extensions as Record<string, unknown> | undefined)?.code !== undefined;
   const originalError =
-    error.originalError ??
-    (error.message.startsWith(NON_NULL_MESSAGE) ? new Error(error.message) : new GraphQLError(error.message));
+    error.originalError ?? (deliberate ? new GraphQLError(error.message) : new Error(error.message));
   return new GraphQLError(error.message, {
     source: positions === undefined ? undefined : source,
     positions,

@@ -7,8 +7,10 @@ import {
   type ExecutionResult,
   GraphQLError,
   getOperationAST,
+  Lexer,
   type ParseOptions,
-  type Source,
+  Source,
+  TokenKind,
   type ValidationContext,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -72,6 +74,55 @@ function longerThan(text: string, max: number): boolean {
 }
 
 /**
+ * Deepest nesting of brackets and braces graphql-js's parser is given: it recurses once or more per
+ * level, and on a cold process (unoptimized, larger frames) about 2,000 levels of `[` overflow the
+ * stack before the token limit is reached.
+ */
+export const MAX_PARSER_NESTING = 1000;
+
+/**
+ * The nesting a document needs at most: a selection set and an inline fragment per level of
+ * GRAPHQL_MAX_DEPTH, a value nested JSON_MAX_DEPTH deep, and an argument list.
+ */
+export function documentNestingLimit(config: Pick<LimitConfig, 'maxDepth' | 'jsonMaxDepth'>): number {
+  return Math.min(MAX_PARSER_NESTING, 2 * config.maxDepth + config.jsonMaxDepth + 4);
+}
+
+const OPENING: ReadonlySet<string> = new Set([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSING: ReadonlySet<string> = new Set([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * Reads the document's tokens with graphql-js's lexer (a loop, no recursion) before the parser
+ * runs: more than `maxTokens` tokens is TOKEN_LIMIT_EXCEEDED and brackets nested past `maxNesting`
+ * DEPTH_LIMIT_EXCEEDED, so the parser's recursion never sees a document that could overflow the
+ * stack. A lexical error is left for the parser to report in its own words.
+ */
+function scanTokens(source: Source, maxTokens: number, maxNesting: number): GraphQLError | undefined {
+  const lexer = new Lexer(source);
+  let tokens = 0;
+  let nesting = 0;
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (++tokens > maxTokens) {
+        return new GraphQLError(`Token limit of ${maxTokens} exceeded.`, {
+          extensions: { code: ErrorCode.TOKEN_LIMIT_EXCEEDED },
+        });
+      }
+      if (OPENING.has(token.kind) && ++nesting > maxNesting) {
+        return new GraphQLError(`Document nesting limit of ${maxNesting} exceeded.`, {
+          extensions: { code: ErrorCode.DEPTH_LIMIT_EXCEEDED },
+        });
+      }
+      if (CLOSING.has(token.kind)) nesting--;
+    }
+  } catch (err) {
+    if (err instanceof GraphQLError) return undefined;
+    throw err;
+  }
+  return undefined;
+}
+
+/**
  * The envelop plugins that refuse abusive documents (bytes, tokens, depth, aliases, cost; graphql-armor's
  * counting, introspection included), each with its own `extensions.code`; the cost is counted again
  * with the variables' values before execution, and input values are bounded (JSON_MAX_DEPTH,
@@ -121,6 +172,7 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
   }): GraphQLError | undefined =>
     inputRefusal(args.document, args.variableValues, config) ??
     costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
+  const maxNesting = documentNestingLimit(config);
   // Every hook and callback is made once here, not per request.
   const parseWithLimits = (source: string | Source, options?: ParseOptions) => {
     // Comments and whitespace are no tokens: the text's size is bounded on its own, before the
@@ -131,6 +183,12 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         extensions: { code: ErrorCode.DOCUMENT_SIZE_LIMIT_EXCEEDED },
       });
     }
+    const refusal = scanTokens(
+      typeof source === 'string' ? new Source(source) : source,
+      config.maxTokens,
+      maxNesting,
+    );
+    if (refusal !== undefined) throw refusal;
     return new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument();
   };
   const onParseDone = ({ result }: { result: unknown }) => {

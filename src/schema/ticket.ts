@@ -3,6 +3,7 @@ import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { TicketFlowCollection } from './flow-collection.js';
 import { apiBodyUuids, ResourceRef, requestAction, resourceRef } from './resource.js';
+import { upstreamJson } from './scalars.js';
 import { TicketStatusHistory } from './ticket-history.js';
 import { TicketType } from './ticket-type.js';
 import { requiredName, resolveDate, resolveStatus, TicketStatus } from './values.js';
@@ -44,7 +45,7 @@ export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest'
       type: 'JSON',
       description: 'The body of the API call, as free-form JSON.',
       nullable: true,
-      resolve: (r) => r.apiBody ?? null,
+      resolve: (r) => upstreamJson(r.apiBody),
     }),
     resources: t.field({
       type: [ResourceRef],
@@ -90,7 +91,7 @@ export const AccountSystemContext = builder
       json: t.field({
         type: 'JSON',
         description: 'The whole context object as ZStack holds it, nothing left out.',
-        resolve: (c) => c,
+        resolve: (c) => upstreamJson(c),
       }),
     }),
   });
