@@ -1,5 +1,5 @@
 import {
-  type ASTVisitor,
+  type DocumentNode,
   type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLSchema,
@@ -14,7 +14,6 @@ import {
   Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
-  type ValidationContext,
 } from 'graphql';
 
 /**
@@ -247,27 +246,27 @@ export function introspectionValues(
 }
 
 /**
- * A validation rule refusing an operation whose introspection could answer more than `max` values
- * (introspectionValues), with `code`: one full introspection passes, several copies of it do not.
+ * COST_LIMIT_EXCEEDED-style refusal (with `code`) of the first operation whose introspection could
+ * answer more than `max` values (introspectionValues): one full introspection passes, several
+ * copies of it do not. Needs no validation: run before graphql-js's rules, which cost more.
  */
-export function introspectionCostRule(max: number, code: string) {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions)
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    return {
-      OperationDefinition(node) {
-        const values = Math.ceil(introspectionValues(context.getSchema(), node, fragments));
-        if (values > max) {
-          context.reportError(
-            new GraphQLError(`Introspection limit of ${max} values exceeded, found ${values}.`, {
-              nodes: [node],
-              extensions: { code },
-            }),
-          );
-        }
-        return false;
-      },
-    };
-  };
+export function introspectionRefusal(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  max: number,
+  code: string,
+): GraphQLError | undefined {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const values = Math.ceil(introspectionValues(schema, definition, fragments));
+    if (values > max) {
+      return new GraphQLError(`Introspection limit of ${max} values exceeded, found ${values}.`, {
+        extensions: { code },
+      });
+    }
+  }
+  return undefined;
 }

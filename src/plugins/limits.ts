@@ -6,6 +6,7 @@ import {
   type DocumentNode,
   type ExecutionResult,
   GraphQLError,
+  type GraphQLSchema,
   getOperationAST,
   Lexer,
   type ParseOptions,
@@ -17,8 +18,9 @@ import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { cachedOperationCost } from './cost.js';
+import { maxMergedFields } from './field-repeats.js';
 import { checkInputValues } from './input-limits.js';
-import { introspectionCostRule } from './introspection-cost.js';
+import { introspectionRefusal } from './introspection-cost.js';
 
 /** What an onValidate hook may return: called with the validation's result. */
 type AfterValidate = Exclude<ReturnType<NonNullable<Plugin['onValidate']>>, void>;
@@ -30,6 +32,7 @@ export type LimitConfig = Pick<
   | 'maxTokens'
   | 'maxCost'
   | 'maxIntrospectionValues'
+  | 'maxFieldRepeats'
   | 'introspection'
   | 'maxDocumentBytes'
   | 'jsonMaxDepth'
@@ -79,6 +82,9 @@ function longerThan(text: string, max: number): boolean {
  * stack before the token limit is reached.
  */
 export const MAX_PARSER_NESTING = 1000;
+
+/** The merged-fields walk stops (and refuses) past this many selections per token allowed. */
+const MERGE_VISITS_PER_TOKEN = 50;
 
 /**
  * The nesting a document needs at most: a selection set and an inline fragment per level of
@@ -152,9 +158,6 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
       propagateOnRejection: false,
       onReject: reportAs(ErrorCode.COST_LIMIT_EXCEEDED),
     }),
-    // armor's weights price __schema { types { … } } like one object, whatever the schema's size:
-    // introspection is priced by the values it can answer in this schema.
-    introspectionCostRule(config.maxIntrospectionValues, ErrorCode.COST_LIMIT_EXCEEDED),
   ];
   const tokenOptions = {
     n: config.maxTokens,
@@ -173,6 +176,28 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
     inputRefusal(args.document, args.variableValues, config) ??
     costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
   const maxNesting = documentNestingLimit(config);
+  /**
+   * What is refused before graphql-js's rules run, as they would cost more than the refusal saves:
+   * fields merged past GRAPHQL_MAX_FIELD_REPEATS (OverlappingFieldsCanBeMerged compares every pair)
+   * and introspection past GRAPHQL_MAX_INTROSPECTION_VALUES (armor's weights price
+   * `__schema { types { … } }` as one object, whatever the schema's size).
+   */
+  const refusalBeforeRules = (schema: GraphQLSchema, document: DocumentNode): GraphQLError | undefined => {
+    const merged = maxMergedFields(document, MERGE_VISITS_PER_TOKEN * config.maxTokens);
+    if (merged.truncated || merged.max > config.maxFieldRepeats) {
+      const found = merged.truncated ? 'an answer too large to check' : `${merged.max} at ${merged.path}`;
+      return new GraphQLError(
+        `Field repeat limit of ${config.maxFieldRepeats} fields merged into one answer field exceeded, found ${found}.`,
+        { extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED } },
+      );
+    }
+    return introspectionRefusal(
+      schema,
+      document,
+      config.maxIntrospectionValues,
+      ErrorCode.COST_LIMIT_EXCEEDED,
+    );
+  };
   // Every hook and callback is made once here, not per request.
   const parseWithLimits = (source: string | Source, options?: ParseOptions) => {
     // Comments and whitespace are no tokens: the text's size is bounded on its own, before the
@@ -203,8 +228,10 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         setParseFn(parseWithLimits);
         return onParseDone;
       },
-      onValidate({ addValidationRule }) {
-        for (const rule of rules) addValidationRule(rule);
+      onValidate({ addValidationRule, params, setResult }) {
+        const refusal = refusalBeforeRules(params.schema, params.documentAST);
+        if (refusal !== undefined) setResult([refusal]);
+        else for (const rule of rules) addValidationRule(rule);
         return onValidateDone;
       },
       onExecute({ args, setResultAndStopExecution }) {

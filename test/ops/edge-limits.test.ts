@@ -88,6 +88,23 @@ describe('edge limits on the served app (defaults)', () => {
     expect(codes(await h.gql(lookups))).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
   });
 
+  it('refuses fields merged past GRAPHQL_MAX_FIELD_REPEATS before graphql-js compares every pair of them', async () => {
+    const merged = `{ ${`__schema { ${'types { name } '.repeat(20)} } `.repeat(20)} }`;
+    const res = await h.gql(merged);
+    expect(codes(res)).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
+    expect(res.body.errors?.[0]?.message).toBe(
+      'Field repeat limit of 100 fields merged into one answer field exceeded, found 400 at __schema.types.',
+    );
+    // Fragments merge too; 100 fields of one name pass.
+    const fragments = Array.from({ length: 101 }, (_, i) => `fragment A${i} on __Schema { types { name } }`);
+    const spreads = (n: number) => Array.from({ length: n }, (_, i) => `...A${i}`).join(' ');
+    expect(codes(await h.gql(`{ __schema { ${spreads(101)} } } ${fragments.join(' ')}`))).toEqual([
+      ErrorCode.COST_LIMIT_EXCEEDED,
+    ]);
+    const within = await h.gql(`{ __schema { ${spreads(100)} } } ${fragments.slice(0, 100).join(' ')}`);
+    expect(within.body.errors).toBeUndefined();
+  });
+
   it("counts a variable's default when the request leaves it out: refused by cost, before any upstream call", async () => {
     const query = `query Dodge($n: Int = 500) { ${Array.from({ length: 50 }, (_, i) => `t${i}: tickets(first: $n) { nodes { ...F } }`).join(' ')} }
       fragment F on Ticket { uuid name status request { apiName apiBody } history { toStatus comment } }`;
