@@ -183,6 +183,15 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
    * `__schema { types { … } }` as one object, whatever the schema's size).
    */
   const refusalBeforeRules = (schema: GraphQLSchema, document: DocumentNode): GraphQLError | undefined => {
+    // The parse cache hands back the same document for the same text: its verdict is kept with it.
+    const known = verdicts.get(document);
+    if (known !== undefined) return known ?? undefined;
+    const verdict = checkBeforeRules(schema, document);
+    verdicts.set(document, verdict ?? null);
+    return verdict;
+  };
+  const verdicts = new WeakMap<DocumentNode, GraphQLError | null>();
+  const checkBeforeRules = (schema: GraphQLSchema, document: DocumentNode): GraphQLError | undefined => {
     const merged = maxMergedFields(document, MERGE_VISITS_PER_TOKEN * config.maxTokens);
     if (merged.truncated || merged.max > config.maxFieldRepeats) {
       const found = merged.truncated ? 'an answer too large to check' : `${merged.max} at ${merged.path}`;
