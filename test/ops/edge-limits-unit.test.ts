@@ -4,7 +4,7 @@ import {
   type DocumentNode,
   execute,
   type FragmentDefinitionNode,
-  type GraphQLError,
+  GraphQLError,
   getIntrospectionQuery,
   getOperationAST,
   Kind,
@@ -17,8 +17,9 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/canonical-json.js';
-import { cleanErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
+import { cleanErrorCode, ErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
 import { jsonFromLiteral, jsonShapeProblem } from '../../src/json-value.js';
+import { createScopePlugin } from '../../src/observability/request-scope.js';
 import { cachedOperationCost, operationCost } from '../../src/plugins/cost.js';
 import { ByteLru, createDocumentCaches } from '../../src/plugins/document-cache.js';
 import { introspectionValues } from '../../src/plugins/introspection-cost.js';
@@ -155,6 +156,34 @@ describe('introspectionValues', () => {
     let definitions = 'fragment F0 on __Type { name }';
     for (let i = 1; i < 2000; i++) definitions += ` fragment F${i} on __Type { ...F${i - 1} ...F${i - 1} }`;
     expect(values(`{ __type(name: "Query") { ...F1999 } } ${definitions}`)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('masked errors before execution', () => {
+  it('reports a parse failure that masking turns into INTERNAL_SERVER_ERROR, to be logged, and not a coded refusal', () => {
+    const masked: unknown[] = [];
+    const getEnveloped = envelop({
+      plugins: [
+        useEngine({ parse, validate, execute, subscribe, specifiedRules }),
+        useSchema(schema),
+        {
+          onParse: ({ setParseFn }) =>
+            setParseFn((source) => {
+              if (String(source) === 'coded')
+                throw new GraphQLError('Token limit of 1 exceeded.', {
+                  extensions: { code: ErrorCode.TOKEN_LIMIT_EXCEEDED },
+                });
+              throw new RangeError('Maximum call stack size exceeded');
+            }),
+        },
+        createScopePlugin((error) => masked.push(error)) as never,
+      ],
+    });
+    const e = getEnveloped({});
+    expect(() => e.parse('{ __typename }')).toThrow(RangeError);
+    expect(masked).toHaveLength(1);
+    expect(() => e.parse('coded')).toThrow('Token limit of 1 exceeded.');
+    expect(masked).toHaveLength(1);
   });
 });
 
