@@ -50,6 +50,16 @@ export interface Config {
   maxTokens: number;
   /** Highest graphql-armor cost one operation may have (GRAPHQL_MAX_COST). */
   maxCost: number;
+  /**
+   * Most values an operation's introspection may answer, counted from this schema's real sizes
+   * (GRAPHQL_MAX_INTROSPECTION_VALUES): one full introspection query passes, two copies do not.
+   */
+  maxIntrospectionValues: number;
+  /**
+   * Most fields answering to one name in one selection set, fragments flattened
+   * (GRAPHQL_MAX_FIELD_REPEATS): graphql-js compares every pair of them before any limit refuses.
+   */
+  maxFieldRepeats: number;
   /** Largest GraphQL document text, comments and whitespace included (GRAPHQL_MAX_DOCUMENT_BYTES). */
   maxDocumentBytes: number;
   /** Byte budget of the parsed-document cache (GRAPHQL_PARSE_CACHE_MAX_BYTES); 0 = no cache. */
@@ -279,6 +289,8 @@ export function loadConfig(
     maxAliases: intVar(env, p, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
     maxTokens: intVar(env, p, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),
     maxCost: intVar(env, p, 'GRAPHQL_MAX_COST', 500_000, 1, 1_000_000_000),
+    maxIntrospectionValues: intVar(env, p, 'GRAPHQL_MAX_INTROSPECTION_VALUES', 8000, 1, 100_000_000),
+    maxFieldRepeats: intVar(env, p, 'GRAPHQL_MAX_FIELD_REPEATS', 100, 1, 1_000_000),
     maxDocumentBytes: intVar(env, p, 'GRAPHQL_MAX_DOCUMENT_BYTES', 64 * 1024, 1, 1024 * 1024 * 1024),
     parseCacheMaxBytes: intVar(
       env,

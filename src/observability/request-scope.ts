@@ -92,9 +92,15 @@ export function createScopePlugin(
     for (const error of errors)
       if (publicCode(error) === ErrorCode.INTERNAL_SERVER_ERROR) onMasked(error, scope);
   };
+  /** Errors of parse or validation: counted, and any the caller sees masked is logged too. */
+  const noteRefusals = (scope: RequestScope | undefined, errors: readonly Error[]) => {
+    scope?.noteErrors(errors);
+    for (const error of errors)
+      if (publicCode(error) === ErrorCode.INTERNAL_SERVER_ERROR) onMasked(error, scope);
+  };
   // The hooks and their callbacks are made once: each finds the request's scope in the payload.
   const onParseDone = ({ context, result }: { context: unknown; result: unknown }) => {
-    if (result instanceof Error) scopeIn(context)?.noteErrors([result]);
+    if (result instanceof Error) noteRefusals(scopeIn(context), [result]);
   };
   const onValidateDone = ({
     context,
@@ -106,10 +112,11 @@ export function createScopePlugin(
     result: readonly Error[];
   }) => {
     const scope = scopeIn(context);
+    if (!valid) noteRefusals(scope, result);
     if (scope === undefined) return;
     const document = scope.validating;
     scope.validating = undefined;
-    if (!valid) return scope.noteErrors(result);
+    if (!valid) return;
     if (document === undefined) return;
     const name = (context as { params?: { operationName?: unknown } }).params?.operationName;
     scope.operation = getOperationAST(document, typeof name === 'string' ? name : undefined)?.name?.value;

@@ -25,17 +25,35 @@ interface Frame {
   fragment?: string;
 }
 
-/** `first` or `last` of a field, with variables resolved; 1 when absent or not a positive whole number. */
+/** The operation's variables' whole-number defaults (`$n: Int = 500`), by name. */
+function intDefaults(operation: OperationDefinitionNode): Map<string, number> {
+  const defaults = new Map<string, number>();
+  for (const definition of operation.variableDefinitions ?? []) {
+    const value = definition.defaultValue;
+    if (value?.kind === Kind.INT)
+      defaults.set(definition.variable.name.value, Number.parseInt(value.value, 10));
+  }
+  return defaults;
+}
+
+/**
+ * `first` or `last` of a field, with variables resolved (a variable the request leaves out takes
+ * its default, as execution does); 1 when absent or not a positive whole number.
+ */
 function multiplierOf(
   node: SelectionNode,
   variables: Readonly<Record<string, unknown>> | null | undefined,
+  defaults: ReadonlyMap<string, number>,
 ): number {
   if (node.kind !== Kind.FIELD) return 1;
   for (const arg of node.arguments ?? []) {
     if (arg.name.value !== 'first' && arg.name.value !== 'last') continue;
     let value: unknown;
     if (arg.value.kind === Kind.INT) value = Number.parseInt(arg.value.value, 10);
-    else if (arg.value.kind === Kind.VARIABLE) value = variables?.[arg.value.name.value];
+    else if (arg.value.kind === Kind.VARIABLE) {
+      const name = arg.value.name.value;
+      value = variables != null && Object.hasOwn(variables, name) ? variables[name] : defaults.get(name);
+    }
     return typeof value === 'number' && Number.isFinite(value) ? Math.max(value, 1) : 1;
   }
   return 1;
@@ -57,6 +75,7 @@ export function operationCost(
     if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   /** A fragment's own cost is the same wherever it is spread (armor's memo). */
   const fragmentCost = new Map<string, number>();
+  const defaults = intDefaults(operation);
   const stack: Frame[] = [
     { selections: operation.selectionSet.selections, next: 0, sum: 0, multiplier: 1, factor: 1 },
   ];
@@ -102,7 +121,7 @@ export function operationCost(
       selections: child.selectionSet.selections,
       next: 0,
       sum: 0,
-      multiplier: multiplierOf(child, variables),
+      multiplier: multiplierOf(child, variables, defaults),
       factor: DEPTH_FACTOR,
     });
   }

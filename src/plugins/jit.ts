@@ -10,6 +10,8 @@ import {
   getOperationAST,
   isInputObjectType,
   isNonNullType,
+  Kind,
+  type SelectionSetNode,
   type Source,
   type SourceLocation,
   typeFromAST,
@@ -72,9 +74,14 @@ function toGraphQLJsError(error: GraphQLError, source: Source | undefined): Grap
     source !== undefined && error.locations !== undefined
       ? error.locations.map((l) => positionOf(source.body, l))
       : undefined;
+  // graphql-jit keeps a resolver's GraphQLError (extensions and all) but reports a failed scalar
+  // serialization by its message alone: without a code it was no deliberate error, and is masked
+  // (and logged) as graphql-js masks the Error the scalar threw.
+  const deliberate =
+    !error.message.startsWith(NON_NULL_MESSAGE) &&
+    (error.extensions as Record<string, unknown> | undefined)?.code !== undefined;
   const originalError =
-    error.originalError ??
-    (error.message.startsWith(NON_NULL_MESSAGE) ? new Error(error.message) : new GraphQLError(error.message));
+    error.originalError ?? (deliberate ? new GraphQLError(error.message) : new Error(error.message));
   return new GraphQLError(error.message, {
     source: positions === undefined ? undefined : source,
     positions,
@@ -137,6 +144,33 @@ function variablesAreSafe(args: ExecutionArgs): boolean {
 }
 
 /**
+ * Whether the operation reads `__schema` or `__type` at its root: introspection runs on graphql-js,
+ * as a client fetches it once, and compiling the full introspection query costs more (40-60 ms)
+ * than running it; a document made unique would pay that on every request.
+ */
+function introspects(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation) return false;
+  const stack: SelectionSetNode[] = [operation.selectionSet];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    for (const selection of (stack.pop() as SelectionSetNode).selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value === '__schema' || selection.name.value === '__type') return true;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) stack.push(selection.selectionSet);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = args.document.definitions.find(
+          (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
+        );
+        if (fragment?.kind === Kind.FRAGMENT_DEFINITION) stack.push(fragment.selectionSet);
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * Compiled execution for repeated documents: each operation is compiled once by graphql-jit and
  * kept in an LRU bounded by bytes, keyed by the parsed document (yoga's parse cache hands back the same object for
  * the same text). Anything graphql-jit cannot compile runs on yoga's graphql-js executor; subscriptions
@@ -175,7 +209,7 @@ export function createJitPlugin(
 
   function compile(args: ExecutionArgs): CompiledQuery | null {
     const operationName = args.operationName ?? undefined;
-    if (!variablesAreSafe(args)) {
+    if (!variablesAreSafe(args) || introspects(args)) {
       options.onCompile?.({ operationName, compiled: false });
       return null;
     }

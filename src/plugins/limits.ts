@@ -6,16 +6,21 @@ import {
   type DocumentNode,
   type ExecutionResult,
   GraphQLError,
+  type GraphQLSchema,
   getOperationAST,
+  Lexer,
   type ParseOptions,
-  type Source,
+  Source,
+  TokenKind,
   type ValidationContext,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { cachedOperationCost } from './cost.js';
+import { maxMergedFields } from './field-repeats.js';
 import { checkInputValues } from './input-limits.js';
+import { introspectionRefusal } from './introspection-cost.js';
 
 /** What an onValidate hook may return: called with the validation's result. */
 type AfterValidate = Exclude<ReturnType<NonNullable<Plugin['onValidate']>>, void>;
@@ -26,6 +31,8 @@ export type LimitConfig = Pick<
   | 'maxAliases'
   | 'maxTokens'
   | 'maxCost'
+  | 'maxIntrospectionValues'
+  | 'maxFieldRepeats'
   | 'introspection'
   | 'maxDocumentBytes'
   | 'jsonMaxDepth'
@@ -67,6 +74,58 @@ function longerThan(text: string, max: number): boolean {
   if (text.length > max) return true;
   if (text.length * 3 <= max) return false;
   return Buffer.byteLength(text, 'utf8') > max;
+}
+
+/**
+ * Deepest nesting of brackets and braces graphql-js's parser is given: it recurses once or more per
+ * level, and on a cold process (unoptimized, larger frames) about 2,000 levels of `[` overflow the
+ * stack before the token limit is reached.
+ */
+export const MAX_PARSER_NESTING = 1000;
+
+/** The merged-fields walk stops (and refuses) past this many selections per token allowed. */
+const MERGE_VISITS_PER_TOKEN = 50;
+
+/**
+ * The nesting a document needs at most: a selection set and an inline fragment per level of
+ * GRAPHQL_MAX_DEPTH, a value nested JSON_MAX_DEPTH deep, and an argument list.
+ */
+export function documentNestingLimit(config: Pick<LimitConfig, 'maxDepth' | 'jsonMaxDepth'>): number {
+  return Math.min(MAX_PARSER_NESTING, 2 * config.maxDepth + config.jsonMaxDepth + 4);
+}
+
+const OPENING: ReadonlySet<string> = new Set([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSING: ReadonlySet<string> = new Set([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * Reads the document's tokens with graphql-js's lexer (a loop, no recursion) before the parser
+ * runs: more than `maxTokens` tokens is TOKEN_LIMIT_EXCEEDED and brackets nested past `maxNesting`
+ * DEPTH_LIMIT_EXCEEDED, so the parser's recursion never sees a document that could overflow the
+ * stack. A lexical error is left for the parser to report in its own words.
+ */
+function scanTokens(source: Source, maxTokens: number, maxNesting: number): GraphQLError | undefined {
+  const lexer = new Lexer(source);
+  let tokens = 0;
+  let nesting = 0;
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (++tokens > maxTokens) {
+        return new GraphQLError(`Token limit of ${maxTokens} exceeded.`, {
+          extensions: { code: ErrorCode.TOKEN_LIMIT_EXCEEDED },
+        });
+      }
+      if (OPENING.has(token.kind) && ++nesting > maxNesting) {
+        return new GraphQLError(`Document nesting limit of ${maxNesting} exceeded.`, {
+          extensions: { code: ErrorCode.DEPTH_LIMIT_EXCEEDED },
+        });
+      }
+      if (CLOSING.has(token.kind)) nesting--;
+    }
+  } catch (err) {
+    if (err instanceof GraphQLError) return undefined;
+    throw err;
+  }
+  return undefined;
 }
 
 /**
@@ -116,6 +175,38 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
   }): GraphQLError | undefined =>
     inputRefusal(args.document, args.variableValues, config) ??
     costRefusal(args.document, args.operationName, args.variableValues, config.maxCost);
+  const maxNesting = documentNestingLimit(config);
+  /**
+   * What is refused before graphql-js's rules run, as they would cost more than the refusal saves:
+   * fields merged past GRAPHQL_MAX_FIELD_REPEATS (OverlappingFieldsCanBeMerged compares every pair)
+   * and introspection past GRAPHQL_MAX_INTROSPECTION_VALUES (armor's weights price
+   * `__schema { types { … } }` as one object, whatever the schema's size).
+   */
+  const refusalBeforeRules = (schema: GraphQLSchema, document: DocumentNode): GraphQLError | undefined => {
+    // The parse cache hands back the same document for the same text: its verdict is kept with it.
+    const known = verdicts.get(document);
+    if (known !== undefined) return known ?? undefined;
+    const verdict = checkBeforeRules(schema, document);
+    verdicts.set(document, verdict ?? null);
+    return verdict;
+  };
+  const verdicts = new WeakMap<DocumentNode, GraphQLError | null>();
+  const checkBeforeRules = (schema: GraphQLSchema, document: DocumentNode): GraphQLError | undefined => {
+    const merged = maxMergedFields(document, MERGE_VISITS_PER_TOKEN * config.maxTokens);
+    if (merged.truncated || merged.max > config.maxFieldRepeats) {
+      const found = merged.truncated ? 'an answer too large to check' : `${merged.max} at ${merged.path}`;
+      return new GraphQLError(
+        `Field repeat limit of ${config.maxFieldRepeats} fields merged into one answer field exceeded, found ${found}.`,
+        { extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED } },
+      );
+    }
+    return introspectionRefusal(
+      schema,
+      document,
+      config.maxIntrospectionValues,
+      ErrorCode.COST_LIMIT_EXCEEDED,
+    );
+  };
   // Every hook and callback is made once here, not per request.
   const parseWithLimits = (source: string | Source, options?: ParseOptions) => {
     // Comments and whitespace are no tokens: the text's size is bounded on its own, before the
@@ -126,6 +217,12 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         extensions: { code: ErrorCode.DOCUMENT_SIZE_LIMIT_EXCEEDED },
       });
     }
+    const refusal = scanTokens(
+      typeof source === 'string' ? new Source(source) : source,
+      config.maxTokens,
+      maxNesting,
+    );
+    if (refusal !== undefined) throw refusal;
     return new MaxTokensParserWLexer(source, { ...options, ...tokenOptions }).parseDocument();
   };
   const onParseDone = ({ result }: { result: unknown }) => {
@@ -140,8 +237,10 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         setParseFn(parseWithLimits);
         return onParseDone;
       },
-      onValidate({ addValidationRule }) {
-        for (const rule of rules) addValidationRule(rule);
+      onValidate({ addValidationRule, params, setResult }) {
+        const refusal = refusalBeforeRules(params.schema, params.documentAST);
+        if (refusal !== undefined) setResult([refusal]);
+        else for (const rule of rules) addValidationRule(rule);
         return onValidateDone;
       },
       onExecute({ args, setResultAndStopExecution }) {

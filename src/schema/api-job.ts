@@ -5,6 +5,7 @@ import { validateSession } from '../zstack/sessions.js';
 import type { ApiErrorCode } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { parseUuid } from './input.js';
+import { upstreamJson } from './scalars.js';
 import { Ticket } from './ticket.js';
 
 const ApiJobState = builder.enumType('ApiJobState', {
@@ -45,7 +46,7 @@ const ApiJobError = builder.objectRef<ApiErrorCode>('ApiJobError').implement({
     zstack: t.field({
       type: 'JSON',
       description: "ZStack's whole ErrorCode, nested causes included.",
-      resolve: (e) => cleanErrorCode(e),
+      resolve: (e) => upstreamJson(cleanErrorCode(e)),
     }),
   }),
 });

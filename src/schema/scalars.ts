@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { unrepresentable } from '../errors.js';
 import { jsonFromLiteral, jsonShapeProblem } from '../json-value.js';
 import { builder } from './builder.js';
 
@@ -38,13 +39,28 @@ builder.scalarType('DateTime', {
  */
 export const MAX_OUTPUT_JSON_DEPTH = 1000;
 
+const TOO_DEEP = `JSON nested deeper than ${MAX_OUTPUT_JSON_DEPTH} levels`;
+
+/**
+ * A JSON value from ZStack for a JSON field, null when absent: nested deeper than
+ * MAX_OUTPUT_JSON_DEPTH it is that field's UPSTREAM_ERROR (a ticket made in ZStack directly is not
+ * bounded by JSON_MAX_DEPTH). Checked in the resolver, where the error keeps its code whichever
+ * executor runs (graphql-jit reports a scalar's failure by its message alone).
+ */
+export function upstreamJson(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (jsonShapeProblem(value, MAX_OUTPUT_JSON_DEPTH, Number.POSITIVE_INFINITY) !== undefined)
+    throw unrepresentable(`${TOO_DEEP}.`);
+  return value;
+}
+
 builder.scalarType('JSON', {
   description:
     'Free-form JSON exactly as ZStack holds it (objects, lists, numbers; whole numbers that ZStack renders as 1.0 arrive as 1).',
   specifiedByURL: 'http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf',
   serialize: (value) => {
     if (jsonShapeProblem(value, MAX_OUTPUT_JSON_DEPTH, Number.POSITIVE_INFINITY) !== undefined)
-      throw new Error(`JSON nested deeper than ${MAX_OUTPUT_JSON_DEPTH} levels`);
+      throw unrepresentable(`${TOO_DEEP}.`);
     return value;
   },
   // Depth and size are bounded before execution (src/plugins/input-limits.ts, JSON_MAX_DEPTH/BYTES).

@@ -2,6 +2,7 @@ import { unrepresentable } from '../errors.js';
 import type { ApiTicketStatusHistory } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { ResourceRef, resourceRef } from './resource.js';
+import { upstreamJson } from './scalars.js';
 import { resolveDate, resolveStatus, TicketStatus } from './values.js';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
@@ -45,7 +46,7 @@ export function historyFields<T extends ApiTicketStatusHistory>(
       nullable: true,
       description:
         'Details of the change as ZStack holds them; on final approval the results of the requests (requestResults).',
-      resolve: (h) => h.operationContext ?? null,
+      resolve: (h) => upstreamJson(h.operationContext),
     }),
     operatorType: t.string({
       nullable: true,

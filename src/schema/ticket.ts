@@ -9,6 +9,7 @@ import {
   requestResources,
   resourceRef,
 } from './resource.js';
+import { upstreamJson } from './scalars.js';
 import { TicketStatusHistory } from './ticket-history.js';
 import { TicketType } from './ticket-type.js';
 import { requiredName, resolveDate, resolveStatus, TicketStatus } from './values.js';
@@ -50,7 +51,7 @@ export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest'
       type: 'JSON',
       description: 'The body of the API call, as free-form JSON.',
       nullable: true,
-      resolve: (r) => r.apiBody ?? null,
+      resolve: (r) => upstreamJson(r.apiBody),
     }),
     resources: t.field({
       type: [ResourceRef],
@@ -100,7 +101,7 @@ export const AccountSystemContext = builder
       json: t.field({
         type: 'JSON',
         description: 'The whole context object as ZStack holds it, nothing left out.',
-        resolve: (c) => c,
+        resolve: (c) => upstreamJson(c),
       }),
     }),
   });

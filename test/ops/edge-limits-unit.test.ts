@@ -3,9 +3,11 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import {
   type DocumentNode,
   execute,
-  type GraphQLError,
+  type FragmentDefinitionNode,
+  GraphQLError,
   getIntrospectionQuery,
   getOperationAST,
+  Kind,
   type OperationDefinitionNode,
   parse,
   specifiedRules,
@@ -15,10 +17,12 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/canonical-json.js';
-import { cleanErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
+import { cleanErrorCode, ErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
 import { jsonFromLiteral, jsonShapeProblem } from '../../src/json-value.js';
+import { createScopePlugin } from '../../src/observability/request-scope.js';
 import { cachedOperationCost, operationCost } from '../../src/plugins/cost.js';
 import { ByteLru, createDocumentCaches } from '../../src/plugins/document-cache.js';
+import { introspectionValues } from '../../src/plugins/introspection-cost.js';
 import { schema } from '../../src/schema/index.js';
 import type { ApiErrorCode } from '../../src/zstack/types.js';
 
@@ -100,6 +104,86 @@ describe('operationCost', () => {
       ours('query($n: Int) { tickets(first: $n) { nodes { uuid name } } }', { n: 500 }),
     );
     expect(cost(paged, { n: 5 })).toBeLessThan(cost(paged, { n: 500 }));
+  });
+});
+
+describe('introspectionValues', () => {
+  const full = getIntrospectionQuery({
+    descriptions: true,
+    specifiedByUrl: true,
+    directiveIsRepeatable: true,
+    schemaDescription: true,
+    inputValueDeprecation: true,
+  });
+  const fragments = full.slice(full.indexOf('fragment FullType'));
+  const values = (query: string) => {
+    const document = parse(query);
+    const byName = new Map<string, FragmentDefinitionNode>();
+    for (const d of document.definitions)
+      if (d.kind === Kind.FRAGMENT_DEFINITION) byName.set(d.name.value, d);
+    return introspectionValues(schema, getOperationAST(document) as OperationDefinitionNode, byName);
+  };
+  /** Every field of every object in an answer, list entries included. */
+  const answered = (value: unknown): number => {
+    if (Array.isArray(value)) return value.reduce((n: number, v) => n + answered(v), 0);
+    if (value === null || typeof value !== 'object') return 0;
+    return Object.values(value).reduce((n: number, v) => n + 1 + answered(v), 0);
+  };
+
+  it.each([
+    full,
+    getIntrospectionQuery(),
+    '{ __schema { types { name fields { name args { name } } } } }',
+    '{ __type(name: "Query") { fields { name type { kind name ofType { kind name ofType { kind name } } } } } }',
+    '{ __schema { queryType { name fields { name } } directives { name args { name } } } }',
+  ])('bounds the answer from above, and closely for the standard query (%#)', async (query) => {
+    const answer = await execute({ schema, document: parse(query) });
+    const real = answered(answer.data);
+    expect(values(query)).toBeGreaterThanOrEqual(real);
+    if (query === full) expect(values(query)).toBeLessThan(1.6 * real);
+  });
+
+  it('counts each alias and each spread again, and nothing outside introspection', () => {
+    const one = values(`{ __schema { types { ...FullType } } } ${fragments}`);
+    expect(
+      values(`{ a: __schema { types { ...FullType } } b: __schema { types { ...FullType } } } ${fragments}`),
+    ).toBe(2 * one);
+    expect(values('{ session { uuid } tickets(first: 500) { nodes { uuid } } }')).toBe(0);
+    expect(values('{ __typename }')).toBe(1);
+  });
+
+  it('counts a fragment spread 2,000 levels deep in linear time, without recursion', () => {
+    let definitions = 'fragment F0 on __Type { name }';
+    for (let i = 1; i < 2000; i++) definitions += ` fragment F${i} on __Type { ...F${i - 1} ...F${i - 1} }`;
+    expect(values(`{ __type(name: "Query") { ...F1999 } } ${definitions}`)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('masked errors before execution', () => {
+  it('reports a parse failure that masking turns into INTERNAL_SERVER_ERROR, to be logged, and not a coded refusal', () => {
+    const masked: unknown[] = [];
+    const getEnveloped = envelop({
+      plugins: [
+        useEngine({ parse, validate, execute, subscribe, specifiedRules }),
+        useSchema(schema),
+        {
+          onParse: ({ setParseFn }) =>
+            setParseFn((source) => {
+              if (String(source) === 'coded')
+                throw new GraphQLError('Token limit of 1 exceeded.', {
+                  extensions: { code: ErrorCode.TOKEN_LIMIT_EXCEEDED },
+                });
+              throw new RangeError('Maximum call stack size exceeded');
+            }),
+        },
+        createScopePlugin((error) => masked.push(error)) as never,
+      ],
+    });
+    const e = getEnveloped({});
+    expect(() => e.parse('{ __typename }')).toThrow(RangeError);
+    expect(masked).toHaveLength(1);
+    expect(() => e.parse('coded')).toThrow('Token limit of 1 exceeded.');
+    expect(masked).toHaveLength(1);
   });
 });
 

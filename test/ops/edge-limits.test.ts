@@ -1,6 +1,6 @@
 import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery } from 'graphql';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { type OpsHarness, startOps } from './support.js';
 
@@ -48,15 +48,118 @@ describe('edge limits on the served app (defaults)', () => {
     for (let i = 0; i < 600; i++) inner = `ofType { ${inner} }`;
     const res = await h.gql(`{ __schema { types { ${inner} } } }`);
     expect(codes(res)[0]).toBe(ErrorCode.DEPTH_LIMIT_EXCEEDED);
-    expect(res.body.errors?.[0]?.message).toBe('Query depth limit of 15 exceeded, found 603.');
+    // Nested past what any document within the depth limits needs: refused before it is parsed.
+    expect(res.body.errors?.[0]?.message).toBe('Document nesting limit of 98 exceeded.');
     expect(res.body.data).toBeUndefined();
   });
 
   it('refuses 50 aliases of __schema { types { ...FullType } } with COST_LIMIT_EXCEEDED', async () => {
     const bomb = `{ ${Array.from({ length: 50 }, (_, i) => `s${i}: __schema { types { ...FullType } }`).join(' ')} } ${FRAGMENTS}`;
     const res = await h.gql(bomb);
-    expect(codes(res)).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
+    // graphql-armor's cost and the introspection's size both refuse it.
+    expect(new Set(codes(res))).toEqual(new Set([ErrorCode.COST_LIMIT_EXCEEDED]));
     expect(res.text.length).toBeLessThan(1000);
+  });
+
+  it('prices introspection by its size in this schema: the standard queries pass, two or more copies are COST_LIMIT_EXCEEDED', async () => {
+    // graphql-codegen's and GraphiQL's (v2+) introspection queries, and the full one.
+    for (const query of [
+      FULL_INTROSPECTION,
+      getIntrospectionQuery({ descriptions: true }),
+      getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true }),
+      `{ __schema { types { ...FullType } } } ${FRAGMENTS}`,
+    ]) {
+      const res = await h.gql(query);
+      expect(res.body.errors).toBeUndefined();
+    }
+    const copies = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `s${i}: __schema { types { ...FullType } }`).join(' ')} } ${FRAGMENTS}`;
+    const twice = `{ __schema { types { ...FullType ...Again } } } ${FRAGMENTS} ${FRAGMENTS.replace(/fragment FullType on __Type \{/, 'fragment Again on __Type {').replace(/fragment (InputValue|TypeRef) on \w+ \{[\s\S]*/, '')}`;
+    for (const query of [copies(2), copies(4), twice]) {
+      const res = await h.gql(query);
+      expect(codes(res)).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
+      expect(res.body.errors?.[0]?.message).toMatch(
+        /^Introspection limit of 8000 values exceeded, found \d+\.$/,
+      );
+      expect(res.text.length).toBeLessThan(1000);
+    }
+    // A lookup counts its type's lists as long as the schema's longest.
+    const lookups = `{ ${Array.from({ length: 48 }, (_, i) => `t${i}: __type(name: "Query") { fields { name description type { name kind ofType { name kind ofType { name kind } } } args { name description type { name kind } } } }`).join(' ')} }`;
+    expect(codes(await h.gql(lookups))).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
+  });
+
+  it('refuses fields merged past GRAPHQL_MAX_FIELD_REPEATS before graphql-js compares every pair of them', async () => {
+    const merged = `{ ${`__schema { ${'types { name } '.repeat(20)} } `.repeat(20)} }`;
+    const res = await h.gql(merged);
+    expect(codes(res)).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
+    expect(res.body.errors?.[0]?.message).toBe(
+      'Field repeat limit of 100 fields merged into one answer field exceeded, found 400 at __schema.types.',
+    );
+    // Fragments merge too; 100 fields of one name pass.
+    const fragments = Array.from({ length: 101 }, (_, i) => `fragment A${i} on __Schema { types { name } }`);
+    const spreads = (n: number) => Array.from({ length: n }, (_, i) => `...A${i}`).join(' ');
+    expect(codes(await h.gql(`{ __schema { ${spreads(101)} } } ${fragments.join(' ')}`))).toEqual([
+      ErrorCode.COST_LIMIT_EXCEEDED,
+    ]);
+    const within = await h.gql(`{ __schema { ${spreads(100)} } } ${fragments.slice(0, 100).join(' ')}`);
+    expect(within.body.errors).toBeUndefined();
+  });
+
+  it("counts a variable's default when the request leaves it out: refused by cost, before any upstream call", async () => {
+    const query = `query Dodge($n: Int = 500) { ${Array.from({ length: 50 }, (_, i) => `t${i}: tickets(first: $n) { nodes { ...F } }`).join(' ')} }
+      fragment F on Ticket { uuid name status request { apiName apiBody } history { toStatus comment } }`;
+    h.simulator.controls.clearRequests();
+    const res = await h.gql(query, undefined, { session });
+    expect(codes(res)).toEqual([ErrorCode.COST_LIMIT_EXCEEDED]);
+    expect(h.simulator.controls.requests).toHaveLength(0);
+    // A value sent overrides the default.
+    const small = await h.gql(query, { n: 1 }, { session });
+    expect(small.body.errors).toBeUndefined();
+  });
+
+  it('refuses a 32,000-level list literal on a fresh gateway with a code, before the parser recurses', async () => {
+    const fresh = await startOps();
+    try {
+      const deep = `{ __type(name: ${'['.repeat(32_000)}"x"${']'.repeat(32_000)}) { name } }`;
+      for (let i = 0; i < 2; i++) {
+        const res = await fresh.gql(deep);
+        expect(codes(res)).toEqual([ErrorCode.DEPTH_LIMIT_EXCEEDED]);
+        expect(res.body.errors?.[0]?.message).toBe('Document nesting limit of 98 exceeded.');
+      }
+      // Within the nesting limit, the parser and validation answer as ever.
+      const shallow = await fresh.gql(`{ __type(name: ${'['.repeat(90)}"x"${']'.repeat(90)}) { name } }`);
+      expect(codes(shallow)).toEqual([ErrorCode.GRAPHQL_VALIDATION_FAILED]);
+      expect(fresh.logs.join('\n')).not.toContain('masked from the caller');
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('answers an apiBody nested 3,000 levels deep in ZStack with a coded field error, the rest of the ticket intact', async () => {
+    const [ticket] = h.simulator.controls.listTickets() as { uuid: string; request: unknown }[];
+    if (!ticket) throw new Error('no ticket');
+    onTestFinished(() => h.simulator.controls.setTicketField(ticket.uuid, 'request', ticket.request));
+    h.simulator.controls.setTicketField(ticket.uuid, 'request', [
+      { apiName: 'org.zstack.header.vm.APICreateVmInstanceMsg', apiBody: nested(3000) },
+    ]);
+    const query = `{ ticket(uuid: "${ticket.uuid}") { uuid request { apiName apiBody } } }`;
+    // Twice: the second run is graphql-jit's compiled one.
+    for (let i = 0; i < 2; i++) {
+      const res = await h.gql(query, {}, { session });
+      expect(res.body.errors).toMatchObject([
+        {
+          message: 'JSON nested deeper than 1000 levels.',
+          path: ['ticket', 'request', 0, 'apiBody'],
+          extensions: { code: ErrorCode.UPSTREAM_ERROR },
+        },
+      ]);
+      expect(res.body.data).toEqual({
+        ticket: {
+          uuid: ticket.uuid,
+          request: [{ apiName: 'org.zstack.header.vm.APICreateVmInstanceMsg', apiBody: null }],
+        },
+      });
+    }
   });
 
   it('refuses 50 aliases of tickets(first: $n) with n = 500 by cost, before any upstream call', async () => {
