@@ -1,5 +1,5 @@
 import { unauthenticated } from './errors.js';
-import type { TicketFeed } from './live/ticket-feed.js';
+import type { StreamCaller, TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import { RowBudget } from './row-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
@@ -31,6 +31,8 @@ export interface Context {
   loaders: Loaders;
   /** Live ticket changes (subscriptions); shared by the gateway, keyed by session. */
   readonly feed: TicketFeed;
+  /** The client's address and its response, for the feed's per-address cap and slow-reader bound. */
+  readonly caller: StreamCaller;
   /** The HTTP layer's handle on this request (REQUEST_TAG), passed on to every upstream call's events. */
   tag: unknown;
 }
@@ -55,6 +57,8 @@ export function createContext(deps: {
   client: ZStackClient;
   timeZone: TimeZoneSource;
   feed: TicketFeed;
+  /** The client's address and response (subscriptions); none when unset. */
+  caller?: StreamCaller;
   /** The whole operation's budget; unlimited when unset. */
   operationTimeoutMs?: number;
   /** Most rows the operation may read from ZStack; unlimited when unset. */
@@ -75,6 +79,7 @@ export function createContext(deps: {
     rows,
     timeZone: deps.timeZone,
     feed: deps.feed,
+    caller: deps.caller ?? {},
     tag: deps.tag,
     loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls }),
   };

@@ -111,6 +111,8 @@ builder.mutationField('logIn', (t) =>
         session = await logInByAccount(ctx.client, { accountName, password: input.password }, opts);
       }
       await ctx.timeZone.ensure(session.uuid);
+      // The feed counts this session's streams against its account's cap.
+      ctx.feed.noteAccount(session.uuid.toLowerCase(), session.accountUuid);
       return { session };
     },
   }),
@@ -123,6 +125,7 @@ builder.mutationField('logOut', (t) =>
     resolve: async (_root, _args, ctx) => {
       const opts = authed(ctx);
       await logOut(ctx.client, opts.session, opts);
+      ctx.feed.forgetSession(opts.session);
       return { loggedOut: true };
     },
   }),
