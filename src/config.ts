@@ -395,14 +395,8 @@ function streamVars(
     1,
     1_000_000,
   );
-  const perAccount = intVar(
-    env,
-    p,
-    'MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT',
-    Math.max(1, Math.min(200, Math.floor(total / 8))),
-    0,
-    1_000_000,
-  );
+  // Two sessions' worth at the default per-session cap; ten accounts at it stay under the default total.
+  const perAccount = intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT', 200, 0, 1_000_000);
   const perClient = intVar(
     env,
     p,

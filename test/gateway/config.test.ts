@@ -97,7 +97,6 @@ describe('fair share: connections and streams per client and account', () => {
     // Derived from MAX_CONNECTIONS when not set.
     expect(loadConfig({ MAX_CONNECTIONS: '200' })).toMatchObject({
       maxTicketSubscriptions: 100,
-      maxTicketSubscriptionsPerAccount: 12,
     });
     // No per-address cap behind a load balancer: no per-address stream cap either.
     expect(loadConfig({ MAX_CONNECTIONS_PER_CLIENT: '0' })).toMatchObject({
