@@ -51,7 +51,8 @@ export interface Config {
   maxTicketSubscriptionsPerClient: number;
   /**
    * A stream is cut (its connection closed) when an event is ready while more than this many bytes
-   * of earlier events are still unsent to its client (STREAM_MAX_BUFFERED_BYTES).
+   * of earlier events are still unsent to its client (STREAM_MAX_BUFFERED_BYTES), or when more than
+   * MAX_QUEUED_EVENTS (1,000) events wait for it.
    */
   streamMaxBufferedBytes: number;
   /** Largest job-callback body read; larger is HTTP 413 and the connection closes (ZSTACK_WEBHOOK_MAX_BODY_BYTES). */

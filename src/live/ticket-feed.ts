@@ -97,8 +97,8 @@ export interface TicketFeedOptions {
   /** Most open streams from one client address; 0 or unset = no cap. */
   maxPerClient?: number;
   /**
-   * A stream is cut when an event is ready while its client has not taken the previous one and
-   * more than this many bytes are unsent on its response (STREAM_MAX_BUFFERED_BYTES); unset = never.
+   * A stream is cut when an event is ready while more than this many bytes written to its response
+   * are still unsent to its client (STREAM_MAX_BUFFERED_BYTES); unset = never.
    */
   maxBufferedBytes?: number;
   /** A stream was cut for not reading (logged by the caller). */
@@ -209,15 +209,15 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
 
   push(ticket: ApiTicket): void {
     if (this.done) return;
+    // Before this event is rendered: a client still holding earlier bytes unread is cut instead.
+    if (this.slow?.(this.queue.length + 1)) {
+      this.end();
+      return;
+    }
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failWaiting = undefined;
       resolve({ value: ticket, done: false });
-      return;
-    }
-    // The consumer has not asked for the next event yet: its client may not be reading.
-    if (this.slow?.(this.queue.length + 1)) {
-      this.end();
       return;
     }
     this.queue.push(ticket);

@@ -1,5 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NEVER_ABORTED } from '../../src/http/close-signal.js';
+import { createTicketFeed, MAX_QUEUED_EVENTS } from '../../src/live/ticket-feed.js';
+import type { ZStackClient } from '../../src/zstack/client.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
@@ -90,4 +93,35 @@ describe('a ticketUpdated stream whose client does not read', () => {
       slow.socket.destroy();
     }
   }, 60_000);
+});
+
+describe('a stream whose consumer stops taking events', () => {
+  it(`is cut when more than MAX_QUEUED_EVENTS (${MAX_QUEUED_EVENTS}) wait for it, even with few bytes unsent`, async () => {
+    const manual = createManualTimer();
+    // No poll runs (the clock never moves): every event is a push of this session's own mutation.
+    const feed = createTicketFeed({} as ZStackClient, {
+      intervalMs: 1000,
+      maxPerSession: 10,
+      maxTotal: 10,
+      maxBufferedBytes: 1024 * 1024,
+      timer: manual.timer,
+    });
+    let cuts = 0;
+    const sink = { buffered: () => 0, cut: () => cuts++ };
+    const session = 'a'.repeat(32);
+    const stream = feed.subscribe(session, {}, NEVER_ABORTED, { sink });
+    const ticket = (i: number) => ({
+      uuid: i.toString(16).padStart(32, '0'),
+      name: `t${i}`,
+      status: 'Pending',
+    });
+    for (let i = 0; i < MAX_QUEUED_EVENTS; i++) feed.publish(session, ticket(i));
+    expect(cuts).toBe(0);
+    expect(feed.size).toBe(1);
+    feed.publish(session, ticket(MAX_QUEUED_EVENTS));
+    expect(cuts).toBe(1);
+    expect(feed.size).toBe(0);
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    feed.close();
+  });
 });
