@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
+import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster } from './live/cluster.js';
@@ -268,7 +269,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     context: (initial) => {
       const { req, res, request, signal } = initial as InitialContext;
       return createContext({
-        caller: { address: req?.socket.remoteAddress, sink: res && sinkOf(res) },
+        caller: { address: req && clientKey(req.socket.remoteAddress), sink: res && sinkOf(res) },
         authorization: req?.headers.authorization ?? request?.headers.get('authorization'),
         signal: signal ?? request?.signal ?? NEVER_ABORTED,
         client,

@@ -9,6 +9,26 @@ export interface ConnectionLimits {
   maxConnectionsPerClient: number;
 }
 
+/**
+ * The key a client address is counted under: an IPv4 address as is (an IPv4-mapped IPv6 address as
+ * its IPv4 form), an IPv6 address by its /64 prefix, since one host commonly holds a whole /64 and
+ * could otherwise open its share from each address of it.
+ */
+export function clientKey(address: string | undefined): string {
+  if (address === undefined || address === '') return '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('%')[0]?.split('::') ?? [];
+  const front = head === '' ? [] : head.split(':');
+  const back = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
 /** Why a new connection was refused: the whole gateway's cap, or its address's. */
 export type RefusalScope = 'total' | 'client';
 
@@ -81,7 +101,7 @@ export class ConnectionTable {
 
   /** A new connection: counted, after room was made for it; false when it was refused (destroyed). */
   admit(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? '';
+    const address = clientKey(socket.remoteAddress);
     const perClient = this.limits.maxConnectionsPerClient;
     if (perClient > 0 && this.countOf(address) >= perClient) {
       const victim = first(this.byAddress.get(address)?.idle);

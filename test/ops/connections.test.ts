@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
+import { clientKey } from '../../src/http/connections.js';
 import { subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 import { CHANGE, type OpsHarness, startOps } from './support.js';
@@ -287,4 +288,20 @@ describe('many slow clients', () => {
     // Still connected: the answer did not come from slow clients being cut.
     expect(slow.filter((r) => r.socket.destroyed)).toHaveLength(0);
   }, 60_000);
+});
+
+describe('clientKey: what one client address is counted as', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::ffff', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    [undefined, ''],
+  ])('%s → %s', (address, key) => {
+    expect(clientKey(address)).toBe(key);
+  });
 });
