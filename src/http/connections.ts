@@ -148,14 +148,25 @@ export class ConnectionTable {
     entry.busy++;
     this.idle.delete(socket);
     this.byAddress.get(entry.address)?.idle.delete(socket);
-    res.once('close', () => {
-      entry.busy--;
-      if (entry.busy > 0 || !this.all.has(socket) || socket.destroyed) return;
-      // To the end of the idle order: idle since now.
-      this.idle.add(socket);
-      this.byAddress.get(entry.address)?.idle.add(socket);
-    });
+    // One listener function for every response (no closure per request); 'close' comes once.
+    (res as ServerResponse & { [ENTRY]?: Entry })[ENTRY] = entry;
+    res.on('close', this.responseClosed);
   }
+
+  /** A response finished or its connection closed: its connection is idle again once none is open. */
+  private readonly responseClosed = (() => {
+    const table = this;
+    return function (this: ServerResponse & { [ENTRY]?: Entry }): void {
+      const entry = this[ENTRY];
+      if (entry === undefined) return;
+      entry.busy--;
+      const { socket } = entry;
+      if (entry.busy > 0 || !table.all.has(socket) || socket.destroyed) return;
+      // To the end of the idle order: idle since now.
+      table.idle.add(socket);
+      table.byAddress.get(entry.address)?.idle.add(socket);
+    };
+  })();
 
   private forget(entry: Entry): void {
     const { socket, address } = entry;
