@@ -226,6 +226,13 @@ function feedErrorLog(logger: Logger) {
   };
 }
 
+/** A stream cut for not reading: one warn line each (streams are capped, so lines are too). */
+function streamCutLog(logger: Logger) {
+  const log = logger.child({ component: 'ticket-feed' });
+  return (info: { bufferedBytes: number; queuedEvents: number }) =>
+    log.warn(info, 'ticketUpdated stream cut: its client does not read (STREAM_MAX_BUFFERED_BYTES)');
+}
+
 /** Redis coming and going: one line per change, never one per failed command. */
 function redisStateLog(logger: Logger) {
   const log = logger.child({ component: 'redis' });
@@ -326,6 +333,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     tracer: options.tracer?.upstream,
     logging: yogaLogger(logger),
     onFeedError: feedErrorLog(logger),
+    onStreamCut: streamCutLog(logger),
     onRedisState: redisStateLog(logger),
   });
   const { yoga } = gateway;

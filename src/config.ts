@@ -34,8 +34,28 @@ export interface Config {
   ticketPollIntervalMs: number;
   /** Most open ticketUpdated streams one session may have (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION). */
   maxTicketSubscriptionsPerSession: number;
-  /** Most open ticketUpdated streams in all (MAX_TICKET_SUBSCRIPTIONS). */
+  /**
+   * Most open ticketUpdated streams in all (MAX_TICKET_SUBSCRIPTIONS); below MAX_CONNECTIONS (each
+   * stream holds a connection), by default half of it.
+   */
   maxTicketSubscriptions: number;
+  /**
+   * Most open ticketUpdated streams of one account, all its sessions together
+   * (MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT), for sessions whose account the gateway knows (logged in
+   * through it); 0 = no per-account cap.
+   */
+  maxTicketSubscriptionsPerAccount: number;
+  /**
+   * Most open ticketUpdated streams from one client address (MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT;
+   * 0 = no per-address cap); below MAX_CONNECTIONS_PER_CLIENT.
+   */
+  maxTicketSubscriptionsPerClient: number;
+  /**
+   * A stream is cut (its connection closed) when an event is ready while more than this many bytes
+   * of earlier events are still unsent to its client (STREAM_MAX_BUFFERED_BYTES), or when more than
+   * MAX_QUEUED_EVENTS (1,000) events wait for it.
+   */
+  streamMaxBufferedBytes: number;
   /** Largest job-callback body read; larger is HTTP 413 and the connection closes (ZSTACK_WEBHOOK_MAX_BODY_BYTES). */
   zstackWebhookMaxBodyBytes: number;
   /** A job callback wakes that job's poll at most once per this many ms (ZSTACK_WEBHOOK_WAKE_INTERVAL_MS). */
@@ -113,8 +133,17 @@ export interface Config {
   loginAttemptsPerClientPerMinute: number;
   /** Most failed logIn attempts per account name per minute, from any address; 0 = none (LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE). */
   loginFailuresPerAccountPerMinute: number;
-  /** Most client connections open at once; past it a new connection is closed at once (MAX_CONNECTIONS). */
+  /**
+   * Most client connections open at once (MAX_CONNECTIONS). At the cap the oldest idle keep-alive
+   * connection is closed to make room; only when none is idle is a new connection closed at once.
+   */
   maxConnections: number;
+  /**
+   * Most connections from one client address (MAX_CONNECTIONS_PER_CLIENT; 0 = no per-address cap).
+   * Over it, that address's oldest idle connection is closed, else the new one. Behind a load
+   * balancer every client has the balancer's address: raise it or set 0 there.
+   */
+  maxConnectionsPerClient: number;
   /** How long a client may take to send a request's headers (HEADERS_TIMEOUT_MS). */
   headersTimeoutMs: number;
   /** How long a client may take to send a whole request, body included; not the answer (REQUEST_TIMEOUT_MS). */
@@ -274,7 +303,7 @@ export function loadConfig(
     jit: boolVar(env, p, 'GRAPHQL_JIT', true),
     ticketPollIntervalMs: intVar(env, p, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
     maxTicketSubscriptionsPerSession: intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
-    maxTicketSubscriptions: intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS', 10_000, 1, 1_000_000),
+    ...streamVars(env, p),
     zstackWebhookMaxBodyBytes: intVar(
       env,
       p,
@@ -439,10 +468,95 @@ function byteLimitVars(
   };
 }
 
+/**
+ * Each stream holds a connection that is never idle, so streams must never be able to hold every
+ * connection: in all, per client address and per account they stay below the connection caps.
+ */
+function streamVars(
+  env: Env,
+  p: Problems,
+): Pick<
+  Config,
+  | 'maxTicketSubscriptions'
+  | 'maxTicketSubscriptionsPerAccount'
+  | 'maxTicketSubscriptionsPerClient'
+  | 'streamMaxBufferedBytes'
+> {
+  const before = p.list.length;
+  // Their own problems are reported by connectionVars.
+  const maxConnections = intVar(env, new Problems(), 'MAX_CONNECTIONS', 4096, 2, 1_000_000);
+  const perClientConnections = perClientVar(env, new Problems());
+  const total = intVar(
+    env,
+    p,
+    'MAX_TICKET_SUBSCRIPTIONS',
+    Math.max(1, Math.floor(maxConnections / 2)),
+    1,
+    1_000_000,
+  );
+  // Two sessions' worth at the default per-session cap; ten accounts at it stay under the default total.
+  const perAccount = intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT', 200, 0, 1_000_000);
+  const perClient = intVar(
+    env,
+    p,
+    'MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT',
+    perClientConnections === 0
+      ? 0
+      : Math.max(1, Math.min(Math.floor(perClientConnections / 2), perClientConnections - 1)),
+    0,
+    1_000_000,
+  );
+  if (p.list.length === before) {
+    if (total >= maxConnections)
+      p.add(
+        `MAX_TICKET_SUBSCRIPTIONS (${total}) must be below MAX_CONNECTIONS (${maxConnections}): each stream holds a connection, and streams must never hold them all`,
+      );
+    if (perClientConnections > 0 && (perClient === 0 || perClient >= perClientConnections))
+      p.add(
+        `MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT (${perClient}) must be between 1 and MAX_CONNECTIONS_PER_CLIENT - 1 (${perClientConnections - 1})`,
+      );
+  }
+  return {
+    maxTicketSubscriptions: total,
+    maxTicketSubscriptionsPerAccount: perAccount,
+    maxTicketSubscriptionsPerClient: perClient,
+    streamMaxBufferedBytes: intVar(
+      env,
+      p,
+      'STREAM_MAX_BUFFERED_BYTES',
+      1024 * 1024,
+      1024,
+      1024 * 1024 * 1024,
+    ),
+  };
+}
+
+/**
+ * A browser opens up to 6 connections per origin over HTTP/1.1, plus one per open stream: 256 lets an
+ * office of a few dozen people behind one NAT address in, while one address alone can hold at most
+ * 1/16 of the default MAX_CONNECTIONS.
+ */
+const DEFAULT_CONNECTIONS_PER_CLIENT = 256;
+
+/** MAX_CONNECTIONS_PER_CLIENT: 0 (off) or at least 2 (one connection beyond that address's streams). */
+function perClientVar(env: Env, p: Problems): number {
+  const value = intVar(env, p, 'MAX_CONNECTIONS_PER_CLIENT', DEFAULT_CONNECTIONS_PER_CLIENT, 0, 1_000_000);
+  if (value !== 1) return value;
+  p.add('MAX_CONNECTIONS_PER_CLIENT must be 0 (no per-address cap) or at least 2, got "1"');
+  return DEFAULT_CONNECTIONS_PER_CLIENT;
+}
+
 function connectionVars(
   env: Env,
   p: Problems,
-): Pick<Config, 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+): Pick<
+  Config,
+  | 'maxConnections'
+  | 'maxConnectionsPerClient'
+  | 'headersTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'keepAliveTimeoutMs'
+> {
   const headersTimeoutMs = intVar(env, p, 'HEADERS_TIMEOUT_MS', 10_000, 1, 600_000);
   const requestTimeoutMs = intVar(env, p, 'REQUEST_TIMEOUT_MS', 30_000, 1, 3600_000);
   // node refuses a headers timeout longer than the request timeout (the headers are part of it).
@@ -452,7 +566,9 @@ function connectionVars(
     );
   }
   return {
-    maxConnections: intVar(env, p, 'MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    // At least one connection beyond the streams (MAX_TICKET_SUBSCRIPTIONS must stay below it).
+    maxConnections: intVar(env, p, 'MAX_CONNECTIONS', 4096, 2, 1_000_000),
+    maxConnectionsPerClient: perClientVar(env, p),
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: intVar(env, p, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3600_000),

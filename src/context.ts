@@ -1,5 +1,5 @@
 import { unauthenticated } from './errors.js';
-import type { TicketFeed } from './live/ticket-feed.js';
+import type { StreamCaller, TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { LoginLimiter } from './login-limit.js';
 import { OperationBudget } from './operation-budget.js';
@@ -44,6 +44,8 @@ export interface Context {
   readonly peer: string | undefined;
   /** logIn's throttle (LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE, LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE); none when unset. */
   readonly logins: LoginLimiter | undefined;
+  /** The client's address and its response, for the feed's per-address cap and slow-reader bound. */
+  readonly caller: StreamCaller;
   /** The HTTP layer's handle on this request (REQUEST_TAG), passed on to every upstream call's events. */
   tag: unknown;
 }
@@ -68,6 +70,8 @@ export function createContext(deps: {
   client: ZStackClient;
   timeZone: TimeZoneSource;
   feed: TicketFeed;
+  /** The client's address and response (subscriptions); none when unset. */
+  caller?: StreamCaller;
   /** The whole operation's budget; unlimited when unset. */
   operationTimeoutMs?: number;
   /** Most rows the operation may read from ZStack; unlimited when unset. */
@@ -109,6 +113,7 @@ export function createContext(deps: {
     feed: deps.feed,
     peer: deps.peer,
     logins: deps.logins,
+    caller: deps.caller ?? {},
     tag: deps.tag,
     loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls, budget }),
   };

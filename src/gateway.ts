@@ -1,14 +1,15 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
+import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster } from './live/cluster.js';
-import { createTicketFeed, type FeedTimer, type TicketFeed } from './live/ticket-feed.js';
+import { createTicketFeed, type FeedTimer, type StreamSink, type TicketFeed } from './live/ticket-feed.js';
 import { createLoginLimiter } from './login-limit.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
@@ -116,6 +117,8 @@ export interface GatewayDeps {
   feedTimer?: FeedTimer;
   /** A fault of the live feed (a failed poll, one ticket it could not serve): logged, never fatal. */
   onFeedError?: (err: unknown, what: string) => void;
+  /** A ticketUpdated stream was cut because its client does not read (logged by the app). */
+  onStreamCut?: (info: { bufferedBytes: number; queuedEvents: number }) => void;
   /** Redis (REDIS_URL) became reachable or not: called once per change (logged by the app). */
   onRedisState?: (up: boolean, err?: unknown) => void;
 }
@@ -159,8 +162,20 @@ export interface Gateway {
  */
 interface InitialContext {
   req?: IncomingMessage;
+  res?: ServerResponse;
   request?: Request;
   signal?: CallerSignal;
+}
+
+/**
+ * A response as a stream's sink: its unsent bytes (node counts the response's own buffer and its
+ * socket's) and a cut that closes the connection, dropping what the client never read.
+ */
+function sinkOf(res: ServerResponse): StreamSink {
+  return {
+    buffered: () => res.writableLength,
+    cut: () => res.destroy(),
+  };
 }
 
 /** Builds the gateway for one ZStack; never listens and never reads process.env. */
@@ -196,6 +211,10 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     intervalMs: config.ticketPollIntervalMs,
     maxPerSession: config.maxTicketSubscriptionsPerSession,
     maxTotal: config.maxTicketSubscriptions,
+    maxPerAccount: config.maxTicketSubscriptionsPerAccount,
+    maxPerClient: config.maxTicketSubscriptionsPerClient,
+    maxBufferedBytes: config.streamMaxBufferedBytes,
+    onCut: deps.onStreamCut,
     timer: deps.feedTimer,
     onError: deps.onFeedError,
     share: cluster,
@@ -260,8 +279,9 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         }),
     plugins: graphiql === undefined ? plugins : [graphiql.plugin(), ...plugins],
     context: (initial) => {
-      const { req, request, signal } = initial as InitialContext;
+      const { req, res, request, signal } = initial as InitialContext;
       return createContext({
+        caller: { address: req && clientKey(req.socket.remoteAddress), sink: res && sinkOf(res) },
         authorization: req?.headers.authorization ?? request?.headers.get('authorization'),
         signal: signal ?? request?.signal ?? NEVER_ABORTED,
         client,

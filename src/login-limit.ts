@@ -8,6 +8,7 @@ import {
   RateLimiterRes,
 } from 'rate-limiter-flexible';
 import { ErrorCode } from './errors.js';
+import { clientKey } from './http/connections.js';
 
 /** Both limits count per minute (the unit in their settings' names). */
 const WINDOW_SECONDS = 60;
@@ -46,25 +47,6 @@ export interface LoginLimiter {
 }
 
 const SETTLED: LoginAttempt = { settle() {} };
-
-/**
- * The IPv6 /64 an address belongs to (one host usually has a whole /64, so counting single
- * addresses would let it rotate through 2^64 of them); IPv4 and IPv4-mapped addresses as they are.
- */
-export function clientKey(address: string | undefined): string {
-  if (address === undefined || address === '') return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1] as string;
-  if (!address.includes(':')) return address;
-  const [head = '', tail = ''] = address.toLowerCase().split('%', 1)[0]?.split('::') ?? [];
-  const left = head === '' ? [] : head.split(':');
-  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
-}
 
 /** A key of fixed length: an account name is the caller's text, up to JSON_MAX_BYTES long. */
 function accountKey(account: string): string {
@@ -131,7 +113,7 @@ export function createLoginLimiter(options: LoginLimitOptions): LoginLimiter {
       : undefined;
   return {
     async begin(client, account) {
-      if (perClient !== undefined) await take(perClient, clientKey(client), 'client');
+      if (perClient !== undefined) await take(perClient, clientKey(client) || 'unknown', 'client');
       if (perAccount === undefined) return SETTLED;
       const key = accountKey(account);
       if (!(await take(perAccount, key, 'account'))) return SETTLED;

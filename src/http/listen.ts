@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { ConnectionTable, type RefusalScope } from './connections.js';
 
 export interface Listening {
   server: Server;
@@ -13,7 +14,13 @@ export interface Listening {
 /** Where to listen and the connection limits (src/config.ts documents each). */
 export type ListenOptions = Pick<
   Config,
-  'port' | 'host' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'
+  | 'port'
+  | 'host'
+  | 'maxConnections'
+  | 'maxConnectionsPerClient'
+  | 'headersTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'keepAliveTimeoutMs'
 >;
 
 /** How often node looks for requests past their headers or request timeout. */
@@ -22,7 +29,7 @@ export function checkingIntervalMs(o: Pick<ListenOptions, 'headersTimeoutMs' | '
   return Math.max(10, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, o.requestTimeoutMs) / 4)));
 }
 
-/** Dropped connections are logged at most this often, with their count: an attack must not flood the log. */
+/** Refused and evicted connections are logged at most this often, with counts: an attack must not flood the log. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
 const TIMEOUT_BODY = JSON.stringify({
@@ -51,12 +58,13 @@ function clientErrorResponse(code: string | undefined): string {
  * The node server every served gateway runs on, `npm start` and the tests alike: the app's handler
  * with the connection limits. A client that trickles its headers or body is cut at the headers /
  * request timeout (HTTP 408, code REQUEST_TIMEOUT); the time an answer takes is not limited here,
- * so SSE streams and long job waits stay open. Past `maxConnections`, node closes each new
- * connection as soon as it is accepted, so slow clients cannot use up the file descriptors.
+ * so SSE streams and long job waits stay open. At `maxConnections` (in all) or
+ * `maxConnectionsPerClient` (from one address), the oldest idle keep-alive connection (of that
+ * address) is closed to make room; only when none is idle is the new connection closed as soon as
+ * it is accepted (src/http/connections.ts), so neither slow nor idle clients use up the descriptors.
  */
 export async function listen(app: App, options: ListenOptions): Promise<Listening> {
   const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(options) }, app.handler);
-  server.maxConnections = options.maxConnections;
   server.headersTimeout = options.headersTimeoutMs;
   server.requestTimeout = options.requestTimeoutMs;
   // Keep it longer than common load balancers' idle timeouts (60 s), so the balancer, not the
@@ -73,18 +81,29 @@ export async function listen(app: App, options: ListenOptions): Promise<Listenin
     socket.destroySoon();
   });
 
-  let dropped = 0;
-  let dropLogged = 0;
-  server.on('drop', () => {
-    dropped++;
+  const counts = { refused: { total: 0, client: 0 }, evicted: { total: 0, client: 0 } };
+  const logged = { refused: 0, evicted: 0 };
+  const report = (what: 'refused' | 'evicted', scope: RefusalScope) => {
+    counts[what][scope]++;
     const now = Date.now();
-    if (now - dropLogged < DROP_LOG_INTERVAL_MS) return;
-    dropLogged = now;
-    app.logger.warn(
-      { maxConnections: options.maxConnections, droppedSinceStart: dropped },
-      'connection refused: MAX_CONNECTIONS reached',
-    );
+    if (now - logged[what] < DROP_LOG_INTERVAL_MS) return;
+    logged[what] = now;
+    const limits = {
+      maxConnections: options.maxConnections,
+      maxConnectionsPerClient: options.maxConnectionsPerClient,
+      droppedSinceStart: counts.refused.total + counts.refused.client,
+      refusedSinceStart: counts.refused,
+      idleClosedSinceStart: counts.evicted,
+    };
+    const cap = scope === 'total' ? 'MAX_CONNECTIONS' : 'MAX_CONNECTIONS_PER_CLIENT';
+    if (what === 'refused') app.logger.warn(limits, `connection refused: ${cap} reached`);
+    else app.logger.info(limits, `idle connection closed to make room: ${cap} reached`);
+  };
+  const table = new ConnectionTable(options, {
+    onRefused: (scope) => report('refused', scope),
+    onEvicted: (scope) => report('evicted', scope),
   });
+  table.attach(server);
 
   return bind(server, options);
 }

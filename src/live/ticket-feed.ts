@@ -35,20 +35,55 @@ export const realTimer: FeedTimer = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** A stream refused by a cap: `scope` says which (the caller's session, or the whole gateway). */
+/** Which cap refused a stream: the caller's session, its account, its client address, or the whole gateway. */
+export type FeedLimitScope = 'session' | 'account' | 'client' | 'total';
+
+const LIMIT_MESSAGES: Record<FeedLimitScope, (limit: number) => string> = {
+  session: (n) =>
+    `This session already has ${n} open ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION).`,
+  account: (n) =>
+    `This account already has ${n} open ticketUpdated streams, all its sessions together (MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT).`,
+  client: (n) =>
+    `This client address already has ${n} open ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT).`,
+  total: (n) => `The gateway already serves ${n} ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS).`,
+};
+
+/** A stream refused by a cap: `scope` says which. */
 export class FeedLimitError extends Error {
   constructor(
-    readonly scope: 'session' | 'total',
+    readonly scope: FeedLimitScope,
     readonly limit: number,
   ) {
-    super(
-      scope === 'session'
-        ? `This session already has ${limit} open ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS_PER_SESSION).`
-        : `The gateway already serves ${limit} ticketUpdated streams (MAX_TICKET_SUBSCRIPTIONS).`,
-    );
+    super(LIMIT_MESSAGES[scope](limit));
     this.name = 'FeedLimitError';
   }
 }
+
+/**
+ * Where a stream's events go (the HTTP response): how many bytes written to it are still unsent to
+ * the client, and how to cut it (close its connection).
+ */
+export interface StreamSink {
+  buffered(): number;
+  cut(): void;
+}
+
+/** Who opens a stream, beyond its session: for the per-address cap and the slow-reader bound. */
+export interface StreamCaller {
+  /** The client's address (the TCP peer); undefined = not counted per address. */
+  address?: string | undefined;
+  /** The response the stream is written to; undefined = never cut for not reading. */
+  sink?: StreamSink | undefined;
+}
+
+/**
+ * Most events one stream may have waiting for its client to take them: past it the stream is cut
+ * as a client that does not read (twice what one poll can bring at once).
+ */
+export const MAX_QUEUED_EVENTS = 1000;
+
+/** Most sessions whose account the feed remembers (from logIn answers); the least recent go first. */
+const MAX_KNOWN_SESSIONS = 50_000;
 
 export interface TicketFeedOptions {
   /** How often a session with open streams polls ZStack. */
@@ -57,6 +92,17 @@ export interface TicketFeedOptions {
   maxPerSession: number;
   /** Most open streams in all (MAX_TICKET_SUBSCRIPTIONS). */
   maxTotal: number;
+  /** Most open streams of one account, all its sessions together; 0 or unset = no cap. */
+  maxPerAccount?: number;
+  /** Most open streams from one client address; 0 or unset = no cap. */
+  maxPerClient?: number;
+  /**
+   * A stream is cut when an event is ready while more than this many bytes written to its response
+   * are still unsent to its client (STREAM_MAX_BUFFERED_BYTES); unset = never.
+   */
+  maxBufferedBytes?: number;
+  /** A stream was cut for not reading (logged by the caller). */
+  onCut?: (info: { bufferedBytes: number; queuedEvents: number }) => void;
   timer?: FeedTimer;
   /** A fault while polling or serving one ticket: logged by the caller; the feed goes on. */
   onError?: (err: unknown, what: string) => void;
@@ -68,9 +114,22 @@ export interface TicketFeed {
   /**
    * Changes of the tickets matching `filter`, as seen with `session`, until `signal` aborts, the
    * iterator is returned or the feed drains. Only changes after the stream opened are emitted.
-   * Throws FeedLimitError past a cap, before any upstream call.
+   * Throws FeedLimitError past a cap, before any upstream call. A stream whose client does not read
+   * (see TicketFeedOptions.maxBufferedBytes and MAX_QUEUED_EVENTS) is cut through `caller.sink`.
    */
-  subscribe(session: string, filter: TicketFilter, signal: CallerSignal): AsyncIterableIterator<ApiTicket>;
+  subscribe(
+    session: string,
+    filter: TicketFilter,
+    signal: CallerSignal,
+    caller?: StreamCaller,
+  ): AsyncIterableIterator<ApiTicket>;
+  /**
+   * The account a session belongs to, as ZStack's login answer said (logIn through this gateway):
+   * its streams then count against MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT.
+   */
+  noteAccount(session: string, accountUuid: string | undefined): void;
+  /** The session was logged out: its account is forgotten. */
+  forgetSession(session: string): void;
   /**
    * A ticket as this gateway's own mutation left it: pushed at once to that session's streams that
    * match it. Another session's watch never gets this copy (it may not see the ticket): only those
@@ -159,17 +218,24 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
   constructor(
     readonly filter: TicketFilter,
     private readonly onEnd: (s: Subscriber) => void,
+    /** Cuts the stream when its client does not read; unset = never. */
+    private readonly slow?: (queued: number) => boolean,
   ) {}
 
   push(ticket: ApiTicket): void {
     if (this.done) return;
+    // Before this event is rendered: a client still holding earlier bytes unread is cut instead.
+    if (this.slow?.(this.queue.length + 1)) {
+      this.end();
+      return;
+    }
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failWaiting = undefined;
       resolve({ value: ticket, done: false });
-    } else {
-      this.queue.push(ticket);
+      return;
     }
+    this.queue.push(ticket);
   }
 
   fail(error: unknown): void {
@@ -266,11 +332,15 @@ class SessionWatch {
     private readonly onEmpty: (w: SessionWatch) => void,
   ) {}
 
-  add(filter: TicketFilter, onEnd: () => void): Subscriber {
-    const subscriber = new Subscriber(filter, (s) => {
-      this.remove(s);
-      onEnd();
-    });
+  add(filter: TicketFilter, onEnd: () => void, slow?: (queued: number) => boolean): Subscriber {
+    const subscriber = new Subscriber(
+      filter,
+      (s) => {
+        this.remove(s);
+        onEnd();
+      },
+      slow,
+    );
     this.subscribers.add(subscriber);
     if (this.timer === undefined && !this.polling) this.schedule();
     return subscriber;
@@ -544,6 +614,34 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
   const share = options.share;
   let total = 0;
   let draining = false;
+  /** Session → account uuid, least recently noted first. */
+  const accounts = new Map<string, string>();
+  const perAccount = new Map<string, number>();
+  const perClient = new Map<string, number>();
+  const maxPerAccount = options.maxPerAccount ?? 0;
+  const maxPerClient = options.maxPerClient ?? 0;
+  const maxBufferedBytes = options.maxBufferedBytes;
+
+  const countOf = (map: Map<string, number>, key: string | undefined) =>
+    key === undefined ? 0 : (map.get(key) ?? 0);
+  const bump = (map: Map<string, number>, key: string | undefined, by: 1 | -1) => {
+    if (key === undefined) return;
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  };
+
+  /** The slow-reader check of one stream: true = cut (the sink is cut here). */
+  function slowCheck(sink: StreamSink | undefined): ((queued: number) => boolean) | undefined {
+    if (sink === undefined || maxBufferedBytes === undefined) return undefined;
+    return (queued) => {
+      const bufferedBytes = sink.buffered();
+      if (bufferedBytes <= maxBufferedBytes && queued <= MAX_QUEUED_EVENTS) return false;
+      options.onCut?.({ bufferedBytes, queuedEvents: queued - 1 });
+      sink.cut();
+      return true;
+    };
+  }
 
   function watchOf(session: string): SessionWatch {
     let watch = watches.get(session);
@@ -561,7 +659,7 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
   }
 
   return {
-    subscribe(session, filter, signal) {
+    subscribe(session, filter, signal, caller = {}) {
       if (draining) {
         const ended = new Subscriber(filter, () => {});
         ended.end();
@@ -570,12 +668,26 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
       const existing = watches.get(session);
       if ((existing?.subscribers.size ?? 0) >= options.maxPerSession)
         throw new FeedLimitError('session', options.maxPerSession);
+      const account = maxPerAccount > 0 ? accounts.get(session) : undefined;
+      if (account !== undefined && countOf(perAccount, account) >= maxPerAccount)
+        throw new FeedLimitError('account', maxPerAccount);
+      const address = maxPerClient > 0 ? caller.address : undefined;
+      if (address !== undefined && countOf(perClient, address) >= maxPerClient)
+        throw new FeedLimitError('client', maxPerClient);
       if (total >= options.maxTotal) throw new FeedLimitError('total', options.maxTotal);
       const watch = watchOf(session);
       total++;
-      const subscriber = watch.add(filter, () => {
-        total--;
-      });
+      bump(perAccount, account, 1);
+      bump(perClient, address, 1);
+      const subscriber = watch.add(
+        filter,
+        () => {
+          total--;
+          bump(perAccount, account, -1);
+          bump(perClient, address, -1);
+        },
+        slowCheck(caller.sink),
+      );
       if (signal.aborted) subscriber.end();
       else signal.addEventListener('abort', () => subscriber.end(), { once: true });
       return subscriber;
@@ -602,6 +714,20 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
       if (watch === undefined) return;
       if (message.kind === 'wake') watch.wakeHere();
       else watch.takeShared(message.since, message.tickets, message.atSince, message.refs);
+    },
+    noteAccount(session, accountUuid) {
+      if (accountUuid === undefined) return;
+      accounts.delete(session);
+      accounts.set(session, accountUuid);
+      if (accounts.size > MAX_KNOWN_SESSIONS) {
+        for (const oldest of accounts.keys()) {
+          accounts.delete(oldest);
+          break;
+        }
+      }
+    },
+    forgetSession(session) {
+      accounts.delete(session);
     },
     get size() {
       return total;

@@ -129,6 +129,8 @@ builder.mutationField('logIn', (t) =>
       }
       attempt?.settle(false);
       await ctx.timeZone.ensure(session.uuid);
+      // The feed counts this session's streams against its account's cap.
+      ctx.feed.noteAccount(session.uuid.toLowerCase(), session.accountUuid);
       return { session };
     },
   }),
@@ -141,6 +143,7 @@ builder.mutationField('logOut', (t) =>
     resolve: async (_root, _args, ctx) => {
       const opts = authed(ctx);
       await logOut(ctx.client, opts.session, opts);
+      ctx.feed.forgetSession(opts.session);
       return { loggedOut: true };
     },
   }),

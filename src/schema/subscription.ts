@@ -49,7 +49,7 @@ builder.subscriptionField('ticketUpdated', (t) =>
   t.field({
     type: Ticket,
     description:
-      "Emits a ticket each time it changes: at once for changes made through this gateway's mutations (through any instance's, with REDIS_URL), and within TICKET_POLL_INTERVAL_MS for changes made elsewhere (ZStack has no push for tickets, so the gateway polls it: one query per session per interval for the tickets changed since the last poll, whatever the number of streams; each stream's filter is applied in memory). Give uuids, where, or both (where: {} watches every ticket the session can see). At most MAX_TICKET_SUBSCRIPTIONS_PER_SESSION streams per session and MAX_TICKET_SUBSCRIPTIONS in all (SUBSCRIPTION_LIMIT_EXCEEDED). Streams end with complete when the gateway drains.",
+      "Emits a ticket each time it changes: at once for changes made through this gateway's mutations (through any instance's, with REDIS_URL), and within TICKET_POLL_INTERVAL_MS for changes made elsewhere (ZStack has no push for tickets, so the gateway polls it: one query per session per interval for the tickets changed since the last poll, whatever the number of streams; each stream's filter is applied in memory). Give uuids, where, or both (where: {} watches every ticket the session can see). At most MAX_TICKET_SUBSCRIPTIONS_PER_SESSION streams per session, MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT per account (sessions logged in through this gateway), MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT per client address and MAX_TICKET_SUBSCRIPTIONS in all (SUBSCRIPTION_LIMIT_EXCEEDED, extensions.scope session, account, client or total). A stream whose client does not read (more than STREAM_MAX_BUFFERED_BYTES unsent when the next event is ready) is cut. Streams end with complete when the gateway drains.",
     args: {
       uuids: t.arg.idList({ description: `The tickets to watch (at most ${MAX_UUID_IN}).` }),
       where: t.arg({ type: TicketWhere, description: 'Watch the tickets matching this filter.' }),
@@ -68,7 +68,7 @@ builder.subscriptionField('ticketUpdated', (t) =>
       const filter = filterOf(conditions, args.where?.nameContains ?? undefined, uuids);
       if (filter === null) return nothing();
       try {
-        return ctx.feed.subscribe(session, filter, ctx.signal);
+        return ctx.feed.subscribe(session, filter, ctx.signal, ctx.caller);
       } catch (err) {
         if (err instanceof FeedLimitError) {
           throw new GraphQLError(err.message, {

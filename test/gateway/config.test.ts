@@ -85,6 +85,52 @@ describe('connection limits', () => {
   });
 });
 
+describe('fair share: connections and streams per client and account', () => {
+  it('defaults keep streams below the connections they hold, per address and in all', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxConnectionsPerClient: 256,
+      maxTicketSubscriptions: 2048,
+      maxTicketSubscriptionsPerAccount: 200,
+      maxTicketSubscriptionsPerClient: 128,
+      streamMaxBufferedBytes: 1024 * 1024,
+    });
+    // Derived from MAX_CONNECTIONS when not set.
+    expect(loadConfig({ MAX_CONNECTIONS: '200' })).toMatchObject({
+      maxTicketSubscriptions: 100,
+    });
+    // No per-address cap behind a load balancer: no per-address stream cap either.
+    expect(loadConfig({ MAX_CONNECTIONS_PER_CLIENT: '0' })).toMatchObject({
+      maxConnectionsPerClient: 0,
+      maxTicketSubscriptionsPerClient: 0,
+    });
+  });
+
+  it.each([
+    [
+      { MAX_CONNECTIONS: '100', MAX_TICKET_SUBSCRIPTIONS: '100' },
+      /MAX_TICKET_SUBSCRIPTIONS \(100\) must be below MAX_CONNECTIONS/,
+    ],
+    [
+      { MAX_TICKET_SUBSCRIPTIONS: '10000' },
+      /MAX_TICKET_SUBSCRIPTIONS \(10000\) must be below MAX_CONNECTIONS \(4096\)/,
+    ],
+    [
+      { MAX_CONNECTIONS_PER_CLIENT: '10', MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT: '10' },
+      /MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT/,
+    ],
+    [
+      { MAX_CONNECTIONS_PER_CLIENT: '10', MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT: '0' },
+      /MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT/,
+    ],
+    [{ MAX_CONNECTIONS_PER_CLIENT: '1' }, /MAX_CONNECTIONS_PER_CLIENT must be 0/],
+    [{ MAX_CONNECTIONS: '1' }, /MAX_CONNECTIONS/],
+    [{ STREAM_MAX_BUFFERED_BYTES: '10' }, /STREAM_MAX_BUFFERED_BYTES/],
+    [{ MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT: 'many' }, /MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT/],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
 describe('Redis (several gateways)', () => {
   const secret = 'ssssssssssssssss0123456789abcdef';
   it('is off by default; REDIS_URL needs REDIS_KEY_SECRET', () => {

@@ -56,6 +56,9 @@ describe('ticketUpdated: one upstream query per session per interval (manual clo
         TICKET_POLL_INTERVAL_MS: '1000',
         ZSTACK_TIME_ZONE: 'UTC',
         MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '1000',
+        // One session on one address: the per-account and per-address caps are not the subject here.
+        MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT: '0',
+        MAX_CONNECTIONS_PER_CLIENT: '0',
       },
       deps: { feedTimer: manual.timer },
     });
@@ -195,6 +198,97 @@ describe('ticketUpdated: each event is resolved afresh', () => {
     },
     { OPERATION_TIMEOUT_MS: '300' },
   );
+});
+
+describe('ticketUpdated: caps per account and per client address', () => {
+  // Polls only when the test advances it: every upstream request is the test's own.
+  const manual = createManualTimer();
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      env: {
+        TICKET_POLL_INTERVAL_MS: '60000',
+        ZSTACK_TIME_ZONE: 'UTC',
+        MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '3',
+        MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT: '4',
+        MAX_CONNECTIONS_PER_CLIENT: '20',
+        MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT: '6',
+      },
+      deps: { feedTimer: manual.timer },
+    });
+  });
+  afterAll(() => h.close());
+  afterEach(async () => {
+    for (const s of open) s.close();
+    open = [];
+    await waitFor(() => h.gateway.feed.size === 0, 'every stream to close');
+  });
+
+  async function watch(session: string, name: string, from?: string) {
+    const sub = await subscribe(h.url, WATCH, { where: { name } }, session, from);
+    open.push(sub);
+    return sub;
+  }
+
+  const refusal = async (sub: SseSubscription) => (await sub.next()).errors?.[0]?.extensions;
+
+  it('one account over several sessions: SUBSCRIPTION_LIMIT_EXCEEDED scope account, no upstream call; another account still subscribes', async () => {
+    const c = h.simulator.controls;
+    const admin = { accountName: c.demo.admin.accountName, password: c.demo.admin.password };
+    const sessions = [await h.logIn(admin), await h.logIn(admin), await h.logIn(admin)];
+    for (let i = 0; i < 3; i++) await watch(sessions[0] as string, `a${i}`);
+    await watch(sessions[1] as string, 'b0');
+    await waitFor(() => h.gateway.feed.size === 4, 'four streams of one account');
+    const before = c.requests.length;
+    for (const session of sessions.slice(1)) {
+      expect(await refusal(await watch(session as string, 'over'))).toMatchObject({
+        code: ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED,
+        scope: 'account',
+        limit: 4,
+      });
+    }
+    expect(c.requests.length).toBe(before);
+    const approver = c.demo.approvers[0] as { name: string; password: string };
+    const carol = await h.logIn({
+      kind: 'IAM2_VIRTUAL_ID',
+      virtualIdName: approver.name,
+      password: approver.password,
+    });
+    await watch(carol, 'c0');
+    await waitFor(() => h.gateway.feed.size === 5, "another account's stream");
+    // A stream that ends gives its account's slot back.
+    open[0]?.close();
+    await waitFor(() => h.gateway.feed.size === 4, 'one stream to close');
+    await watch(sessions[2] as string, 'again');
+    await waitFor(() => h.gateway.feed.size === 5, 'the freed slot taken');
+  });
+
+  it('one client address: SUBSCRIPTION_LIMIT_EXCEEDED scope client; another address still subscribes', async () => {
+    const c = h.simulator.controls;
+    // Three accounts, two streams each: no account is near its cap, the address is at its.
+    const sessions = [
+      await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password }),
+    ];
+    const approver = c.demo.approvers[0] as { name: string; password: string };
+    sessions.push(
+      await h.logIn({ kind: 'IAM2_VIRTUAL_ID', virtualIdName: approver.name, password: approver.password }),
+    );
+    const { accountName, userName, password } = c.demo.user as NonNullable<typeof c.demo.user>;
+    sessions.push(await h.logIn({ kind: 'USER', accountName, userName, password }));
+    let opened = 0;
+    for (const session of sessions) {
+      for (let i = 0; i < 2 && opened < 6; i++, opened++) await watch(session, `s${opened}`, '127.0.0.2');
+    }
+    await waitFor(() => h.gateway.feed.size === 6, 'six streams from one address');
+    const last = sessions[sessions.length - 1] as string;
+    expect(await refusal(await watch(last, 'over', '127.0.0.2'))).toMatchObject({
+      code: ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED,
+      scope: 'client',
+      limit: 6,
+    });
+    await watch(last, 'elsewhere', '127.0.0.3');
+    await waitFor(() => h.gateway.feed.size === 7, 'a stream from another address');
+  });
 });
 
 describe('ticketUpdated: caps, pushes to matching sessions only, one bad ticket, draining', () => {

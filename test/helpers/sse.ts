@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 
 export interface SseSubscription {
   /** The next `next` event's payload ({ data, errors }), waiting at most `timeoutMs`. */
@@ -17,8 +17,11 @@ export async function subscribe(
   query: string,
   variables: Record<string, unknown>,
   session?: string,
+  /** The client address to connect from (any of 127/8 on Linux); the default dispatcher's when unset. */
+  from?: string,
 ): Promise<SseSubscription> {
   const controller = new AbortController();
+  const dispatcher = from === undefined ? undefined : new Agent({ localAddress: from });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
   if (session) headers.authorization = `OAuth ${session}`;
   const res = await request(url, {
@@ -26,6 +29,7 @@ export async function subscribe(
     headers,
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
+    ...(dispatcher ? { dispatcher } : {}),
   });
   if (res.statusCode !== 200)
     throw new Error(`subscription answered ${res.statusCode}: ${await res.body.text()}`);
@@ -76,6 +80,7 @@ export async function subscribe(
     },
     close() {
       controller.abort();
+      void dispatcher?.destroy();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
+import { clientKey } from '../../src/http/connections.js';
 import { subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 import { CHANGE, type OpsHarness, startOps } from './support.js';
@@ -21,8 +22,9 @@ afterEach(() => {
   sockets = [];
 });
 
-async function open(port: number): Promise<Raw> {
-  const socket = connect(port, '127.0.0.1');
+/** Opens a raw connection; `from` picks the client's address (any of 127/8 is local on Linux). */
+async function open(port: number, from?: string): Promise<Raw> {
+  const socket = connect({ port, host: '127.0.0.1', ...(from ? { localAddress: from } : {}) });
   sockets.push(socket);
   socket.setNoDelay(true);
   const opened = performance.now();
@@ -140,38 +142,108 @@ describe('timeouts', () => {
   });
 });
 
-describe('connection cap', () => {
+/** Sends the head of a POST whose body never comes: the request is in flight until REQUEST_TIMEOUT_MS. */
+async function busy(raw: Raw, h: OpsHarness): Promise<void> {
+  const before = h.app.inFlight;
+  raw.socket.write(
+    'POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n' +
+      'Accept: application/json\r\nContent-Length: 1000\r\n\r\n{',
+  );
+  await waitFor(() => h.app.inFlight > before, 'the request to reach the handler');
+}
+
+/** A new connection that asks for /health: its answer, or '' when it was closed unanswered. */
+async function newcomer(port: number, from?: string): Promise<string> {
+  const raw = await open(port, from);
+  raw.socket.write('GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n');
+  await Promise.race([raw.closed, waitFor(() => raw.received().includes('"ok"'), 'an answer')]);
+  return raw.received();
+}
+
+describe('connection cap: fair share', () => {
   const CAP = 5;
   let h: OpsHarness;
   beforeAll(async () => {
-    h = await startOps({ env: { MAX_CONNECTIONS: String(CAP) } });
+    h = await startOps({ env: { MAX_CONNECTIONS: String(CAP), MAX_CONNECTIONS_PER_CLIENT: '0' } });
   });
   afterAll(() => h.close());
 
-  it('past MAX_CONNECTIONS a new connection is closed at once; the open ones keep working', async () => {
+  it('at MAX_CONNECTIONS of idle keep-alive connections, a new client is answered and the oldest idle one closed', async () => {
     const held: Raw[] = [];
     for (let i = 0; i < CAP; i++) {
-      const raw = await open(portOf(h));
-      // An answer proves the server accepted and counts this connection.
+      const raw = await open(portOf(h), '127.0.0.1');
+      // An answer proves the server accepted and counts this connection; then it idles.
       expect(await health(raw)).toMatch(/^HTTP\/1\.1 200 /);
       held.push(raw);
     }
-    const extra = await open(portOf(h));
-    extra.socket.write('GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n');
-    const ms = await extra.closed;
-    expect(extra.received()).toBe('');
-    expect(ms).toBeLessThan(1000);
+    expect(await newcomer(portOf(h), '127.0.0.2')).toMatch(/^HTTP\/1\.1 200 /);
+    await held[0]?.closed;
+    expect(held[0]?.received()).not.toMatch(/200[\s\S]*200/);
+    // The others, idle for less long, were left alone and still work.
+    for (const raw of held.slice(1)) expect(await health(raw)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(
+      h.logs.some((l) => l.includes('idle connection closed to make room: MAX_CONNECTIONS reached')),
+    ).toBe(true);
+  });
 
-    for (const raw of held) expect(await health(raw)).toMatch(/^HTTP\/1\.1 200 /);
-
+  it('when every connection is busy, a new one is closed at once unanswered and logged', async () => {
+    const held: Raw[] = [];
+    for (let i = 0; i < CAP; i++) {
+      const raw = await open(portOf(h));
+      await busy(raw, h);
+      held.push(raw);
+    }
+    expect(await newcomer(portOf(h), '127.0.0.2')).toBe('');
+    expect(held.filter((r) => r.socket.destroyed)).toHaveLength(0);
+    expect(h.logs.some((l) => l.includes('connection refused: MAX_CONNECTIONS reached'))).toBe(true);
     // A freed slot is usable again.
     held[0]?.socket.destroy();
-    await waitFor(async () => {
-      const next = await open(portOf(h));
-      next.socket.write('GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n');
-      await Promise.race([next.closed, waitFor(() => next.received().includes('"ok"'), 'an answer', 1000)]);
-      return next.received().includes('"ok"');
-    }, 'a connection to be accepted after one closed');
+    await waitFor(
+      async () => (await newcomer(portOf(h), '127.0.0.2')).includes('"ok"'),
+      'a connection to be accepted after one closed',
+    );
+  });
+});
+
+describe('connection cap per client address', () => {
+  const PER_CLIENT = 3;
+  let h: OpsHarness;
+  beforeAll(async () => {
+    h = await startOps({
+      env: { MAX_CONNECTIONS: '100', MAX_CONNECTIONS_PER_CLIENT: String(PER_CLIENT) },
+    });
+  });
+  afterAll(() => h.close());
+
+  it("over MAX_CONNECTIONS_PER_CLIENT, that address's oldest idle connection makes room; others are untouched", async () => {
+    const other = await open(portOf(h), '127.0.0.3');
+    expect(await health(other)).toMatch(/^HTTP\/1\.1 200 /);
+    const held: Raw[] = [];
+    for (let i = 0; i < PER_CLIENT; i++) {
+      const raw = await open(portOf(h), '127.0.0.2');
+      expect(await health(raw)).toMatch(/^HTTP\/1\.1 200 /);
+      held.push(raw);
+    }
+    expect(await newcomer(portOf(h), '127.0.0.2')).toMatch(/^HTTP\/1\.1 200 /);
+    await held[0]?.closed;
+    for (const raw of held.slice(1)) expect(await health(raw)).toMatch(/^HTTP\/1\.1 200 /);
+    // The other address's connection, idle longer than any, was not this address's to close.
+    expect(await health(other)).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('with all its connections busy, one address is refused while another still gets in', async () => {
+    const held: Raw[] = [];
+    for (let i = 0; i < PER_CLIENT; i++) {
+      const raw = await open(portOf(h), '127.0.0.4');
+      await busy(raw, h);
+      held.push(raw);
+    }
+    expect(await newcomer(portOf(h), '127.0.0.4')).toBe('');
+    expect(await newcomer(portOf(h), '127.0.0.5')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(held.filter((r) => r.socket.destroyed)).toHaveLength(0);
+    expect(h.logs.some((l) => l.includes('connection refused: MAX_CONNECTIONS_PER_CLIENT reached'))).toBe(
+      true,
+    );
   });
 });
 
@@ -180,7 +252,8 @@ describe('many slow clients', () => {
   const SLOW = 1000;
   let h: OpsHarness;
   beforeAll(async () => {
-    h = await startOps();
+    // All from 127.0.0.1: the per-address cap is not the subject here.
+    h = await startOps({ env: { MAX_CONNECTIONS_PER_CLIENT: '0' } });
   });
   afterAll(() => h.close());
 
@@ -215,4 +288,20 @@ describe('many slow clients', () => {
     // Still connected: the answer did not come from slow clients being cut.
     expect(slow.filter((r) => r.socket.destroyed)).toHaveLength(0);
   }, 60_000);
+});
+
+describe('clientKey: what one client address is counted as', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::ffff', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    [undefined, ''],
+  ])('%s → %s', (address, key) => {
+    expect(clientKey(address)).toBe(key);
+  });
 });
