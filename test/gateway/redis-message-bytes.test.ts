@@ -8,13 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../../src/live/cluster.js';
 import { nextPollLimit } from '../../src/live/ticket-feed.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import type { Harness } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { startRedisGateways } from '../helpers/redis-gateways.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MAX = 128 * 1024;
-const SECRET = 'a-test-only-secret-of-at-least-32-characters';
 const WATCH = `subscription($where: TicketWhere) {
   ticketUpdated(where: $where) { uuid status description request { requestName } }
 }`;
@@ -46,23 +46,16 @@ afterEach(async () => {
 
 async function startTwo(env: Record<string, string>): Promise<[Harness, Harness]> {
   const prefix = `b${++prefixes}:`;
-  for (let i = 0; i < 2; i++) {
-    gateways.push(
-      await startHarness({
-        upstream: simulator,
-        env: {
-          ZSTACK_TIME_ZONE: 'UTC',
-          REDIS_URL: redis.url,
-          REDIS_KEY_SECRET: SECRET,
-          REDIS_KEY_PREFIX: prefix,
-          REDIS_MAX_MESSAGE_BYTES: String(MAX),
-          ...env,
-        },
-      }),
-    );
-  }
-  await waitFor(() => gateways.every((g) => g.gateway.cluster?.up === true), 'both instances on Redis');
-  return gateways as [Harness, Harness];
+  const env2 = { REDIS_MAX_MESSAGE_BYTES: String(MAX), ...env };
+  const two = await startRedisGateways({
+    simulator,
+    redisUrl: redis.url,
+    prefix,
+    n: 2,
+    env: env2,
+    started: gateways,
+  });
+  return two as [Harness, Harness];
 }
 
 /** Every message published on Redis, as its channel and text. */

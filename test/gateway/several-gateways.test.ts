@@ -9,6 +9,7 @@ import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { REDIS_TEST_SECRET, startRedisGateways } from '../helpers/redis-gateways.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -17,7 +18,6 @@ const WATCH = `subscription($uuids: [ID!], $where: TicketWhere) {
 }`;
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { uuid status } } }`;
 const LIST = '{ tickets(first: 3) { nodes { uuid status } } }';
-const SECRET = 'a-test-only-secret-of-at-least-32-characters';
 
 let redis: RedisServer;
 let simulator: Simulator;
@@ -41,26 +41,16 @@ afterEach(async () => {
 });
 
 /** `n` gateways in front of the one simulator, on `url`'s Redis, each with its own keys (a fresh prefix per test). */
-async function startGateways(n: number, env: Record<string, string>, url = redis.url): Promise<Harness[]> {
+function startGateways(n: number, env: Record<string, string>, url = redis.url): Promise<Harness[]> {
   const prefix = `t${++prefixes}:`;
-  const started: Harness[] = [];
-  for (let i = 0; i < n; i++) {
-    const h = await startHarness({
-      upstream: simulator,
-      env: {
-        ZSTACK_TIME_ZONE: 'UTC',
-        LOG_LEVEL: 'info',
-        REDIS_URL: url,
-        REDIS_KEY_SECRET: SECRET,
-        REDIS_KEY_PREFIX: prefix,
-        ...env,
-      },
-    });
-    started.push(h);
-    gateways.push(h);
-  }
-  await waitFor(() => started.every((g) => g.gateway.cluster?.up === true), 'every instance to reach Redis');
-  return started;
+  return startRedisGateways({
+    simulator,
+    redisUrl: url,
+    prefix,
+    n,
+    env: { LOG_LEVEL: 'info', ...env },
+    started: gateways,
+  });
 }
 
 async function adminSession(h: Harness): Promise<string> {
@@ -192,7 +182,7 @@ describe('several gateways on one Redis', () => {
       env: {
         ZSTACK_TIME_ZONE: 'UTC',
         REDIS_URL: redis.url,
-        REDIS_KEY_SECRET: SECRET,
+        REDIS_KEY_SECRET: REDIS_TEST_SECRET,
         REDIS_KEY_PREFIX: prefix,
         ZSTACK_WEBHOOK_URL: `${b.base}${hookPath}`,
       },

@@ -4,37 +4,12 @@
  * while it streams), its connection closed, and the pool still serves the next call.
  */
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createZStackClient, type ZStackClient, type ZStackClientConfig } from '../../src/zstack/client.js';
+import { describe, expect, it } from 'vitest';
 import { ZStackRequestTooLargeError, ZStackResponseTooLargeError } from '../../src/zstack/errors.js';
 import { jsonTextExceeds } from '../../src/zstack/request-size.js';
-import { type FakeHandler, type FakeZStack, send, startFake } from './fake-zstack.js';
+import { closedAfterEach, rejection, send } from './fake-zstack.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function fake(handler: FakeHandler): Promise<FakeZStack> {
-  const f = await startFake(handler);
-  cleanups.push(() => f.close());
-  return f;
-}
-
-function client(baseUrl: string, extra: Partial<ZStackClientConfig> = {}): ZStackClient {
-  const c = createZStackClient({ baseUrl, timeoutMs: 5000, jobTimeoutMs: 5000, ...extra });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+const { fake, client } = closedAfterEach({ timeoutMs: 5000 });
 
 const LIMIT = 64 * 1024;
 const BIG = { inventories: [{ uuid: 'a'.repeat(32), description: 'x'.repeat(200_000) }] };

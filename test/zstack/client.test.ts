@@ -1,11 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type {
-  JobEvent,
-  UpstreamCallEvent,
-  ZStackClient,
-  ZStackClientConfig,
-} from '../../src/zstack/client.js';
-import { createZStackClient } from '../../src/zstack/client.js';
+import { describe, expect, it } from 'vitest';
+import type { JobEvent, UpstreamCallEvent } from '../../src/zstack/client.js';
 import {
   ZStackAbortedError,
   ZStackApiError,
@@ -15,34 +9,10 @@ import {
   ZStackUnavailableError,
 } from '../../src/zstack/errors.js';
 import { waitFor } from '../helpers/wait.js';
-import type { FakeHandler, FakeZStack } from './fake-zstack.js';
-import { closedPort, JOB_PREFIX, jobIdOf, send, startFake } from './fake-zstack.js';
+import type { FakeHandler } from './fake-zstack.js';
+import { closedAfterEach, closedPort, JOB_PREFIX, jobIdOf, rejection, send } from './fake-zstack.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function fake(handler: FakeHandler): Promise<FakeZStack> {
-  const f = await startFake(handler);
-  cleanups.push(() => f.close());
-  return f;
-}
-
-function client(baseUrl: string, extra: Partial<ZStackClientConfig> = {}): ZStackClient {
-  const c = createZStackClient({ baseUrl, timeoutMs: 2000, jobTimeoutMs: 5000, ...extra });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+const { fake, client } = closedAfterEach({ timeoutMs: 2000 });
 
 const TICKET = 'a'.repeat(32);
 const JOB = 'b'.repeat(32);

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+import { createZStackClient, type ZStackClient, type ZStackClientConfig } from '../../src/zstack/client.js';
 
 export interface SeenRequest {
   method: string;
@@ -76,4 +78,37 @@ export const JOB_PREFIX = '/zstack/v1/api-jobs/';
 
 export function jobIdOf(url: string): string {
   return url.slice(JOB_PREFIX.length);
+}
+
+/**
+ * Fakes and upstream clients for one test file, each closed after the test that made it (call once,
+ * at the file's top level: it registers an afterEach).
+ */
+export function closedAfterEach(defaults: { timeoutMs: number }) {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()?.();
+  });
+  return {
+    async fake(handler: FakeHandler): Promise<FakeZStack> {
+      const f = await startFake(handler);
+      cleanups.push(() => f.close());
+      return f;
+    },
+    client(baseUrl: string, extra: Partial<ZStackClientConfig> = {}): ZStackClient {
+      const c = createZStackClient({ baseUrl, timeoutMs: defaults.timeoutMs, jobTimeoutMs: 5000, ...extra });
+      cleanups.push(() => c.close());
+      return c;
+    },
+  };
+}
+
+/** What `p` rejects with; fails the test when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
 }
