@@ -150,13 +150,23 @@ export function sessionFromHeader(header: string | null | undefined): string | u
   return match?.[1]?.toLowerCase();
 }
 
-/** The caller's abort signal and the operation's deadline, for an upstream call that needs no session. */
+/**
+ * The caller's abort signal, the operation's deadline and its answer-byte budget, for an upstream call
+ * that needs no session. Every call an operation makes takes its options from here, authed() or the
+ * loaders, so the budget needs no per-call copy of the options.
+ */
 export function callOptions(ctx: Context): CallOptions {
-  return { signal: ctx.signal, deadline: ctx.deadline, tag: ctx.tag };
+  return { signal: ctx.signal, deadline: ctx.deadline, tag: ctx.tag, answerBytes: ctx.budget };
 }
 
 /** The session, abort signal and deadline for an upstream call; refuses before any call when there is no session. */
 export function authed(ctx: Context): CallOptions & { session: string } {
   if (!ctx.session) throw unauthenticated();
-  return { session: ctx.session, signal: ctx.signal, deadline: ctx.deadline, tag: ctx.tag };
+  return {
+    session: ctx.session,
+    signal: ctx.signal,
+    deadline: ctx.deadline,
+    tag: ctx.tag,
+    answerBytes: ctx.budget,
+  };
 }

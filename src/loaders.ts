@@ -159,7 +159,13 @@ export function createLoaders(deps: LoaderDeps): Loaders {
 /** The call options of every load; refuses without a session (resolvers check first). */
 function loadOptions(deps: LoaderDeps): CallOptions & { session: string } {
   if (!deps.session) throw unauthenticated();
-  return { session: deps.session, signal: deps.signal, deadline: deps.deadline, tag: deps.tag };
+  return {
+    session: deps.session,
+    signal: deps.signal,
+    deadline: deps.deadline,
+    tag: deps.tag,
+    answerBytes: deps.budget,
+  };
 }
 
 function byUuid<T extends { uuid: string }>(deps: LoaderDeps, fetch: Fetch<T>): DataLoader<string, T | null> {

@@ -146,25 +146,21 @@ class BudgetedClient implements ZStackClient {
     private readonly client: ZStackClient,
     private readonly budget: OperationBudget,
   ) {}
-  /** The call's options with its answer counted in the operation's bytes (when that is bounded). */
-  private opts(opts: CallOptions | undefined): CallOptions | undefined {
-    return this.budget.limitBytes === Number.POSITIVE_INFINITY ? opts : { ...opts, answerBytes: this.budget };
-  }
   get<T>(req: GetRequest, opts?: CallOptions): Promise<T> {
-    return this.budget.get<T>(this.client, req, this.opts(opts));
+    return this.budget.get<T>(this.client, req, opts);
   }
   async callSync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
     this.budget.spendCall();
-    return this.client.callSync<T>(req, this.opts(opts));
+    return this.client.callSync<T>(req, opts);
   }
   /** One call for the write; its job's polls are not counted, so a write sent is never failed by the budget. */
   async callAsync<T>(req: CallRequest, opts?: CallOptions): Promise<T> {
     this.budget.spendCall();
-    return this.client.callAsync<T>(req, this.opts(opts));
+    return this.client.callAsync<T>(req, opts);
   }
   async getJobState(jobUuid: string, opts?: CallOptions): Promise<JobState> {
     this.budget.spendCall();
-    return this.client.getJobState(jobUuid, this.opts(opts));
+    return this.client.getJobState(jobUuid, opts);
   }
   sentJob(jobUuid: string, session: string): boolean {
     return this.client.sentJob(jobUuid, session);
