@@ -9,7 +9,7 @@ import { encode } from '../../src/live/cluster.js';
 import { nextPollLimit } from '../../src/live/ticket-feed.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { Harness } from '../helpers/harness.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import { startRedisGateways } from '../helpers/redis-gateways.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -28,6 +28,7 @@ let spy: Redis | undefined;
 let prefixes = 0;
 
 beforeAll(async () => {
+  if (skipWithoutRedis) return;
   redis = await startRedis();
   simulator = await startSimulator({ port: 0 });
 });
@@ -70,7 +71,7 @@ async function listen(): Promise<{ channel: string; text: string }[]> {
 const sizes = (heard: { text: string }[]) => heard.map((m) => Buffer.byteLength(m.text));
 const big = (n: number) => 'x'.repeat(n);
 
-describe('REDIS_MAX_MESSAGE_BYTES', () => {
+describe.skipIf(skipWithoutRedis)('REDIS_MAX_MESSAGE_BYTES', () => {
   it("a mutation's ticket over the bound reaches the other instance's stream, whole, re-read from ZStack", async () => {
     simulator.controls.reset();
     const [a, b] = await startTwo({ TICKET_POLL_INTERVAL_MS: '60000' });

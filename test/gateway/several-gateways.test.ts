@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import { REDIS_TEST_SECRET, startRedisGateways } from '../helpers/redis-gateways.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,6 +26,7 @@ let gateways: Harness[] = [];
 let prefixes = 0;
 
 beforeAll(async () => {
+  if (skipWithoutRedis) return;
   redis = await startRedis();
   simulator = await startSimulator({ port: 0 });
 });
@@ -92,7 +93,7 @@ function notificationsOf(h: Harness): string[] {
   return seen;
 }
 
-describe('several gateways on one Redis', () => {
+describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
   it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
     simulator.controls.reset();
     const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: '60000' })) as [Harness, Harness];
@@ -332,7 +333,7 @@ describe('several gateways on one Redis', () => {
   });
 });
 
-describe('Redis stopped mid-test and started again', () => {
+describe.skipIf(skipWithoutRedis)('Redis stopped mid-test and started again', () => {
   let own: RedisServer;
   beforeAll(async () => {
     own = await startRedis();
