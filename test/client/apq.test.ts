@@ -147,6 +147,7 @@ describe('automatic persisted queries on one gateway (defaults)', () => {
       extensions: { persistedQuery: { version: 2, sha256Hash: sha256(LIST) } },
     });
     expect(codeOf(out)).toBe('BAD_REQUEST');
+    expect(out.errors?.[0]?.message).toMatch(/persisted query version/);
   });
 });
 
