@@ -242,7 +242,6 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
           redis: cluster?.redis,
           redisKeyPrefix: config.redisKeyPrefix,
           redisTtlSeconds: config.apqRedisTtlSeconds,
-          onRedisError: deps.onFeedError,
         })
       : undefined;
   const persisted = createPersistedDocuments({ manifestPath: config.persistedOperationsFile, only, apq });

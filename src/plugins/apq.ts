@@ -27,7 +27,10 @@ export interface ApqStoreOptions {
   redisKeyPrefix?: string;
   /** How long a document stays in Redis after its last registration (APQ_REDIS_TTL_SECONDS). */
   redisTtlSeconds?: number;
-  /** A Redis command that failed (logged by the caller); the request goes on with the local store. */
+  /**
+   * A Redis command that failed while Redis was up (a timeout); the request goes on with the local
+   * store. Outages are the cluster's to report, once each, never per command.
+   */
   onRedisError?: (err: unknown, what: string) => void;
 }
 
@@ -71,7 +74,8 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
     local,
     async get(hash) {
       const here = local.get(hash);
-      if (here !== undefined || redis === undefined) return here;
+      // While Redis is away (the cluster reports the outage once) nothing waits for it.
+      if (here !== undefined || redis === undefined || redis.status !== 'ready') return here;
       let shared: string | null;
       try {
         shared = await redis.get(keyOf(hash));
@@ -87,7 +91,8 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
     set(hash, document) {
       if (!fits(document)) return;
       local.set(hash, document);
-      redis?.set(keyOf(hash), document, 'EX', ttl).catch((err: unknown) => onRedisError(err, 'apq set'));
+      if (redis?.status !== 'ready') return;
+      redis.set(keyOf(hash), document, 'EX', ttl).catch((err: unknown) => onRedisError(err, 'apq set'));
     },
   };
 }
