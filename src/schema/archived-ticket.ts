@@ -5,6 +5,7 @@ import type { ApiArchiveTicket, ApiArchiveTicketStatusHistory } from '../zstack/
 import { builder } from './builder.js';
 import { connectionType, type Page, pageWindow, toPage } from './connection.js';
 import { parseUuid } from './input.js';
+import { byLoader, uuidNode } from './node.js';
 import { ResourceRef, resourceRef } from './resource.js';
 import { connectionSelection } from './selection.js';
 import { ticketFields } from './ticket.js';
@@ -23,7 +24,13 @@ import {
 import { TicketStatus } from './values.js';
 
 export const ArchivedTicketStatusHistory = builder
-  .objectRef<ApiArchiveTicketStatusHistory>('ArchivedTicketStatusHistory')
+  .nodeRef<ApiArchiveTicketStatusHistory>(
+    'ArchivedTicketStatusHistory',
+    uuidNode(
+      'ArchivedTicketStatusHistory',
+      byLoader((ctx) => ctx.loaders.archivedHistoryByUuid),
+    ),
+  )
   .implement({
     description:
       'One status change of a deleted ticket, as ZStack archived it (ZStack ArchiveTicketStatusHistoryInventory).',
@@ -38,11 +45,21 @@ export const ArchivedTicketStatusHistory = builder
     }),
   });
 
-export const ArchivedTicket = builder.objectRef<ApiArchiveTicket>('ArchivedTicket').implement({
+const ArchivedTicketNode = builder.nodeRef<ApiArchiveTicket>(
+  'ArchivedTicket',
+  uuidNode(
+    'ArchivedTicket',
+    byLoader((ctx) => ctx.loaders.archivedTicketByUuid),
+  ),
+);
+
+export const ArchivedTicket = ArchivedTicketNode.implement({
   description:
     'A deleted ticket: ZStack moves a deleted ticket and its history to archives (ZStack ArchiveTicketInventory).',
   fields: (t) => ({
-    uuid: t.exposeID('uuid', { description: 'The archive row uuid (not the ticket uuid: see ticketUuid).' }),
+    uuid: t.exposeID('uuid', {
+      description: 'The archive row uuid (not the ticket uuid: see ticketUuid).',
+    }),
     ticketUuid: t.id({
       nullable: true,
       description: 'The uuid the ticket had before it was deleted.',

@@ -2,15 +2,27 @@ import { queryTicketFlowCollections } from '../zstack/tickets.js';
 import type { ApiTicketFlow, ApiTicketFlowCollection } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { connectionType, listPage } from './connection.js';
+import { byLoader, uuidNode } from './node.js';
 import { ResourceRef, resourceRef } from './resource.js';
 import { requiredName, resolveDate } from './values.js';
 
-export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').implement({
+const TicketFlowNode = builder.nodeRef<ApiTicketFlow>(
+  'TicketFlow',
+  uuidNode(
+    'TicketFlow',
+    byLoader((ctx) => ctx.loaders.flowByUuid),
+  ),
+);
+
+export const TicketFlow = TicketFlowNode.implement({
   description:
     'One approval step of a flow collection (ZStack (IAM2)TicketFlowInventory): who approves at this step.',
   fields: (t) => ({
     uuid: t.exposeID('uuid', { description: 'The flow uuid.' }),
-    name: t.exposeString('name', { nullable: true, description: 'The step name, e.g. team-lead-approval.' }),
+    name: t.exposeString('name', {
+      nullable: true,
+      description: 'The step name, e.g. team-lead-approval.',
+    }),
     description: t.exposeString('description', { nullable: true, description: 'The description.' }),
     parentFlowUuid: t.exposeString('parentFlowUuid', {
       nullable: true,
@@ -61,7 +73,13 @@ export const TicketFlow = builder.objectRef<ApiTicketFlow>('TicketFlow').impleme
 });
 
 export const TicketFlowCollection = builder
-  .objectRef<ApiTicketFlowCollection>('TicketFlowCollection')
+  .nodeRef<ApiTicketFlowCollection>(
+    'TicketFlowCollection',
+    uuidNode(
+      'TicketFlowCollection',
+      byLoader((ctx) => ctx.loaders.flowCollectionByUuid),
+    ),
+  )
   .implement({
     description:
       'A chain of approval steps a ticket goes through (ZStack (IAM2)TicketFlowCollectionInventory).',

@@ -12,6 +12,7 @@ import './session.js';
 import './api-job.js';
 import './subscription.js';
 import './error-code.js';
+import './node.js';
 
 /** The whole GraphQL schema; building it opens no socket and reads no environment. */
 export const schema = builder.toSchema({ sortSchema: false });

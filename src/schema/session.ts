@@ -1,4 +1,5 @@
-import { authed, callOptions } from '../context.js';
+import { createHash } from 'node:crypto';
+import { authed, type Context, callOptions } from '../context.js';
 import { badInput } from '../errors.js';
 import type { LoginAttempt } from '../login-limit.js';
 import { ZStackApiError } from '../zstack/errors.js';
@@ -11,11 +12,31 @@ import {
 } from '../zstack/sessions.js';
 import type { ApiSession } from '../zstack/types.js';
 import { builder } from './builder.js';
+import { uuidNode } from './node.js';
 import { resolveDate } from './values.js';
 
-export const Session = builder.objectRef<ApiSession>('Session').implement({
+/**
+ * The key a session's global id encodes: a one-way digest of its uuid (128 bits of SHA-256), not the
+ * uuid itself, which is the bearer token: an id ends up in client caches, logs and URLs.
+ */
+function sessionKey(session: ApiSession): string {
+  return createHash('sha256').update(session.uuid.toLowerCase()).digest('hex').slice(0, 32);
+}
+
+/** Node lookups of sessions: only the caller's own, while ZStack says it is valid; any other is null. */
+async function loadSessions(keys: readonly string[], ctx: Context): Promise<(ApiSession | null)[]> {
+  const opts = authed(ctx);
+  const own = { uuid: opts.session };
+  if (!keys.includes(sessionKey(own))) return keys.map(() => null);
+  const valid = await validateSession(ctx.client, opts.session, opts);
+  return keys.map((key) => (valid && key === sessionKey(own) ? own : null));
+}
+
+const SessionNode = builder.nodeRef<ApiSession>('Session', uuidNode('Session', loadSessions, sessionKey));
+
+export const Session = SessionNode.implement({
   description:
-    'A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request.',
+    "A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request. Its `id` is a digest of the uuid, not the token: `node(id:)` finds only the caller's own valid session.",
   fields: (t) => ({
     uuid: t.exposeID('uuid', {
       description: 'The session uuid: the token to send in the Authorization header.',

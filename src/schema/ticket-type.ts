@@ -2,9 +2,18 @@ import { queryTicketTypes } from '../zstack/tickets.js';
 import type { ApiTicketType } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { connectionType, listPage } from './connection.js';
+import { byLoader, uuidNode } from './node.js';
 import { requiredName, resolveDate } from './values.js';
 
-export const TicketType = builder.objectRef<ApiTicketType>('TicketType').implement({
+const TicketTypeNode = builder.nodeRef<ApiTicketType>(
+  'TicketType',
+  uuidNode(
+    'TicketType',
+    byLoader((ctx) => ctx.loaders.ticketTypeByUuid),
+  ),
+);
+
+export const TicketType = TicketTypeNode.implement({
   description:
     'A kind of ticket (ZStack TicketTypeInventory), named after what it asks for, e.g. CREATE_VM_INSTANCE_TICKET_TYPE.',
   fields: (t) => ({

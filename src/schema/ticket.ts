@@ -2,6 +2,7 @@ import { unrepresentable } from '../errors.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { TicketFlowCollection } from './flow-collection.js';
+import { byLoader, uuidNode } from './node.js';
 import {
   ResourceRef,
   type ResourceRefShape,
@@ -177,7 +178,15 @@ export function ticketFields<T extends ApiTicket>(t: PothosSchemaTypes.ObjectFie
   };
 }
 
-export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
+const TicketNode = builder.nodeRef<ApiTicket>(
+  'Ticket',
+  uuidNode(
+    'Ticket',
+    byLoader((ctx) => ctx.loaders.ticketByUuid),
+  ),
+);
+
+export const Ticket = TicketNode.implement({
   description:
     'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
   fields: (t) => ({
