@@ -13,7 +13,8 @@ export const builder = new SchemaBuilder<{
 }>({ defaultFieldNullability: false });
 
 builder.queryType({
-  description: "Reads from ZStack. Every field needs the caller's session unless it says otherwise.",
+  description:
+    "Reads from ZStack. Every field needs the caller's session unless it says otherwise. A read that fails costs only its own field (null, with its error at its path): the others still arrive.",
 });
 builder.mutationType({
   description:

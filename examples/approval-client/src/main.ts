@@ -21,6 +21,9 @@ async function main(): Promise<void> {
   client.setSession(logIn.session.uuid);
 
   const { tickets } = await client.execute(PendingTickets, { first: 10 });
+  // Root connections are nullable (a failed read costs only its own field); this client throws on
+  // any error, so a null here never reaches the screen, but the types say it could.
+  if (!tickets) throw new Error('the ticket list is unavailable');
   const chosen = env.TICKET_UUID ?? tickets.nodes[0]?.uuid;
   const listed = tickets.nodes.find((t) => t.uuid === chosen);
   // What the approver sees: names, not uuids (one GetResourceNames call for the whole page).
