@@ -18,5 +18,5 @@ builder.queryType({
 });
 builder.mutationType({
   description:
-    'Writes to ZStack. Each mutation reaches ZStack at most once and is never retried by the gateway.',
+    'Writes to ZStack. Each mutation reaches ZStack at most once and is never retried by the gateway. Each is nullable: a write that fails is null, with its error at its path, and the writes after it in the same document still run and answer.',
 });

@@ -267,3 +267,40 @@ describe.each([
     }
   });
 });
+
+describe.each([
+  ['graphql-jit', 'true'],
+  ['graphql-js', 'false'],
+])('mutations on %s', (_engine, jit) => {
+  let h: Harness;
+  let admin: string;
+  beforeAll(async () => {
+    h = await startHarness({ env: { ZSTACK_TIME_ZONE: 'UTC', GRAPHQL_JIT: jit } });
+    admin = await logInAdmin(h);
+  });
+  afterAll(() => h?.close());
+  beforeEach(() => h.simulator.controls.reset());
+
+  it('a failed write is null with its error; the write after it in the document runs and answers', async () => {
+    const pending = h.simulator.controls
+      .listTickets()
+      .filter((t) => t.status === 'Pending')
+      .map((t) => t.uuid as string);
+    const query = `mutation($unknown: ID!, $known: ID!) {
+      a: changeTicketStatus(input: { uuid: $unknown, statusEvent: APPROVE }) { ticket { uuid } }
+      b: changeTicketStatus(input: { uuid: $known, statusEvent: APPROVE }) { ticket { uuid status } } }`;
+    // The same document twice (the second run is the compiled one where jit caches documents).
+    for (const known of pending.slice(0, 2)) {
+      h.simulator.controls.clearRequests();
+      const res = await h.gql<Any>(query, { unknown: 'f'.repeat(32), known }, { session: admin });
+      expect(res.data).toEqual({
+        a: null,
+        b: { ticket: { uuid: known, status: 'INTERMEDIATE_APPROVED' } },
+      });
+      expect(res.errors).toHaveLength(1);
+      expect(res.errors?.[0]).toMatchObject({ path: ['a'], extensions: { code: 'NOT_FOUND' } });
+      expect(h.simulator.controls.count({ method: 'PUT' })).toBe(2);
+      expect(h.simulator.controls.getTicket(known as string)?.status).toBe('IntermediateApproved');
+    }
+  });
+});

@@ -18,11 +18,11 @@ async function main(): Promise<void> {
       password: env.ZSTACK_PASSWORD ?? 'password',
     },
   });
-  client.setSession(logIn.session.uuid);
+  client.setSession(logIn?.session.uuid);
 
   const { tickets } = await client.execute(PendingTickets, { first: 10 });
-  // Root connections are nullable (a failed read costs only its own field); this client throws on
-  // any error, so a null here never reaches the screen, but the types say it could.
+  // Root fields are nullable (a failed call costs only its own field); this client throws on any
+  // error, so none of them is null here, but the types say it could be.
   if (!tickets) throw new Error('the ticket list is unavailable');
   const chosen = env.TICKET_UUID ?? tickets.nodes[0]?.uuid;
   const listed = tickets.nodes.find((t) => t.uuid === chosen);
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       waiting: tickets.totalCount,
       ticket: summary ?? null,
-      decided: changeTicketStatus.ticket,
+      decided: changeTicketStatus?.ticket ?? null,
       history: ticket?.history,
     }),
   );
