@@ -19,9 +19,12 @@ async function main(): Promise<void> {
       password: env.ZSTACK_PASSWORD ?? 'password',
     },
   });
-  client.setSession(logIn.session.uuid);
+  client.setSession(logIn?.session.uuid);
 
   const { tickets } = await client.execute(PendingTickets, { first: 10 });
+  // Root fields are nullable (a failed call costs only its own field); this client throws on any
+  // error, so none of them is null here, but the types say it could be.
+  if (!tickets) throw new Error('the ticket list is unavailable');
   const chosen = env.TICKET_UUID ?? tickets.nodes[0]?.uuid;
   const listed = tickets.nodes.find((t) => t.uuid === chosen);
   // What the approver sees: names, not uuids (one GetResourceNames call for the whole page).
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       waiting: tickets.totalCount,
       ticket: summary ?? null,
-      decided: changeTicketStatus.ticket,
+      decided: changeTicketStatus?.ticket ?? null,
       history: ticket?.history,
     }),
   );
