@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createApqStore } from '../../src/plugins/apq.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import { startRedisGateways } from '../helpers/redis-gateways.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -247,7 +248,7 @@ async function loginUpstream(h: Harness): Promise<string> {
   return ((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid;
 }
 
-describe('several gateways on one Redis', () => {
+describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
   let redis: RedisServer;
   let simulator: Simulator;
   let gateways: Harness[] = [];
@@ -265,13 +266,13 @@ describe('several gateways on one Redis', () => {
     gateways = [];
   });
 
-  const start = (n: number) =>
+  const start = (n: number, env: Record<string, string> = {}) =>
     startRedisGateways({
       simulator,
       redisUrl: redis.url,
       prefix: `apq${++prefixes}:`,
       n,
-      env: {},
+      env,
       started: gateways,
     });
 
@@ -301,6 +302,28 @@ describe('several gateways on one Redis', () => {
     expect(ticketQueries(simulator)).toBe(1);
   });
 
+  it('writes at most APQ_REDIS_MAX_BYTES_PER_MINUTE of documents to Redis; past it registrations stay local', async () => {
+    const [a, b] = (await start(2, { APQ_REDIS_MAX_BYTES_PER_MINUTE: '120' })) as [Harness, Harness];
+    const session = await adminSession(a);
+    const first = `${LIST} # first`;
+    const second = `${LIST} # second: the first used up this minute's bytes`;
+    expect(Buffer.byteLength(first) + Buffer.byteLength(second)).toBeGreaterThan(120);
+    for (const query of [first, second]) {
+      expect((await send(a.url, session, withDocument(query))).errors).toBeUndefined();
+      // Both run by hash where they were registered.
+      expect((await send(a.url, session, hashOnly(sha256(query)))).errors).toBeUndefined();
+    }
+    const client = new Redis(redis.url);
+    try {
+      const keys = await client.keys(`apq${prefixes}:apq:*`);
+      expect(keys).toEqual([`apq${prefixes}:apq:${sha256(first)}`]);
+    } finally {
+      client.disconnect();
+    }
+    expect((await send(b.url, session, hashOnly(sha256(first)))).errors).toBeUndefined();
+    expect(codeOf(await send(b.url, session, hashOnly(sha256(second))))).toBe('PERSISTED_QUERY_NOT_FOUND');
+  });
+
   it('without Redis each instance keeps its own store, and no request fails', async () => {
     const [a] = (await start(1)) as [Harness];
     const session = await adminSession(a);
@@ -314,4 +337,33 @@ describe('several gateways on one Redis', () => {
       await redis.start();
     }
   });
+});
+
+it('the Redis write budget is counted per minute of the store clock', () => {
+  let now = 0;
+  const written: string[] = [];
+  const redis = {
+    status: 'ready',
+    set(key: string) {
+      written.push(key);
+      return Promise.resolve('OK');
+    },
+  } as unknown as Redis;
+  const store = createApqStore({
+    maxBytes: 1 << 20,
+    maxDocumentBytes: 1 << 16,
+    redis,
+    redisMaxBytesPerMinute: 10,
+    now: () => now,
+  });
+  const register = (document: string) => store.set(sha256(document), document);
+  register('{ a }{ b }'); // 10 bytes: this minute's whole budget
+  register('{ c }');
+  now = 59_999;
+  register('{ d }');
+  now = 60_000;
+  register('{ e }');
+  expect(written).toEqual([sha256('{ a }{ b }'), sha256('{ e }')].map((h) => `apq:${h}`));
+  // Every registration is kept on this instance, written to Redis or not.
+  expect(store.local.size).toBe(4);
 });
