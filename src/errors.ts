@@ -52,9 +52,9 @@ export const errorCodeDescriptions = {
   PERSISTED_QUERY_ONLY:
     'The gateway runs only persisted operations (PERSISTED_OPERATIONS_ONLY=true) and a document was sent as text. Send its hash instead.',
   PERSISTED_QUERY_NOT_FOUND:
-    'An automatic persisted query: the gateway does not know this hash (yet). Send the request again with the document and its hash; Apollo\'s PersistedQueryLink does so by itself.',
+    "An automatic persisted query: the gateway does not know this hash (yet). Send the request again with the document and its hash; Apollo's PersistedQueryLink does so by itself.",
   PERSISTED_QUERY_MISMATCH:
-    'An automatic persisted query whose sha256Hash is not the hash of the document sent with it; nothing ran and nothing was stored. Fix the client\'s hashing.',
+    "An automatic persisted query whose sha256Hash is not the hash of the document sent with it; nothing ran and nothing was stored. Fix the client's hashing.",
   PERSISTED_QUERY_NOT_SUPPORTED:
     'A persisted-query hash was sent but this gateway runs neither a manifest nor automatic persisted queries (APQ_CACHE_MAX_BYTES=0). Send documents as text.',
   // Limits
