@@ -9,17 +9,21 @@ import { MAX_UUIDS_PER_QUERY } from './zstack/query.js';
 import { getResourceNames, MAX_UUIDS_PER_NAMES_CALL } from './zstack/resources.js';
 import {
   queryArchiveTicketHistories,
+  queryArchiveTickets,
   queryTicketFlowCollections,
+  queryTicketFlows,
   queryTicketHistories,
   queryTickets,
   queryTicketTypes,
 } from './zstack/tickets.js';
 import type { CallerSignal } from './zstack/transport.js';
 import type {
+  ApiArchiveTicket,
   ApiArchiveTicketStatusHistory,
   ApiQueryReply,
   ApiResourceName,
   ApiTicket,
+  ApiTicketFlow,
   ApiTicketFlowCollection,
   ApiTicketStatusHistory,
   ApiTicketType,
@@ -35,6 +39,14 @@ export interface Loaders {
   flowCollectionByUuid: DataLoader<string, ApiTicketFlowCollection | null>;
   /** Archived history rows by the deleted ticket's uuid (the archive's `ticketUuid`). */
   archivedHistoriesByTicketUuid: DataLoader<string, ApiArchiveTicketStatusHistory[]>;
+  /** One history row by its own uuid (node lookups). */
+  ticketHistoryByUuid: DataLoader<string, ApiTicketStatusHistory | null>;
+  /** One flow (approval step) by its uuid, through QueryTicketFlow (node lookups). */
+  flowByUuid: DataLoader<string, ApiTicketFlow | null>;
+  /** One archived ticket by its archive row uuid (node lookups). */
+  archivedTicketByUuid: DataLoader<string, ApiArchiveTicket | null>;
+  /** One archived history row by its archive row uuid (node lookups). */
+  archivedHistoryByUuid: DataLoader<string, ApiArchiveTicketStatusHistory | null>;
   /**
    * GetResourceNames rows (null: ZStack does not know the uuid). Its batch waits until nothing else
    * of the operation is in flight, so every name of one operation goes in one call per 100 uuids.
@@ -264,6 +276,10 @@ class RequestLoaders implements Loaders {
   private ticketTypes: Loaders['ticketTypeByUuid'] | undefined;
   private flowCollections: Loaders['flowCollectionByUuid'] | undefined;
   private archivedHistories: Loaders['archivedHistoriesByTicketUuid'] | undefined;
+  private historyRows: Loaders['ticketHistoryByUuid'] | undefined;
+  private flows: Loaders['flowByUuid'] | undefined;
+  private archivedTickets: Loaders['archivedTicketByUuid'] | undefined;
+  private archivedHistoryRows: Loaders['archivedHistoryByUuid'] | undefined;
   private resources: Loaders['resourceByUuid'] | undefined;
   constructor(private readonly deps: LoaderDeps) {}
   get ticketByUuid() {
@@ -288,6 +304,25 @@ class RequestLoaders implements Loaders {
       queryArchiveTicketHistories,
     );
     return this.archivedHistories;
+  }
+  get ticketHistoryByUuid() {
+    this.historyRows ??= byUuid<ApiTicketStatusHistory>(this.deps, queryTicketHistories);
+    return this.historyRows;
+  }
+  get flowByUuid() {
+    this.flows ??= byUuid<ApiTicketFlow>(this.deps, queryTicketFlows);
+    return this.flows;
+  }
+  get archivedTicketByUuid() {
+    this.archivedTickets ??= byUuid<ApiArchiveTicket>(this.deps, queryArchiveTickets);
+    return this.archivedTickets;
+  }
+  get archivedHistoryByUuid() {
+    this.archivedHistoryRows ??= byUuid<ApiArchiveTicketStatusHistory>(
+      this.deps,
+      queryArchiveTicketHistories,
+    );
+    return this.archivedHistoryRows;
   }
   get resourceByUuid() {
     this.resources ??= names(this.deps);

@@ -1,3 +1,4 @@
+import type { Context } from '../context.js';
 import { authed } from '../context.js';
 import { cleanErrorCode, codeForZStack, unauthenticated } from '../errors.js';
 import type { JobState } from '../zstack/client.js';
@@ -5,6 +6,7 @@ import { validateSession } from '../zstack/sessions.js';
 import type { ApiErrorCode } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { parseUuid } from './input.js';
+import { uuidNode } from './node.js';
 import { upstreamJson } from './scalars.js';
 import { Ticket } from './ticket.js';
 
@@ -60,7 +62,7 @@ function ticketUuidOf(result: unknown): string | null {
   return looksLikeTicket ? (inventory.uuid as string) : null;
 }
 
-const ApiJob = builder.objectRef<ApiJobView>('ApiJob').implement({
+const ApiJob = builder.nodeRef<ApiJobView>('ApiJob', uuidNode('ApiJob', loadJobs)).implement({
   description:
     "A ZStack async job, as named by a JOB_PENDING error (extensions.jobUuid): how a write that outlived the gateway's wait ended.",
   fields: (t) => ({
@@ -84,6 +86,29 @@ const ApiJob = builder.objectRef<ApiJobView>('ApiJob').implement({
     }),
   }),
 });
+
+/**
+ * The jobs with these uuids, in key order, as the caller's session may see them: the session is
+ * validated once (ZStack answers job queries without looking at it), then one call per job (ZStack
+ * has no batch job query). A uuid ZStack does not know is EXPIRED: ZStack cannot tell the two apart.
+ */
+async function loadJobs(uuids: readonly string[], ctx: Context): Promise<(ApiJobView | Error)[]> {
+  const opts = authed(ctx);
+  if (!(await validateSession(ctx.client, opts.session, opts)))
+    throw unauthenticated('The session is not valid.');
+  return Promise.all(
+    uuids.map(async (uuid) => {
+      try {
+        const job = view(uuid, await ctx.client.getJobState(uuid, opts));
+        // ZStack shows any job to anyone: a failure's details (which may name another user's
+        // resources) go only to the session that sent the write.
+        return ctx.client.sentJob(uuid, opts.session) ? job : { ...job, error: null };
+      } catch (err) {
+        return err as Error;
+      }
+    }),
+  );
+}
 
 function view(uuid: string, job: JobState): ApiJobView {
   switch (job.state) {
@@ -111,14 +136,9 @@ builder.queryField('apiJob', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const uuid = parseUuid(args.uuid, 'uuid');
-      const opts = authed(ctx);
-      // ZStack answers job queries without looking at the session, so the gateway checks it.
-      if (!(await validateSession(ctx.client, opts.session, opts)))
-        throw unauthenticated('The session is not valid.');
-      const job = view(uuid, await ctx.client.getJobState(uuid, opts));
-      // ZStack shows any job to anyone: a failure's details (which may name another user's
-      // resources) go only to the session that sent the write.
-      return ctx.client.sentJob(uuid, opts.session) ? job : { ...job, error: null };
+      const [job] = await loadJobs([uuid], ctx);
+      if (job instanceof Error || job === undefined) throw job;
+      return job;
     },
   }),
 );

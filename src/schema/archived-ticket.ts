@@ -5,6 +5,7 @@ import type { ApiArchiveTicket, ApiArchiveTicketStatusHistory } from '../zstack/
 import { builder } from './builder.js';
 import { connectionType, type Page, pageWindow, toPage } from './connection.js';
 import { parseUuid } from './input.js';
+import { byLoader, uuidNode } from './node.js';
 import { ResourceRef, resourceRef } from './resource.js';
 import { connectionSelection } from './selection.js';
 import { ticketFields } from './ticket.js';
@@ -23,7 +24,13 @@ import {
 import { TicketStatus } from './values.js';
 
 export const ArchivedTicketStatusHistory = builder
-  .objectRef<ApiArchiveTicketStatusHistory>('ArchivedTicketStatusHistory')
+  .nodeRef<ApiArchiveTicketStatusHistory>(
+    'ArchivedTicketStatusHistory',
+    uuidNode(
+      'ArchivedTicketStatusHistory',
+      byLoader((ctx) => ctx.loaders.archivedHistoryByUuid),
+    ),
+  )
   .implement({
     description:
       'One status change of a deleted ticket, as ZStack archived it (ZStack ArchiveTicketStatusHistoryInventory).',
@@ -38,37 +45,47 @@ export const ArchivedTicketStatusHistory = builder
     }),
   });
 
-export const ArchivedTicket = builder.objectRef<ApiArchiveTicket>('ArchivedTicket').implement({
-  description:
-    'A deleted ticket: ZStack moves a deleted ticket and its history to archives (ZStack ArchiveTicketInventory).',
-  fields: (t) => ({
-    uuid: t.exposeID('uuid', { description: 'The archive row uuid (not the ticket uuid: see ticketUuid).' }),
-    ticketUuid: t.id({
-      nullable: true,
-      description: 'The uuid the ticket had before it was deleted.',
-      resolve: (a) => a.ticketUuid ?? null,
+export const ArchivedTicket = builder
+  .nodeRef<ApiArchiveTicket>(
+    'ArchivedTicket',
+    uuidNode(
+      'ArchivedTicket',
+      byLoader((ctx) => ctx.loaders.archivedTicketByUuid),
+    ),
+  )
+  .implement({
+    description:
+      'A deleted ticket: ZStack moves a deleted ticket and its history to archives (ZStack ArchiveTicketInventory).',
+    fields: (t) => ({
+      uuid: t.exposeID('uuid', {
+        description: 'The archive row uuid (not the ticket uuid: see ticketUuid).',
+      }),
+      ticketUuid: t.id({
+        nullable: true,
+        description: 'The uuid the ticket had before it was deleted.',
+        resolve: (a) => a.ticketUuid ?? null,
+      }),
+      accountUuid: t.string({
+        nullable: true,
+        description: 'The account the ticket belonged to.',
+        resolve: (a) => a.accountUuid ?? null,
+      }),
+      account: t.field({
+        type: ResourceRef,
+        nullable: true,
+        description: 'The account the ticket belonged to, by name (from accountUuid); null when absent.',
+        resolve: (a) => resourceRef(a.accountUuid),
+      }),
+      ...ticketFields(t),
+      history: t.field({
+        type: [ArchivedTicketStatusHistory],
+        description:
+          'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call.',
+        resolve: (a, _args, ctx) =>
+          a.ticketUuid ? ctx.loaders.archivedHistoriesByTicketUuid.load(a.ticketUuid.toLowerCase()) : [],
+      }),
     }),
-    accountUuid: t.string({
-      nullable: true,
-      description: 'The account the ticket belonged to.',
-      resolve: (a) => a.accountUuid ?? null,
-    }),
-    account: t.field({
-      type: ResourceRef,
-      nullable: true,
-      description: 'The account the ticket belonged to, by name (from accountUuid); null when absent.',
-      resolve: (a) => resourceRef(a.accountUuid),
-    }),
-    ...ticketFields(t),
-    history: t.field({
-      type: [ArchivedTicketStatusHistory],
-      description:
-        'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call.',
-      resolve: (a, _args, ctx) =>
-        a.ticketUuid ? ctx.loaders.archivedHistoriesByTicketUuid.load(a.ticketUuid.toLowerCase()) : [],
-    }),
-  }),
-});
+  });
 
 /** The ZStack ArchiveTicketInventory fields each ArchivedTicket field reads. */
 const ARCHIVE_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {

@@ -1,6 +1,7 @@
 import { unrepresentable } from '../errors.js';
 import type { ApiTicketStatusHistory } from '../zstack/types.js';
 import { builder } from './builder.js';
+import { byLoader, uuidNode } from './node.js';
 import { ResourceRef, resourceRef } from './resource.js';
 import { upstreamJson } from './scalars.js';
 import { resolveDate, resolveStatus, TicketStatus } from './values.js';
@@ -91,7 +92,13 @@ export function historyFields<T extends ApiTicketStatusHistory>(
 }
 
 export const TicketStatusHistory = builder
-  .objectRef<ApiTicketStatusHistory>('TicketStatusHistory')
+  .nodeRef<ApiTicketStatusHistory>(
+    'TicketStatusHistory',
+    uuidNode(
+      'TicketStatusHistory',
+      byLoader((ctx) => ctx.loaders.ticketHistoryByUuid),
+    ),
+  )
   .implement({
     description: 'One status change of a ticket (ZStack TicketStatusHistoryInventory).',
     fields: (t) => ({

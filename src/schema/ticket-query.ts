@@ -26,6 +26,7 @@ export const MAX_CONTAINS_FILTER = 253;
 /** The ZStack TicketInventory fields each Ticket field reads; a field not listed here disables projection. */
 export const TICKET_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {
   __typename: [],
+  id: ['uuid'],
   uuid: ['uuid'],
   name: ['name'],
   description: ['description'],

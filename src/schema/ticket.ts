@@ -2,6 +2,7 @@ import { unrepresentable } from '../errors.js';
 import type { ApiTicket, ApiTicketRequest } from '../zstack/types.js';
 import { builder } from './builder.js';
 import { TicketFlowCollection } from './flow-collection.js';
+import { byLoader, uuidNode } from './node.js';
 import {
   ResourceRef,
   type ResourceRefShape,
@@ -177,14 +178,22 @@ export function ticketFields<T extends ApiTicket>(t: PothosSchemaTypes.ObjectFie
   };
 }
 
-export const Ticket = builder.objectRef<ApiTicket>('Ticket').implement({
-  description:
-    'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
-  fields: (t) => ({
-    uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
-    ...ticketFields(t),
-  }),
-});
+export const Ticket = builder
+  .nodeRef<ApiTicket>(
+    'Ticket',
+    uuidNode(
+      'Ticket',
+      byLoader((ctx) => ctx.loaders.ticketByUuid),
+    ),
+  )
+  .implement({
+    description:
+      'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
+    fields: (t) => ({
+      uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
+      ...ticketFields(t),
+    }),
+  });
 
 /** A ticket's relations, each batched per request by its loader. */
 builder.objectFields(Ticket, (t) => ({

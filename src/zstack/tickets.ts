@@ -8,6 +8,7 @@ import type {
   ApiInventoryReply,
   ApiQueryReply,
   ApiTicket,
+  ApiTicketFlow,
   ApiTicketFlowCollection,
   ApiTicketRequest,
   ApiTicketStatusHistory,
@@ -156,6 +157,15 @@ export function queryTicketFlowCollections(
   opts: CallOptions,
 ): Promise<ApiQueryReply<ApiTicketFlowCollection>> {
   return query<ApiTicketFlowCollection>(client, '/tickets/flow-collections', params, opts);
+}
+
+/** QueryTicketFlow: approval steps, also outside their collection. */
+export function queryTicketFlows(
+  client: ZStackClient,
+  params: QueryParams,
+  opts: CallOptions,
+): Promise<ApiQueryReply<ApiTicketFlow>> {
+  return query<ApiTicketFlow>(client, '/tickets/flow', params, opts);
 }
 
 /** QueryArchiveTicket: deleted tickets. */
