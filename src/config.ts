@@ -121,6 +121,13 @@ export interface Config {
   persistedOperationsFile?: string | undefined;
   /** Run only the manifest's operations, refusing documents sent as text (PERSISTED_OPERATIONS_ONLY). */
   persistedOperationsOnly?: boolean;
+  /**
+   * Byte budget of this instance's automatic-persisted-query store, documents and their overhead
+   * (APQ_CACHE_MAX_BYTES); 0 = automatic persisted queries off. Off as well with PERSISTED_OPERATIONS_ONLY.
+   */
+  apqCacheMaxBytes?: number;
+  /** How long a registered document stays in Redis after its last registration (APQ_REDIS_TTL_SECONDS). */
+  apqRedisTtlSeconds?: number;
   /** Origins (scheme://host[:port]) whose web pages may call the gateway (CORS_ORIGINS); none by default. */
   corsOrigins: string[];
   /**
@@ -360,6 +367,8 @@ export function loadConfig(
     metricsPort,
     tracing: tracingVars(env, p),
     ...persistedOperationsVars(env, p),
+    apqCacheMaxBytes: intVar(env, p, 'APQ_CACHE_MAX_BYTES', 8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+    apqRedisTtlSeconds: intVar(env, p, 'APQ_REDIS_TTL_SECONDS', 86_400, 1, 365 * 86_400),
     corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
     publicOrigins: originsVar(env, p, 'PUBLIC_ORIGINS'),
     ...connectionVars(env, p),
@@ -379,11 +388,11 @@ const HEAP_RESERVE_BYTES = 64 * 1024 * 1024;
  * NODE_OPTIONS) must hold them and the rest, or a full cache ends the process out of memory.
  */
 function heapRoom(p: Problems, config: Config, heapLimitBytes: number): void {
-  const caches = config.parseCacheMaxBytes + config.jitCacheMaxBytes;
+  const caches = config.parseCacheMaxBytes + config.jitCacheMaxBytes + (config.apqCacheMaxBytes ?? 0);
   if (caches + HEAP_RESERVE_BYTES <= heapLimitBytes) return;
   const mib = (n: number) => Math.round(n / (1024 * 1024));
   p.add(
-    `GRAPHQL_PARSE_CACHE_MAX_BYTES + GRAPHQL_JIT_CACHE_MAX_BYTES (${mib(caches)} MiB) leave less than ${mib(HEAP_RESERVE_BYTES)} MiB of the V8 heap limit (${mib(heapLimitBytes)} MiB): lower them, or raise the limit (NODE_OPTIONS=--max-old-space-size=<MiB>)`,
+    `GRAPHQL_PARSE_CACHE_MAX_BYTES + GRAPHQL_JIT_CACHE_MAX_BYTES + APQ_CACHE_MAX_BYTES (${mib(caches)} MiB) leave less than ${mib(HEAP_RESERVE_BYTES)} MiB of the V8 heap limit (${mib(heapLimitBytes)} MiB): lower them, or raise the limit (NODE_OPTIONS=--max-old-space-size=<MiB>)`,
   );
 }
 

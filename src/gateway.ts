@@ -11,6 +11,7 @@ import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster } from './live/cluster.js';
 import { createTicketFeed, type FeedTimer, type StreamSink, type TicketFeed } from './live/ticket-feed.js';
 import { createLoginLimiter } from './login-limit.js';
+import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
@@ -133,8 +134,10 @@ export interface CacheUsage {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   client: ZStackClient;
-  /** The persisted-operations manifest, when PERSISTED_OPERATIONS_FILE is set. */
-  persisted: PersistedDocuments | undefined;
+  /** Persisted operations: the manifest (PERSISTED_OPERATIONS_FILE) and automatic persisted queries. */
+  persisted: PersistedDocuments;
+  /** The automatic-persisted-query store; undefined when APQ is off. */
+  apq: ApqStore | undefined;
   /** Live ticket updates (ticketUpdated streams). */
   feed: TicketFeed;
   /** What this instance shares with the others through Redis; undefined without REDIS_URL. */
@@ -229,16 +232,23 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     redis: cluster?.redis,
     redisKeyPrefix: config.redisKeyPrefix,
   });
-  const persisted = config.persistedOperationsFile
-    ? createPersistedDocuments({
-        manifestPath: config.persistedOperationsFile,
-        only: config.persistedOperationsOnly ?? false,
-      })
-    : undefined;
+  const only = config.persistedOperationsOnly ?? false;
+  // Off with PERSISTED_OPERATIONS_ONLY: then only the manifest's operations run.
+  const apq =
+    !only && (config.apqCacheMaxBytes ?? 0) > 0
+      ? createApqStore({
+          maxBytes: config.apqCacheMaxBytes ?? 0,
+          maxDocumentBytes: config.maxDocumentBytes,
+          redis: cluster?.redis,
+          redisKeyPrefix: config.redisKeyPrefix,
+          redisTtlSeconds: config.apqRedisTtlSeconds,
+        })
+      : undefined;
+  const persisted = createPersistedDocuments({ manifestPath: config.persistedOperationsFile, only, apq });
   // Order matters: limits code and refuse first, the request scope sees coded errors, the
   // validation cache after every plugin that adds a rule, jit last so its execute is the one that runs.
   const plugins: Plugin[] = [guardRequestParams(), ...createLimitPlugins(config), ...(deps.plugins ?? [])];
-  if (persisted !== undefined) plugins.push(persisted.plugin);
+  plugins.push(persisted.plugin);
   if (!config.introspection) {
     plugins.push({
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
@@ -305,6 +315,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     yoga,
     client,
     persisted,
+    apq,
     feed,
     cluster,
     notifyJobDone(jobUuid) {

@@ -128,7 +128,7 @@ export interface PostInitialContext {
 
 export interface GraphQLPostOptions {
   getEnveloped(initial: PostInitialContext): Enveloped;
-  /** Manifest lookups for `extensions.persistedQuery`; undefined when no manifest is configured. */
+  /** Persisted operations (manifest and automatic) for `extensions.persistedQuery`; undefined = none. */
   persisted: PersistedDocuments | undefined;
   /**
    * Sees each refusal this entry makes itself, before or outside the pipeline (whose own plugins
@@ -289,18 +289,37 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
         refuse(req, res, requestError('The request body is not valid JSON.'), media);
         return Promise.resolve();
       }
-      let params = readParams(parsed);
-      if (!(params instanceof GraphQLError) && options.persisted !== undefined)
-        params = options.persisted.resolve(params);
-      if (params instanceof GraphQLError) {
-        refuse(req, res, params, media);
+      const read = readParams(parsed);
+      if (read instanceof GraphQLError) {
+        refuse(req, res, read, media);
         return Promise.resolve();
       }
-      if (params.query === undefined || params.query === '') {
-        refuse(req, res, requestError('Must provide a "query" string.'), media);
-        return Promise.resolve();
-      }
-      return run(req, res, params as GraphQLParams & { query: string }, media);
+      const resolved = options.persisted === undefined ? read : options.persisted.resolve(read);
+      if (resolved instanceof Promise)
+        return resolved.then(
+          (params) => start(req, res, params, media),
+          // The store never rejects; anything else is ours, answered masked.
+          (error: unknown) => refuse(req, res, maskError(error) as GraphQLError, media, 500),
+        );
+      return start(req, res, resolved, media);
     },
   };
+
+  /** Runs the request once its persisted query (if any) has been resolved. */
+  function start(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: GraphQLParams | GraphQLError,
+    media: JsonMediaType,
+  ): Promise<void> {
+    if (params instanceof GraphQLError) {
+      refuse(req, res, params, media);
+      return Promise.resolve();
+    }
+    if (params.query === undefined || params.query === '') {
+      refuse(req, res, requestError('Must provide a "query" string.'), media);
+      return Promise.resolve();
+    }
+    return run(req, res, params as GraphQLParams & { query: string }, media);
+  }
 }

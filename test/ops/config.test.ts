@@ -99,12 +99,15 @@ describe('configuration errors', () => {
   it('refuse caches that the V8 heap limit could not hold beside the rest', () => {
     const mib = 1024 * 1024;
     const secret = () => 'x'.repeat(32);
-    // Default caches (32 + 64 MiB) and 64 MiB for everything else: 160 MiB.
-    expect(() => loadConfig({}, secret, 160 * mib)).not.toThrow();
-    expect(() => loadConfig({}, secret, 159 * mib)).toThrow(
-      /GRAPHQL_PARSE_CACHE_MAX_BYTES \+ GRAPHQL_JIT_CACHE_MAX_BYTES \(96 MiB\) leave less than 64 MiB of the V8 heap limit \(159 MiB\).*--max-old-space-size/,
+    // Default caches (32 + 64 + 8 MiB) and 64 MiB for everything else: 168 MiB.
+    expect(() => loadConfig({}, secret, 168 * mib)).not.toThrow();
+    expect(() => loadConfig({}, secret, 167 * mib)).toThrow(
+      /GRAPHQL_PARSE_CACHE_MAX_BYTES \+ GRAPHQL_JIT_CACHE_MAX_BYTES \+ APQ_CACHE_MAX_BYTES \(104 MiB\) leave less than 64 MiB of the V8 heap limit \(167 MiB\).*--max-old-space-size/,
     );
-    expect(() => loadConfig({ GRAPHQL_JIT_CACHE_MAX_BYTES: '0' }, secret, 100 * mib)).not.toThrow();
+    expect(() => loadConfig({ GRAPHQL_JIT_CACHE_MAX_BYTES: '0' }, secret, 104 * mib)).not.toThrow();
+    expect(() =>
+      loadConfig({ GRAPHQL_JIT_CACHE_MAX_BYTES: '0', APQ_CACHE_MAX_BYTES: '0' }, secret, 96 * mib),
+    ).not.toThrow();
     // This process's own limit holds the defaults.
     expect(() => loadConfig({})).not.toThrow();
   });
