@@ -144,8 +144,8 @@ describe("Apollo Client 4's PersistedQueryLink at its defaults", () => {
     expect(typeof bodies[1]?.query).toBe('string');
     const hash = sha256(String(bodies[1]?.query));
     expect(bodies[0]).not.toHaveProperty('query');
-    expect(bodies[0]?.extensions).toEqual({ persistedQuery: { version: 1, sha256Hash: hash } });
-    expect(bodies[1]?.extensions).toEqual({ persistedQuery: { version: 1, sha256Hash: hash } });
+    expect(bodies[0]?.extensions).toMatchObject({ persistedQuery: { version: 1, sha256Hash: hash } });
+    expect(bodies[1]?.extensions).toMatchObject({ persistedQuery: { version: 1, sha256Hash: hash } });
     // The miss reached no ZStack; the registration ran the query once.
     expect(listQueries(h)).toBe(1);
 
@@ -153,7 +153,7 @@ describe("Apollo Client 4's PersistedQueryLink at its defaults", () => {
     expect(second.data).toEqual(first.data);
     expect(bodies).toHaveLength(3);
     expect(bodies[2]).not.toHaveProperty('query');
-    expect(bodies[2]?.extensions).toEqual({ persistedQuery: { version: 1, sha256Hash: hash } });
+    expect(bodies[2]?.extensions).toMatchObject({ persistedQuery: { version: 1, sha256Hash: hash } });
     // The hash-only request was answered by running the registered document against ZStack.
     expect(listQueries(h)).toBe(2);
   });
