@@ -36,9 +36,13 @@ function intDefaults(operation: OperationDefinitionNode): Map<string, number> {
   return defaults;
 }
 
+/** The arguments that say how many objects a field returns: page sizes, and `ids` of `nodes(ids:)`. */
+const SIZE_ARGUMENTS = new Set(['first', 'last', 'ids']);
+
 /**
- * `first` or `last` of a field, with variables resolved (a variable the request leaves out takes
- * its default, as execution does); 1 when absent or not a positive whole number.
+ * `first` or `last` of a field, or the length of its `ids` list, with variables resolved (a
+ * variable the request leaves out takes its default, as execution does); 1 when absent or not a
+ * positive whole number.
  */
 function multiplierOf(
   node: SelectionNode,
@@ -47,12 +51,14 @@ function multiplierOf(
 ): number {
   if (node.kind !== Kind.FIELD) return 1;
   for (const arg of node.arguments ?? []) {
-    if (arg.name.value !== 'first' && arg.name.value !== 'last') continue;
+    if (!SIZE_ARGUMENTS.has(arg.name.value)) continue;
     let value: unknown;
     if (arg.value.kind === Kind.INT) value = Number.parseInt(arg.value.value, 10);
+    else if (arg.value.kind === Kind.LIST) value = arg.value.values.length;
     else if (arg.value.kind === Kind.VARIABLE) {
       const name = arg.value.name.value;
       value = variables != null && Object.hasOwn(variables, name) ? variables[name] : defaults.get(name);
+      if (Array.isArray(value)) value = value.length;
     }
     return typeof value === 'number' && Number.isFinite(value) ? Math.max(value, 1) : 1;
   }
@@ -131,13 +137,13 @@ export function operationCost(
 /** Per document and operation name: its cost when no variable decides it, else null. */
 const fixedCosts = new WeakMap<DocumentNode, Map<string, number | null>>();
 
-/** Whether a `first`/`last` argument anywhere in the document is given as a variable. */
+/** Whether a size argument (`first`/`last`/`ids`) anywhere in the document is given as a variable. */
 function pageSizeFromVariables(document: DocumentNode): boolean {
   let found = false;
   // graphql-js's visit keeps its own stack: no recursion on the client's document.
   visit(document, {
     Argument(node) {
-      if ((node.name.value === 'first' || node.name.value === 'last') && node.value.kind === Kind.VARIABLE) {
+      if (SIZE_ARGUMENTS.has(node.name.value) && node.value.kind === Kind.VARIABLE) {
         found = true;
         return BREAK;
       }

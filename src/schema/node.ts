@@ -28,10 +28,12 @@ type Loaded<T> = readonly (T | null | Error)[];
 export function uuidNode<T extends { uuid: string }>(
   typename: string,
   load: (uuids: string[], ctx: Context) => Promise<Loaded<T>>,
+  /** The 32-hex key the global id encodes; the row's uuid unless given. */
+  keyOf: (row: T) => string = (row) => row.uuid.toLowerCase(),
 ) {
   nodeTypes.add(typename);
   return {
-    id: { resolve: (row: T) => row.uuid.toLowerCase() },
+    id: { resolve: keyOf },
     // An Error entry becomes that entry's field error; Pothos's loadMany type does not say so.
     loadMany: async (uuids: string[], ctx: Context): Promise<readonly (T | null)[]> => {
       let loaded: Loaded<T>;

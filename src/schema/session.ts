@@ -1,4 +1,5 @@
-import { authed, callOptions } from '../context.js';
+import { createHash } from 'node:crypto';
+import { authed, type Context, callOptions } from '../context.js';
 import { badInput } from '../errors.js';
 import type { LoginAttempt } from '../login-limit.js';
 import { ZStackApiError } from '../zstack/errors.js';
@@ -11,39 +12,59 @@ import {
 } from '../zstack/sessions.js';
 import type { ApiSession } from '../zstack/types.js';
 import { builder } from './builder.js';
+import { uuidNode } from './node.js';
 import { resolveDate } from './values.js';
 
-export const Session = builder.objectRef<ApiSession>('Session').implement({
-  description:
-    'A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request.',
-  fields: (t) => ({
-    uuid: t.exposeID('uuid', {
-      description: 'The session uuid: the token to send in the Authorization header.',
+/**
+ * The key a session's global id encodes: a one-way digest of its uuid (128 bits of SHA-256), not the
+ * uuid itself, which is the bearer token: an id ends up in client caches, logs and URLs.
+ */
+function sessionKey(session: ApiSession): string {
+  return createHash('sha256').update(session.uuid.toLowerCase()).digest('hex').slice(0, 32);
+}
+
+/** Node lookups of sessions: only the caller's own, while ZStack says it is valid; any other is null. */
+async function loadSessions(keys: readonly string[], ctx: Context): Promise<(ApiSession | null)[]> {
+  const opts = authed(ctx);
+  const own = { uuid: opts.session };
+  if (!keys.includes(sessionKey(own))) return keys.map(() => null);
+  const valid = await validateSession(ctx.client, opts.session, opts);
+  return keys.map((key) => (valid && key === sessionKey(own) ? own : null));
+}
+
+export const Session = builder
+  .nodeRef<ApiSession>('Session', uuidNode('Session', loadSessions, sessionKey))
+  .implement({
+    description:
+      "A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request. Its `id` is a digest of the uuid, not the token: `node(id:)` finds only the caller's own valid session.",
+    fields: (t) => ({
+      uuid: t.exposeID('uuid', {
+        description: 'The session uuid: the token to send in the Authorization header.',
+      }),
+      accountUuid: t.string({
+        description: 'The account the session belongs to.',
+        nullable: true,
+        resolve: (s) => s.accountUuid ?? null,
+      }),
+      userUuid: t.string({
+        description: 'The user (or, for an account login, the account itself) the session belongs to.',
+        nullable: true,
+        resolve: (s) => s.userUuid ?? null,
+      }),
+      expiredDate: t.field({
+        type: 'DateTime',
+        description: 'When the session expires unless used again (every call slides it forward).',
+        nullable: true,
+        resolve: (s, _a, ctx) => resolveDate(s.expiredDate, ctx),
+      }),
+      createDate: t.field({
+        type: 'DateTime',
+        description: 'When the session was created.',
+        nullable: true,
+        resolve: (s, _a, ctx) => resolveDate(s.createDate, ctx),
+      }),
     }),
-    accountUuid: t.string({
-      description: 'The account the session belongs to.',
-      nullable: true,
-      resolve: (s) => s.accountUuid ?? null,
-    }),
-    userUuid: t.string({
-      description: 'The user (or, for an account login, the account itself) the session belongs to.',
-      nullable: true,
-      resolve: (s) => s.userUuid ?? null,
-    }),
-    expiredDate: t.field({
-      type: 'DateTime',
-      description: 'When the session expires unless used again (every call slides it forward).',
-      nullable: true,
-      resolve: (s, _a, ctx) => resolveDate(s.expiredDate, ctx),
-    }),
-    createDate: t.field({
-      type: 'DateTime',
-      description: 'When the session was created.',
-      nullable: true,
-      resolve: (s, _a, ctx) => resolveDate(s.createDate, ctx),
-    }),
-  }),
-});
+  });
 
 const LogInKind = builder.enumType('LogInKind', {
   description: 'Which ZStack login API to use.',

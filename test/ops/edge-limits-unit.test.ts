@@ -92,6 +92,20 @@ describe('operationCost', () => {
     expect(ours(withVariable, {})).toBe(armorCost('{ tickets { nodes { uuid name } } }'));
   });
 
+  it('counts nodes(ids:) once per id, given inline or as a variable', () => {
+    const one = ours('{ nodes(ids: ["a"]) { id ... on Ticket { status } } }');
+    const ids = Array.from({ length: 300 }, (_, i) => `"${i}"`);
+    expect(ours(`{ nodes(ids: [${ids.join(',')}]) { id ... on Ticket { status } } }`)).toBe(300 * one);
+    const withVariable = 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Ticket { status } } }';
+    expect(ours(withVariable, { ids: ids.map((id) => JSON.parse(id)) })).toBe(300 * one);
+    const document = parse(withVariable);
+    const operation = getOperationAST(document) as OperationDefinitionNode;
+    expect(cachedOperationCost(document, operation, { ids: ['a'] })).toBe(one);
+    expect(cachedOperationCost(document, operation, { ids: ids.map((id) => JSON.parse(id)) })).toBe(
+      300 * one,
+    );
+  });
+
   it('cachedOperationCost: one document, the same cost as operationCost, variables still counted', () => {
     const fixed = parse('query($u: ID!) { ticket(uuid: $u) { uuid } tickets(first: 20) { nodes { uuid } } }');
     const paged = parse('query($n: Int) { tickets(first: $n) { nodes { uuid name } } }');

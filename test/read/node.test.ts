@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type Any, gets, param, useReadHarness } from './support.js';
 
@@ -300,5 +301,30 @@ describe('global object identification', () => {
     expect(after.errors).toBeUndefined();
     expect(after.data.node.id).toBe(ticket.id);
     expect(after.data.node.status).not.toBe('PENDING');
+  });
+});
+
+describe('Session as a Node', () => {
+  it('its id is a digest, not the token; node(id:) finds only the caller’s own session', async () => {
+    const c = read.h.simulator.controls;
+    const other = await read.h.logIn({
+      accountName: c.demo.admin.accountName,
+      password: c.demo.admin.password,
+    });
+    const mine = await read.h.gql<Any>('{ session { id uuid } }', {}, { session: read.admin });
+    expect(mine.errors).toBeUndefined();
+    const { id, uuid } = mine.data.session;
+    expect(uuid).toBe(read.admin);
+    const digest = createHash('sha256').update(read.admin).digest('hex').slice(0, 32);
+    expect(id).toBe(b64(`Session:${digest}`));
+    expect(Buffer.from(id, 'base64').toString('utf8')).not.toContain(read.admin);
+
+    const query = `query($id: ID!) { node(id: $id) { __typename id ... on Session { uuid } } }`;
+    const own = await read.h.gql<Any>(query, { id }, { session: read.admin });
+    expect(own.errors).toBeUndefined();
+    expect(own.data.node).toEqual({ __typename: 'Session', id, uuid: read.admin });
+    const foreign = await read.h.gql<Any>(query, { id }, { session: other });
+    expect(foreign.errors).toBeUndefined();
+    expect(foreign.data.node).toBeNull();
   });
 });
