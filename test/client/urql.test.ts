@@ -15,6 +15,16 @@ const PENDING = gql`
         uuid
         status
         name
+        history {
+          id
+          toStatus
+        }
+        flowCollection {
+          id
+          flows {
+            id
+          }
+        }
       }
     }
   }
@@ -33,7 +43,7 @@ const DECIDE = gql`
 `;
 
 interface Listed {
-  tickets: { nodes: { id: string; uuid: string; status: string; name: string }[] };
+  tickets: { nodes: { id: string; uuid: string; status: string; name: string; history: unknown[] }[] };
 }
 interface Decided {
   changeTicketStatus: { ticket: { id: string; uuid: string; status: string } };
