@@ -23,10 +23,12 @@ interface ExampleOutput {
 
 /** Runs the compiled example the way a user would: `node dist/main.js` with settings in the environment. */
 async function runExample(env: Record<string, string>): Promise<ExampleOutput> {
-  const { stdout } = await run(process.execPath, [join(EXAMPLE, 'dist/main.js')], {
+  const { stdout, stderr } = await run(process.execPath, [join(EXAMPLE, 'dist/main.js')], {
     env: { PATH: process.env.PATH ?? '', ...env },
     timeout: 30_000,
   });
+  // Apollo prints its development warnings (e.g. cache data lost on a merge) to stderr: there must be none.
+  expect(stderr).toBe('');
   return JSON.parse(stdout) as ExampleOutput;
 }
 
