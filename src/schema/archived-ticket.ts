@@ -45,47 +45,47 @@ export const ArchivedTicketStatusHistory = builder
     }),
   });
 
-export const ArchivedTicket = builder
-  .nodeRef<ApiArchiveTicket>(
+const ArchivedTicketNode = builder.nodeRef<ApiArchiveTicket>(
+  'ArchivedTicket',
+  uuidNode(
     'ArchivedTicket',
-    uuidNode(
-      'ArchivedTicket',
-      byLoader((ctx) => ctx.loaders.archivedTicketByUuid),
-    ),
-  )
-  .implement({
-    description:
-      'A deleted ticket: ZStack moves a deleted ticket and its history to archives (ZStack ArchiveTicketInventory).',
-    fields: (t) => ({
-      uuid: t.exposeID('uuid', {
-        description: 'The archive row uuid (not the ticket uuid: see ticketUuid).',
-      }),
-      ticketUuid: t.id({
-        nullable: true,
-        description: 'The uuid the ticket had before it was deleted.',
-        resolve: (a) => a.ticketUuid ?? null,
-      }),
-      accountUuid: t.string({
-        nullable: true,
-        description: 'The account the ticket belonged to.',
-        resolve: (a) => a.accountUuid ?? null,
-      }),
-      account: t.field({
-        type: ResourceRef,
-        nullable: true,
-        description: 'The account the ticket belonged to, by name (from accountUuid); null when absent.',
-        resolve: (a) => resourceRef(a.accountUuid),
-      }),
-      ...ticketFields(t),
-      history: t.field({
-        type: [ArchivedTicketStatusHistory],
-        description:
-          'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call.',
-        resolve: (a, _args, ctx) =>
-          a.ticketUuid ? ctx.loaders.archivedHistoriesByTicketUuid.load(a.ticketUuid.toLowerCase()) : [],
-      }),
+    byLoader((ctx) => ctx.loaders.archivedTicketByUuid),
+  ),
+);
+
+export const ArchivedTicket = ArchivedTicketNode.implement({
+  description:
+    'A deleted ticket: ZStack moves a deleted ticket and its history to archives (ZStack ArchiveTicketInventory).',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', {
+      description: 'The archive row uuid (not the ticket uuid: see ticketUuid).',
     }),
-  });
+    ticketUuid: t.id({
+      nullable: true,
+      description: 'The uuid the ticket had before it was deleted.',
+      resolve: (a) => a.ticketUuid ?? null,
+    }),
+    accountUuid: t.string({
+      nullable: true,
+      description: 'The account the ticket belonged to.',
+      resolve: (a) => a.accountUuid ?? null,
+    }),
+    account: t.field({
+      type: ResourceRef,
+      nullable: true,
+      description: 'The account the ticket belonged to, by name (from accountUuid); null when absent.',
+      resolve: (a) => resourceRef(a.accountUuid),
+    }),
+    ...ticketFields(t),
+    history: t.field({
+      type: [ArchivedTicketStatusHistory],
+      description:
+        'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call.',
+      resolve: (a, _args, ctx) =>
+        a.ticketUuid ? ctx.loaders.archivedHistoriesByTicketUuid.load(a.ticketUuid.toLowerCase()) : [],
+    }),
+  }),
+});
 
 /** The ZStack ArchiveTicketInventory fields each ArchivedTicket field reads. */
 const ARCHIVE_FIELD_SOURCES: Readonly<Record<string, readonly string[]>> = {

@@ -6,71 +6,71 @@ import { byLoader, uuidNode } from './node.js';
 import { ResourceRef, resourceRef } from './resource.js';
 import { requiredName, resolveDate } from './values.js';
 
-export const TicketFlow = builder
-  .nodeRef<ApiTicketFlow>(
+const TicketFlowNode = builder.nodeRef<ApiTicketFlow>(
+  'TicketFlow',
+  uuidNode(
     'TicketFlow',
-    uuidNode(
-      'TicketFlow',
-      byLoader((ctx) => ctx.loaders.flowByUuid),
-    ),
-  )
-  .implement({
-    description:
-      'One approval step of a flow collection (ZStack (IAM2)TicketFlowInventory): who approves at this step.',
-    fields: (t) => ({
-      uuid: t.exposeID('uuid', { description: 'The flow uuid.' }),
-      name: t.exposeString('name', {
-        nullable: true,
-        description: 'The step name, e.g. team-lead-approval.',
-      }),
-      description: t.exposeString('description', { nullable: true, description: 'The description.' }),
-      parentFlowUuid: t.exposeString('parentFlowUuid', {
-        nullable: true,
-        description: 'The step before this one; null for the first step.',
-      }),
-      collectionUuid: t.exposeString('collectionUuid', {
-        nullable: true,
-        description: 'The flow collection this step belongs to.',
-      }),
-      approverUuid: t.exposeString('approverUuid', {
-        nullable: true,
-        description: 'The IAM2 virtual ID who approves at this step (IAM2 flows).',
-      }),
-      approver: t.field({
-        type: ResourceRef,
-        nullable: true,
-        description:
-          'The IAM2 virtual ID who approves at this step, by name (from approverUuid); null when absent.',
-        resolve: (f) => resourceRef(f.approverUuid),
-      }),
-      valid: t.boolean({
-        nullable: true,
-        description:
-          "ZStack's IAM2 flow field `valid` (a primitive boolean in ZStack's SDK, so IAM2 flows always carry it); null when ZStack sends none (flows that are not IAM2).",
-        resolve: (f) => (typeof f.valid === 'boolean' ? f.valid : null),
-      }),
-      flowContextType: t.exposeString('flowContextType', {
-        nullable: true,
-        description: 'The kind of flowContext.',
-      }),
-      flowContext: t.exposeString('flowContext', {
-        nullable: true,
-        description: 'Step settings as ZStack stores them (a string, often JSON text).',
-      }),
-      createDate: t.field({
-        type: 'DateTime',
-        nullable: true,
-        description: 'When the step was created.',
-        resolve: (f, _a, ctx) => resolveDate(f.createDate, ctx),
-      }),
-      lastOpDate: t.field({
-        type: 'DateTime',
-        nullable: true,
-        description: 'When the step last changed.',
-        resolve: (f, _a, ctx) => resolveDate(f.lastOpDate, ctx),
-      }),
+    byLoader((ctx) => ctx.loaders.flowByUuid),
+  ),
+);
+
+export const TicketFlow = TicketFlowNode.implement({
+  description:
+    'One approval step of a flow collection (ZStack (IAM2)TicketFlowInventory): who approves at this step.',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', { description: 'The flow uuid.' }),
+    name: t.exposeString('name', {
+      nullable: true,
+      description: 'The step name, e.g. team-lead-approval.',
     }),
-  });
+    description: t.exposeString('description', { nullable: true, description: 'The description.' }),
+    parentFlowUuid: t.exposeString('parentFlowUuid', {
+      nullable: true,
+      description: 'The step before this one; null for the first step.',
+    }),
+    collectionUuid: t.exposeString('collectionUuid', {
+      nullable: true,
+      description: 'The flow collection this step belongs to.',
+    }),
+    approverUuid: t.exposeString('approverUuid', {
+      nullable: true,
+      description: 'The IAM2 virtual ID who approves at this step (IAM2 flows).',
+    }),
+    approver: t.field({
+      type: ResourceRef,
+      nullable: true,
+      description:
+        'The IAM2 virtual ID who approves at this step, by name (from approverUuid); null when absent.',
+      resolve: (f) => resourceRef(f.approverUuid),
+    }),
+    valid: t.boolean({
+      nullable: true,
+      description:
+        "ZStack's IAM2 flow field `valid` (a primitive boolean in ZStack's SDK, so IAM2 flows always carry it); null when ZStack sends none (flows that are not IAM2).",
+      resolve: (f) => (typeof f.valid === 'boolean' ? f.valid : null),
+    }),
+    flowContextType: t.exposeString('flowContextType', {
+      nullable: true,
+      description: 'The kind of flowContext.',
+    }),
+    flowContext: t.exposeString('flowContext', {
+      nullable: true,
+      description: 'Step settings as ZStack stores them (a string, often JSON text).',
+    }),
+    createDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the step was created.',
+      resolve: (f, _a, ctx) => resolveDate(f.createDate, ctx),
+    }),
+    lastOpDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the step last changed.',
+      resolve: (f, _a, ctx) => resolveDate(f.lastOpDate, ctx),
+    }),
+  }),
+});
 
 export const TicketFlowCollection = builder
   .nodeRef<ApiTicketFlowCollection>(

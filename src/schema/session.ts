@@ -32,39 +32,39 @@ async function loadSessions(keys: readonly string[], ctx: Context): Promise<(Api
   return keys.map((key) => (valid && key === sessionKey(own) ? own : null));
 }
 
-export const Session = builder
-  .nodeRef<ApiSession>('Session', uuidNode('Session', loadSessions, sessionKey))
-  .implement({
-    description:
-      "A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request. Its `id` is a digest of the uuid, not the token: `node(id:)` finds only the caller's own valid session.",
-    fields: (t) => ({
-      uuid: t.exposeID('uuid', {
-        description: 'The session uuid: the token to send in the Authorization header.',
-      }),
-      accountUuid: t.string({
-        description: 'The account the session belongs to.',
-        nullable: true,
-        resolve: (s) => s.accountUuid ?? null,
-      }),
-      userUuid: t.string({
-        description: 'The user (or, for an account login, the account itself) the session belongs to.',
-        nullable: true,
-        resolve: (s) => s.userUuid ?? null,
-      }),
-      expiredDate: t.field({
-        type: 'DateTime',
-        description: 'When the session expires unless used again (every call slides it forward).',
-        nullable: true,
-        resolve: (s, _a, ctx) => resolveDate(s.expiredDate, ctx),
-      }),
-      createDate: t.field({
-        type: 'DateTime',
-        description: 'When the session was created.',
-        nullable: true,
-        resolve: (s, _a, ctx) => resolveDate(s.createDate, ctx),
-      }),
+const SessionNode = builder.nodeRef<ApiSession>('Session', uuidNode('Session', loadSessions, sessionKey));
+
+export const Session = SessionNode.implement({
+  description:
+    "A ZStack session. Send its uuid as `Authorization: OAuth <uuid>` (or Bearer) on every request. Its `id` is a digest of the uuid, not the token: `node(id:)` finds only the caller's own valid session.",
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', {
+      description: 'The session uuid: the token to send in the Authorization header.',
     }),
-  });
+    accountUuid: t.string({
+      description: 'The account the session belongs to.',
+      nullable: true,
+      resolve: (s) => s.accountUuid ?? null,
+    }),
+    userUuid: t.string({
+      description: 'The user (or, for an account login, the account itself) the session belongs to.',
+      nullable: true,
+      resolve: (s) => s.userUuid ?? null,
+    }),
+    expiredDate: t.field({
+      type: 'DateTime',
+      description: 'When the session expires unless used again (every call slides it forward).',
+      nullable: true,
+      resolve: (s, _a, ctx) => resolveDate(s.expiredDate, ctx),
+    }),
+    createDate: t.field({
+      type: 'DateTime',
+      description: 'When the session was created.',
+      nullable: true,
+      resolve: (s, _a, ctx) => resolveDate(s.createDate, ctx),
+    }),
+  }),
+});
 
 const LogInKind = builder.enumType('LogInKind', {
   description: 'Which ZStack login API to use.',

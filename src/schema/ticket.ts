@@ -178,22 +178,22 @@ export function ticketFields<T extends ApiTicket>(t: PothosSchemaTypes.ObjectFie
   };
 }
 
-export const Ticket = builder
-  .nodeRef<ApiTicket>(
+const TicketNode = builder.nodeRef<ApiTicket>(
+  'Ticket',
+  uuidNode(
     'Ticket',
-    uuidNode(
-      'Ticket',
-      byLoader((ctx) => ctx.loaders.ticketByUuid),
-    ),
-  )
-  .implement({
-    description:
-      'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
-    fields: (t) => ({
-      uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
-      ...ticketFields(t),
-    }),
-  });
+    byLoader((ctx) => ctx.loaders.ticketByUuid),
+  ),
+);
+
+export const Ticket = TicketNode.implement({
+  description:
+    'An approval ticket (ZStack TicketInventory): a list of API requests that run once every approver of its flow collection has approved.',
+  fields: (t) => ({
+    uuid: t.exposeID('uuid', { description: 'The ticket uuid (32 lowercase hex characters).' }),
+    ...ticketFields(t),
+  }),
+});
 
 /** A ticket's relations, each batched per request by its loader. */
 builder.objectFields(Ticket, (t) => ({

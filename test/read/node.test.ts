@@ -304,6 +304,20 @@ describe('global object identification', () => {
   });
 });
 
+describe('node lookups without a session', () => {
+  it('are UNAUTHENTICATED before any call', async () => {
+    const id = b64(`Ticket:${read.h.simulator.controls.listTickets()[0]?.uuid}`);
+    read.h.simulator.controls.clearRequests();
+    const one = await read.h.gql<Any>('query($id: ID!) { node(id: $id) { id } }', { id });
+    expect(one.data).toEqual({ node: null });
+    expect(one.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    const many = await read.h.gql<Any>('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: [id] });
+    expect(many.data).toBeNull();
+    expect(many.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(read.h.simulator.controls.requests).toHaveLength(0);
+  });
+});
+
 describe('Session as a Node', () => {
   it('its id is a digest, not the token; node(id:) finds only the caller’s own session', async () => {
     const c = read.h.simulator.controls;
