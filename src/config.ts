@@ -128,6 +128,8 @@ export interface Config {
   apqCacheMaxBytes?: number;
   /** How long a registered document stays in Redis after its last registration (APQ_REDIS_TTL_SECONDS). */
   apqRedisTtlSeconds?: number;
+  /** Most document bytes one instance writes to Redis per minute; past it registrations stay local (APQ_REDIS_MAX_BYTES_PER_MINUTE). */
+  apqRedisMaxBytesPerMinute?: number;
   /** Origins (scheme://host[:port]) whose web pages may call the gateway (CORS_ORIGINS); none by default. */
   corsOrigins: string[];
   /**
@@ -368,7 +370,16 @@ export function loadConfig(
     tracing: tracingVars(env, p),
     ...persistedOperationsVars(env, p),
     apqCacheMaxBytes: intVar(env, p, 'APQ_CACHE_MAX_BYTES', 8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
-    apqRedisTtlSeconds: intVar(env, p, 'APQ_REDIS_TTL_SECONDS', 86_400, 1, 365 * 86_400),
+    // One hour × 1 MiB a minute: at most 60 MiB of documents in Redis per instance, whatever clients send.
+    apqRedisTtlSeconds: intVar(env, p, 'APQ_REDIS_TTL_SECONDS', 3600, 1, 365 * 86_400),
+    apqRedisMaxBytesPerMinute: intVar(
+      env,
+      p,
+      'APQ_REDIS_MAX_BYTES_PER_MINUTE',
+      1024 * 1024,
+      0,
+      1024 * 1024 * 1024,
+    ),
     corsOrigins: originsVar(env, p, 'CORS_ORIGINS'),
     publicOrigins: originsVar(env, p, 'PUBLIC_ORIGINS'),
     ...connectionVars(env, p),

@@ -13,49 +13,89 @@ import {
 import type { ApiErrorCode } from './zstack/types.js';
 
 /**
- * Every `extensions.code` a caller can get from the gateway: the one list, used by every refusal,
- * by the upstream-error mapping and by the tests (the README's error table documents each).
+ * Every `extensions.code` a caller can get from the gateway, each with what happened and what a
+ * client should do: the one list. The mapping below, every refusal and the tests import it; the
+ * schema's `enum ErrorCode` (src/schema/error-code.ts) and so every generated client are built from
+ * it, and a test holds the README's error table to it. A new code is one line here.
  */
-export const ErrorCode = {
+export const errorCodeDescriptions = {
   // The caller and ZStack
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
-  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
-  JOB_PENDING: 'JOB_PENDING',
-  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  UNAUTHENTICATED:
+    'No session was sent, or ZStack refused the credentials or the session (expired, logged out). Log in again (logIn) and send `Authorization: OAuth <session uuid>`.',
+  FORBIDDEN:
+    "ZStack refused the caller this action (not this ticket's approver, a quota), or a browser page from an origin the gateway does not allow made the request. Do not retry as is; show the message.",
+  NOT_FOUND:
+    'ZStack has no such resource (it may have been deleted), or the HTTP path is not /graphql. Refresh what the screen shows.',
+  BAD_USER_INPUT:
+    'The input was refused before anything was sent to ZStack (a malformed uuid, a value too long or too deep, a variable of the wrong type, a missing one), or ZStack refused an argument. Correct the input; `extensions.field` names it when known.',
+  UPSTREAM_TIMEOUT: 'ZStack itself reported a timeout. Retry a read later; check a write before retrying it.',
+  UPSTREAM_ERROR:
+    'ZStack failed or answered something the gateway cannot represent; `extensions.zstack` carries its ErrorCode. For a write, `extensions.mayHaveBeenApplied` says whether to check before retrying.',
+  UPSTREAM_UNAVAILABLE:
+    'ZStack could not be reached or did not answer in time. Retry a read later; for a write, `extensions.mayHaveBeenApplied` says whether to check before retrying.',
+  JOB_PENDING:
+    'The write was sent once and its ZStack job was still running when the gateway stopped waiting. Do not resend it: follow `extensions.jobUuid` with the apiJob query.',
+  INTERNAL_SERVER_ERROR:
+    'An unexpected error in the gateway; its details are logged, never sent. Retry later, and report it if it persists.',
   // The request itself (GraphQL over HTTP)
-  BAD_REQUEST: 'BAD_REQUEST',
-  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
-  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
-  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
-  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
-  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
-  PERSISTED_QUERY_ONLY: 'PERSISTED_QUERY_ONLY',
-  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
-  PERSISTED_QUERY_MISMATCH: 'PERSISTED_QUERY_MISMATCH',
-  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  BAD_REQUEST:
+    'The HTTP request is not valid GraphQL over HTTP (a body that is not a JSON object, a batch, no query, parameters of the wrong type, a POST that is not application/json, a mutation over GET). Fix the client.',
+  NOT_ACCEPTABLE:
+    'The Accept header allows nothing the gateway sends, or a subscription asked for a single JSON answer. Accept application/graphql-response+json, application/json or text/event-stream.',
+  GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax. Fix the document.',
+  GRAPHQL_VALIDATION_FAILED:
+    'The document does not validate against this schema (an unknown field, a wrong argument). Regenerate the client from schema.graphql.',
+  OPERATION_RESOLUTION_FAILURE:
+    'The document has several operations and `operationName` names none of them. Send the name of the operation to run.',
+  PERSISTED_QUERY_NOT_IN_LIST:
+    'The gateway does not know this persisted-operation hash. Deploy a client whose manifest the gateway was started with.',
+  PERSISTED_QUERY_ONLY:
+    'The gateway runs only persisted operations (PERSISTED_OPERATIONS_ONLY=true) and a document was sent as text. Send its hash instead.',
+  PERSISTED_QUERY_NOT_FOUND:
+    "An automatic persisted query: the gateway does not know this hash (yet). Send the request again with the document and its hash; Apollo's PersistedQueryLink does so by itself.",
+  PERSISTED_QUERY_MISMATCH:
+    "An automatic persisted query whose sha256Hash is not the hash of the document sent with it; nothing ran and nothing was stored. Fix the client's hashing.",
+  PERSISTED_QUERY_NOT_SUPPORTED:
+    'A persisted-query hash was sent but this gateway runs neither a manifest nor automatic persisted queries (APQ_CACHE_MAX_BYTES=0). Send documents as text.',
   // Limits
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
-  DEPTH_LIMIT_EXCEEDED: 'DEPTH_LIMIT_EXCEEDED',
-  ALIAS_LIMIT_EXCEEDED: 'ALIAS_LIMIT_EXCEEDED',
-  TOKEN_LIMIT_EXCEEDED: 'TOKEN_LIMIT_EXCEEDED',
-  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
-  SUBSCRIPTION_LIMIT_EXCEEDED: 'SUBSCRIPTION_LIMIT_EXCEEDED',
-  DOCUMENT_SIZE_LIMIT_EXCEEDED: 'DOCUMENT_SIZE_LIMIT_EXCEEDED',
-  ROW_LIMIT_EXCEEDED: 'ROW_LIMIT_EXCEEDED',
-  UPSTREAM_CALL_LIMIT_EXCEEDED: 'UPSTREAM_CALL_LIMIT_EXCEEDED',
-  NAME_LIMIT_EXCEEDED: 'NAME_LIMIT_EXCEEDED',
-  RESOURCE_LIMIT_EXCEEDED: 'RESOURCE_LIMIT_EXCEEDED',
-  UPSTREAM_REQUEST_TOO_LARGE: 'UPSTREAM_REQUEST_TOO_LARGE',
-  UPSTREAM_RESPONSE_TOO_LARGE: 'UPSTREAM_RESPONSE_TOO_LARGE',
-  RATE_LIMITED: 'RATE_LIMITED',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+  PAYLOAD_TOO_LARGE: 'The request body is over MAX_BODY_BYTES (HTTP 413). Send a smaller request.',
+  REQUEST_TIMEOUT:
+    'The request was not received within HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS (HTTP 408, connection closed). Send it again, faster.',
+  DEPTH_LIMIT_EXCEEDED: 'The document is nested deeper than GRAPHQL_MAX_DEPTH. Nothing ran; ask for less.',
+  ALIAS_LIMIT_EXCEEDED: 'The document has more aliases than GRAPHQL_MAX_ALIASES. Nothing ran; ask for less.',
+  TOKEN_LIMIT_EXCEEDED: 'The document has more tokens than GRAPHQL_MAX_TOKENS. Nothing ran; ask for less.',
+  COST_LIMIT_EXCEEDED:
+    'The operation, with its variables, would cost more than GRAPHQL_MAX_COST (or introspect too much). Nothing ran; ask for smaller pages or fewer fields.',
+  SUBSCRIPTION_LIMIT_EXCEEDED:
+    'Too many ticketUpdated streams are open for this session, account, client or gateway (`extensions.scope`, `extensions.limit`). Close a stream before opening another.',
+  DOCUMENT_SIZE_LIMIT_EXCEEDED:
+    'The document text is over GRAPHQL_MAX_DOCUMENT_BYTES. Nothing ran; send a shorter document or a persisted one.',
+  ROW_LIMIT_EXCEEDED:
+    'The operation would read more than MAX_ROWS_PER_OPERATION rows from ZStack; that field is null, the rest arrived. Page with smaller requests.',
+  UPSTREAM_CALL_LIMIT_EXCEEDED:
+    'The operation already made MAX_UPSTREAM_CALLS_PER_OPERATION calls to ZStack; this one was not sent, that field is null, the rest arrived. Split the operation.',
+  NAME_LIMIT_EXCEEDED:
+    'The operation asked for names of more distinct uuids than MAX_NAMED_UUIDS_PER_OPERATION; this one was not looked up (null). Ask for fewer names per operation.',
+  RESOURCE_LIMIT_EXCEEDED:
+    'A ticket request names more resources than MAX_RESOURCES_PER_REQUEST; the list was cut, a null entry stands for the rest. Show that more exist.',
+  UPSTREAM_REQUEST_TOO_LARGE:
+    'The call to ZStack would carry more than ZSTACK_MAX_REQUEST_BYTES (`extensions.limitBytes`); nothing was sent. Send a smaller input.',
+  UPSTREAM_RESPONSE_TOO_LARGE:
+    'ZStack answered more than ZSTACK_MAX_RESPONSE_BYTES (`extensions.scope`: call or operation); it was not read, that field is null. Ask for smaller pages; for a write, check before retrying.',
+  RATE_LIMITED:
+    'logIn was refused before reaching ZStack: too many attempts from this address or failures for this account. Wait `extensions.retryAfterSeconds` (also the Retry-After header).',
+} as const satisfies Record<string, string>;
+
+/** A code of the list; `ErrorCode.X` is the string 'X'. */
+export type ErrorCode = keyof typeof errorCodeDescriptions;
+export const ErrorCode = Object.freeze(
+  Object.fromEntries(Object.keys(errorCodeDescriptions).map((code) => [code, code])),
+) as { readonly [K in ErrorCode]: K };
+
+/** Whether a value is one of the gateway's codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCodeDescriptions, value);
+}
 
 /** ZStack ErrorCode.code → GraphQL code; anything not listed is UPSTREAM_ERROR. */
 const zstackCodes: Record<string, ErrorCode> = {
@@ -208,8 +248,41 @@ export function maskError(error: unknown): Error {
       extensions,
     });
   }
-  if (!original || original instanceof GraphQLError) return error;
+  if (!original || original instanceof GraphQLError) return recoded(error);
   return masked(error);
+}
+
+/** Codes yoga gives its own refusals that the list names otherwise: the caller sees one code per refusal. */
+const yogaCodes: Record<string, ErrorCode> = {
+  // yoga's maxRequestBodySize, on a body it reads itself (a streamed POST without Content-Length)
+  REQUEST_ENTITY_TOO_LARGE: ErrorCode.PAYLOAD_TOO_LARGE,
+};
+
+function recoded(error: GraphQLError): GraphQLError {
+  const code = error.extensions.code;
+  const ours = typeof code === 'string' ? yogaCodes[code] : undefined;
+  if (ours === undefined) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code: ours },
+  });
+}
+
+/**
+ * graphql-js's own request errors (a variable's value of the wrong type, a required variable not
+ * sent) carry no code: they get BAD_USER_INPUT, as the input was refused before anything ran. An
+ * error caused by something other than a GraphQLError is left to maskError (an upstream failure of
+ * a subscription's opening, or an unexpected one).
+ */
+export function codeRequestErrors(errors: readonly GraphQLError[] | undefined): void {
+  for (const error of errors ?? []) {
+    const cause = error.originalError;
+    if (cause !== undefined && cause !== null && !(cause instanceof GraphQLError)) continue;
+    (error.extensions as Record<string, unknown>).code ??= ErrorCode.BAD_USER_INPUT;
+  }
 }
 
 function masked(error?: GraphQLError): GraphQLError {

@@ -242,6 +242,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
           redis: cluster?.redis,
           redisKeyPrefix: config.redisKeyPrefix,
           redisTtlSeconds: config.apqRedisTtlSeconds,
+          redisMaxBytesPerMinute: config.apqRedisMaxBytesPerMinute,
         })
       : undefined;
   const persisted = createPersistedDocuments({ manifestPath: config.persistedOperationsFile, only, apq });

@@ -77,7 +77,7 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A refusal of the request itself (no GraphQL ran): 400 with a coded error. */
-function requestError(message: string, code: string = ErrorCode.BAD_REQUEST): GraphQLError {
+function requestError(message: string, code: ErrorCode = ErrorCode.BAD_REQUEST): GraphQLError {
   return new GraphQLError(message, { extensions: { code } });
 }
 

@@ -28,6 +28,14 @@ export interface ApqStoreOptions {
   /** How long a document stays in Redis after its last registration (APQ_REDIS_TTL_SECONDS). */
   redisTtlSeconds?: number;
   /**
+   * Most document bytes this instance writes to Redis per minute (APQ_REDIS_MAX_BYTES_PER_MINUTE);
+   * past it a registration is kept here only, so what any client can make Redis hold is bounded by
+   * this × the TTL per instance. Unlimited when unset.
+   */
+  redisMaxBytesPerMinute?: number;
+  /** The clock of that per-minute window (Date.now by default; tests drive it). */
+  now?: () => number;
+  /**
    * A Redis command that failed while Redis was up (a timeout); the request goes on with the local
    * store. Outages are the cluster's to report, once each, never per command.
    */
@@ -65,6 +73,21 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
   const keyOf = (hash: string) => `${options.redisKeyPrefix ?? ''}apq:${hash}`;
   const ttl = options.redisTtlSeconds ?? 86_400;
   const onRedisError = options.onRedisError ?? (() => {});
+  const writeBudget = options.redisMaxBytesPerMinute ?? Number.POSITIVE_INFINITY;
+  const now = options.now ?? Date.now;
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let written = 0;
+  /** Takes `bytes` from this minute's Redis write budget; false when they do not fit. */
+  const mayWrite = (bytes: number): boolean => {
+    const t = now();
+    if (t - windowStart >= 60_000) {
+      windowStart = t;
+      written = 0;
+    }
+    if (written + bytes > writeBudget) return false;
+    written += bytes;
+    return true;
+  };
   const fits = (document: string) =>
     // Cheap bound first: a UTF-8 byte is at most one UTF-16 unit, at least a third of one.
     document.length <= options.maxDocumentBytes &&
@@ -91,7 +114,7 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
     set(hash, document) {
       if (!fits(document)) return;
       local.set(hash, document);
-      if (redis?.status !== 'ready') return;
+      if (redis?.status !== 'ready' || !mayWrite(Buffer.byteLength(document, 'utf8'))) return;
       redis.set(keyOf(hash), document, 'EX', ttl).catch((err: unknown) => onRedisError(err, 'apq set'));
     },
   };

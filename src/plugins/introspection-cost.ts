@@ -15,6 +15,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import type { ErrorCode } from '../errors.js';
 
 /**
  * What an introspection selection set is applied to, which decides how long the lists under it
@@ -254,7 +255,7 @@ export function introspectionRefusal(
   schema: GraphQLSchema,
   document: DocumentNode,
   max: number,
-  code: string,
+  code: ErrorCode,
 ): GraphQLError | undefined {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions)

@@ -16,7 +16,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
-import { ErrorCode } from '../errors.js';
+import { codeRequestErrors, ErrorCode } from '../errors.js';
 import { cachedOperationCost } from './cost.js';
 import { maxMergedFields } from './field-repeats.js';
 import { checkInputValues } from './input-limits.js';
@@ -231,6 +231,17 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
   const onValidateDone: AfterValidate = ({ result }) => {
     for (const error of result) withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED);
   };
+  // An answer without `data` is a request error (graphql-js refused the variables): coded too.
+  const codeRequestErrorsOnExecute = {
+    onExecuteDone({ result }: { result: ExecutionResult | AsyncIterable<unknown> }) {
+      if (!(Symbol.asyncIterator in result) && !('data' in result)) codeRequestErrors(result.errors);
+    },
+  };
+  const codeRequestErrorsOnSubscribe = {
+    onSubscribeResult({ result }: { result: ExecutionResult | AsyncIterable<unknown> }) {
+      if (!(Symbol.asyncIterator in result) && !('data' in result)) codeRequestErrors(result.errors);
+    },
+  };
   const plugins: Plugin[] = [
     {
       onParse({ setParseFn }) {
@@ -248,10 +259,12 @@ export function createLimitPlugins(config: LimitConfig): Plugin[] {
         // values are bounded before any resolver (or upstream call) sees them.
         const refusal = executionRefusal(args);
         if (refusal !== undefined) setResultAndStopExecution({ errors: [refusal] });
+        return codeRequestErrorsOnExecute;
       },
       onSubscribe({ args, setResultAndStopExecution }) {
         const refusal = executionRefusal(args);
         if (refusal !== undefined) setResultAndStopExecution({ errors: [refusal] });
+        return codeRequestErrorsOnSubscribe;
       },
     },
   ];

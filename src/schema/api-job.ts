@@ -126,6 +126,7 @@ function view(uuid: string, job: JobState): ApiJobView {
 builder.queryField('apiJob', (t) =>
   t.field({
     type: ApiJob,
+    nullable: true,
     description:
       "How a ZStack async job ended: use it after a mutation answered JOB_PENDING with extensions.jobUuid. Needs a valid session. Any session sees the state; a failure's `error` only goes to the session whose write started the job.",
     args: {

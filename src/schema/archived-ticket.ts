@@ -79,8 +79,9 @@ export const ArchivedTicket = ArchivedTicketNode.implement({
     ...ticketFields(t),
     history: t.field({
       type: [ArchivedTicketStatusHistory],
+      nullable: { list: true, items: false },
       description:
-        'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call.',
+        'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call; null, with the error at this path, when that call fails.',
       resolve: (a, _args, ctx) =>
         a.ticketUuid ? ctx.loaders.archivedHistoriesByTicketUuid.load(a.ticketUuid.toLowerCase()) : [],
     }),
@@ -157,6 +158,7 @@ const ArchivedTicketConnection = connectionType('ArchivedTicket', ArchivedTicket
 builder.queryField('archivedTickets', (t) =>
   t.field({
     type: ArchivedTicketConnection,
+    nullable: true,
     description:
       'Deleted tickets (ZStack keeps them and their history in archives) matching `where`, sorted by `orderBy` (default: ZStack order), a page at a time (QueryArchiveTicket). Only the selected fields are fetched, the total only when totalCount is selected, and the history of a whole page in one call.',
     args: {

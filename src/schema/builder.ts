@@ -39,9 +39,10 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({
-  description: "Reads from ZStack. Every field needs the caller's session unless it says otherwise.",
+  description:
+    "Reads from ZStack. Every field needs the caller's session unless it says otherwise. A read that fails costs only its own field (null, with its error at its path): the others still arrive.",
 });
 builder.mutationType({
   description:
-    'Writes to ZStack. Each mutation reaches ZStack at most once and is never retried by the gateway.',
+    'Writes to ZStack. Each mutation reaches ZStack at most once and is never retried by the gateway. Each is nullable: a write that fails is null, with its error at its path, and the writes after it in the same document still run and answer.',
 });

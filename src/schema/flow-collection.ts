@@ -137,6 +137,7 @@ const TicketFlowCollectionConnection = connectionType(
 builder.queryField('ticketFlowCollections', (t) =>
   t.field({
     type: TicketFlowCollectionConnection,
+    nullable: true,
     description: 'Ticket flow collections with their flows, in ZStack order (QueryTicketFlowCollection).',
     args: {
       first: t.arg.int({ defaultValue: 50, description: 'How many collections to return: 0 to 500.' }),

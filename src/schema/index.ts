@@ -11,6 +11,7 @@ import './resource.js';
 import './session.js';
 import './api-job.js';
 import './subscription.js';
+import './error-code.js';
 import './node.js';
 
 /** The whole GraphQL schema; building it opens no socket and reads no environment. */

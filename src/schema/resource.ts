@@ -130,6 +130,7 @@ export const ResourceRef = builder.objectRef<ResourceRefShape>('ResourceRef').im
 builder.queryField('resources', (t) =>
   t.field({
     type: [ResourceRef],
+    nullable: { list: true, items: false },
     description: `Names ZStack resources by uuid (GetResourceNames): one reference per uuid given, in the order given; an unknown uuid gets null name and type. Takes 1 to ${MAX_RESOURCE_UUIDS} uuids.`,
     args: {
       uuids: t.arg.idList({

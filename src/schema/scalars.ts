@@ -1,5 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
-import { unrepresentable } from '../errors.js';
+import { ErrorCode, unrepresentable } from '../errors.js';
 import { jsonFromLiteral, jsonShapeProblem } from '../json-value.js';
 import { builder } from './builder.js';
 
@@ -10,13 +10,15 @@ function parseInstant(value: unknown): Date {
     throw new GraphQLError(
       'DateTime must be an ISO-8601 instant with a zone, e.g. 2017-06-07T13:20:28.000Z',
       {
-        extensions: { code: 'BAD_USER_INPUT' },
+        extensions: { code: ErrorCode.BAD_USER_INPUT },
       },
     );
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`Not a valid DateTime: ${value}`, { extensions: { code: 'BAD_USER_INPUT' } });
+    throw new GraphQLError(`Not a valid DateTime: ${value}`, {
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    });
   }
   return date;
 }

@@ -117,6 +117,7 @@ function required(value: string | null | undefined, field: string, kind: string)
 builder.mutationField('logIn', (t) =>
   t.field({
     type: LogInPayload,
+    nullable: true,
     description:
       'Log in to ZStack by account, user or IAM2 virtual ID and get a session. Needs no session. Throttled per client address and per account name (`RATE_LIMITED` with `retryAfterSeconds`).',
     args: { input: t.arg({ type: LogInInput, required: true, description: 'The credentials.' }) },
@@ -160,6 +161,7 @@ builder.mutationField('logIn', (t) =>
 builder.mutationField('logOut', (t) =>
   t.field({
     type: LogOutPayload,
+    nullable: true,
     description: "Log out the caller's session (ZStack LogOut).",
     resolve: async (_root, _args, ctx) => {
       const opts = authed(ctx);

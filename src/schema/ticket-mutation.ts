@@ -169,6 +169,7 @@ const CreateTicketPayload = ticketPayload('CreateTicketPayload', 'createTicket')
 builder.mutationField('createTicket', (t) =>
   t.field({
     type: CreateTicketPayload,
+    nullable: true,
     description:
       "Submit a ticket (ZStack CreateTicket: POST /v1/tickets); it starts Pending at the first flow. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: { input: t.arg({ type: CreateTicketInput, required: true, description: 'The ticket to submit.' }) },
@@ -231,6 +232,7 @@ const UpdateTicketRequestPayload = ticketPayload('UpdateTicketRequestPayload', '
 builder.mutationField('updateTicketRequest', (t) =>
   t.field({
     type: UpdateTicketRequestPayload,
+    nullable: true,
     description:
       "Replace a ticket's requests, e.g. after a rejection (ZStack UpdateTicketRequest: PUT /v1/tickets/{uuid}/actions); by its submitter or an admin. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: {
@@ -288,6 +290,7 @@ const DeleteTicketPayload = builder
 builder.mutationField('deleteTicket', (t) =>
   t.field({
     type: DeleteTicketPayload,
+    nullable: true,
     description:
       "Delete a ticket (ZStack DeleteTicket: DELETE /v1/tickets/{uuid}?deleteMode=Permissive); by its submitter or an admin. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: { input: t.arg({ type: DeleteTicketInput, required: true, description: 'The ticket to delete.' }) },
@@ -324,6 +327,7 @@ const ChangeTicketStatusPayload = ticketPayload('ChangeTicketStatusPayload', 'ch
 builder.mutationField('changeTicketStatus', (t) =>
   t.field({
     type: ChangeTicketStatusPayload,
+    nullable: true,
     description:
       "Approve, reject, cancel, reopen or open a ticket (ZStack ChangeTicketStatus: PUT /v1/tickets/{uuid}/actions). Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: { input: t.arg({ type: ChangeTicketStatusInput, required: true, description: 'What to change.' }) },

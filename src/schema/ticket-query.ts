@@ -271,6 +271,7 @@ builder.queryField('ticket', (t) =>
 builder.queryField('tickets', (t) =>
   t.field({
     type: TicketConnection,
+    nullable: true,
     description:
       'Tickets matching `where`, sorted by `orderBy` (default: ZStack order), a page at a time (QueryTicket). Only the selected fields are fetched, and the total only when totalCount is selected.',
     args: {

@@ -56,6 +56,7 @@ const TicketTypeConnection = connectionType('TicketType', TicketType, 'ticket ty
 builder.queryField('ticketTypes', (t) =>
   t.field({
     type: TicketTypeConnection,
+    nullable: true,
     description: 'Ticket types, in ZStack order (QueryTicketType).',
     args: {
       first: t.arg.int({

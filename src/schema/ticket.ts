@@ -195,25 +195,29 @@ export const Ticket = TicketNode.implement({
   }),
 });
 
-/** A ticket's relations, each batched per request by its loader. */
+/** A ticket's relations, each batched per request by its loader; each nullable, so a failed call costs only that field. */
 builder.objectFields(Ticket, (t) => ({
   history: t.field({
     type: [TicketStatusHistory],
+    // Its own upstream call: if it fails, only this list is null (with the error at its path).
+    nullable: { list: true, items: false },
     description:
-      'Every status change of the ticket, oldest first (by sequence, then date). All tickets of one response share one upstream call.',
+      'Every status change of the ticket, oldest first (by sequence, then date). All tickets of one response share one upstream call; null, with the error at this path, when that call fails.',
     resolve: (ticket, _args, ctx) => ctx.loaders.historiesByTicketUuid.load(ticket.uuid),
   }),
   ticketType: t.field({
     type: TicketType,
     nullable: true,
-    description: 'The ticket type; null when the ticket has none or ZStack no longer knows it.',
+    description:
+      'The ticket type; null when the ticket has none, when ZStack no longer knows it, or (with the error at this path) when its upstream call fails.',
     resolve: (ticket, _args, ctx) =>
       ticket.ticketTypeUuid ? ctx.loaders.ticketTypeByUuid.load(ticket.ticketTypeUuid) : null,
   }),
   flowCollection: t.field({
     type: TicketFlowCollection,
     nullable: true,
-    description: 'The flow collection (approval chain) the ticket goes through; null when unknown.',
+    description:
+      'The flow collection (approval chain) the ticket goes through, with its flows; null when unknown or (with the error at this path) when its upstream call fails.',
     resolve: (ticket, _args, ctx) =>
       ticket.flowCollectionUuid ? ctx.loaders.flowCollectionByUuid.load(ticket.flowCollectionUuid) : null,
   }),

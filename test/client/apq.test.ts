@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createApqStore } from '../../src/plugins/apq.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { startRedisGateways } from '../helpers/redis-gateways.js';
+import { skipWithoutRedis } from '../helpers/redis.js';
+import { useRedisFixture } from '../helpers/redis-gateways.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const LIST = 'query Pending { tickets(first: 2) { nodes { uuid status } } }';
@@ -247,33 +248,9 @@ async function loginUpstream(h: Harness): Promise<string> {
   return ((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid;
 }
 
-describe('several gateways on one Redis', () => {
-  let redis: RedisServer;
-  let simulator: Simulator;
-  let gateways: Harness[] = [];
-  let prefixes = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-    simulator = await startSimulator({ port: 0 });
-  });
-  afterAll(async () => {
-    await simulator?.close();
-    await redis?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(gateways.map((g) => g.close()));
-    gateways = [];
-  });
-
-  const start = (n: number) =>
-    startRedisGateways({
-      simulator,
-      redisUrl: redis.url,
-      prefix: `apq${++prefixes}:`,
-      n,
-      env: {},
-      started: gateways,
-    });
+describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
+  const fx = useRedisFixture();
+  const start = (n: number, env: Record<string, string> = {}) => fx.start(n, env);
 
   it('share a registration: registered through one, the hash alone runs on the other', async () => {
     const [a, b] = (await start(2)) as [Harness, Harness];
@@ -281,37 +258,88 @@ describe('several gateways on one Redis', () => {
     const query = `${LIST} # shared`;
     expect(codeOf(await send(b.url, session, hashOnly(sha256(query))))).toBe('PERSISTED_QUERY_NOT_FOUND');
     expect((await send(a.url, session, withDocument(query))).errors).toBeUndefined();
-    const client = new Redis(redis.url);
+    const client = new Redis(fx.redis.url);
     try {
       // Stored under the prefix, with a TTL.
-      const key = `apq${prefixes}:apq:${sha256(query)}`;
+      const key = `${fx.prefix}apq:${sha256(query)}`;
       await expect.poll(() => client.get(key)).toBe(query);
       expect(await client.ttl(key)).toBeGreaterThan(0);
       // A document in Redis that does not hash to its key is ignored.
       const forged = sha256(`${query} forged`);
-      await client.set(`apq${prefixes}:apq:${forged}`, '{ session { uuid } }');
+      await client.set(`${fx.prefix}apq:${forged}`, '{ session { uuid } }');
       expect(codeOf(await send(b.url, session, hashOnly(forged)))).toBe('PERSISTED_QUERY_NOT_FOUND');
     } finally {
       client.disconnect();
     }
-    simulator.controls.clearRequests();
+    fx.simulator.controls.clearRequests();
     const out = await send(b.url, session, hashOnly(sha256(query)), 'GET');
     expect(out.errors).toBeUndefined();
     expect(out.data?.tickets?.nodes).toHaveLength(2);
-    expect(ticketQueries(simulator)).toBe(1);
+    expect(ticketQueries(fx.simulator)).toBe(1);
+  });
+
+  it('writes at most APQ_REDIS_MAX_BYTES_PER_MINUTE of documents to Redis; past it registrations stay local', async () => {
+    const [a, b] = (await start(2, { APQ_REDIS_MAX_BYTES_PER_MINUTE: '120' })) as [Harness, Harness];
+    const session = await adminSession(a);
+    const first = `${LIST} # first`;
+    const second = `${LIST} # second: the first used up this minute's bytes`;
+    expect(Buffer.byteLength(first) + Buffer.byteLength(second)).toBeGreaterThan(120);
+    for (const query of [first, second]) {
+      expect((await send(a.url, session, withDocument(query))).errors).toBeUndefined();
+      // Both run by hash where they were registered.
+      expect((await send(a.url, session, hashOnly(sha256(query)))).errors).toBeUndefined();
+    }
+    const client = new Redis(fx.redis.url);
+    try {
+      const keys = await client.keys(`${fx.prefix}apq:*`);
+      expect(keys).toEqual([`${fx.prefix}apq:${sha256(first)}`]);
+    } finally {
+      client.disconnect();
+    }
+    expect((await send(b.url, session, hashOnly(sha256(first)))).errors).toBeUndefined();
+    expect(codeOf(await send(b.url, session, hashOnly(sha256(second))))).toBe('PERSISTED_QUERY_NOT_FOUND');
   });
 
   it('without Redis each instance keeps its own store, and no request fails', async () => {
     const [a] = (await start(1)) as [Harness];
     const session = await adminSession(a);
-    await redis.stop();
+    await fx.redis.stop();
     try {
       const query = `${LIST} # while Redis is down`;
       expect(codeOf(await send(a.url, session, hashOnly(sha256(query))))).toBe('PERSISTED_QUERY_NOT_FOUND');
       expect((await send(a.url, session, withDocument(query))).errors).toBeUndefined();
       expect((await send(a.url, session, hashOnly(sha256(query)))).data?.tickets?.nodes).toHaveLength(2);
     } finally {
-      await redis.start();
+      await fx.redis.start();
     }
   });
+});
+
+it('the Redis write budget is counted per minute of the store clock', () => {
+  let now = 0;
+  const written: string[] = [];
+  const redis = {
+    status: 'ready',
+    set(key: string) {
+      written.push(key);
+      return Promise.resolve('OK');
+    },
+  } as unknown as Redis;
+  const store = createApqStore({
+    maxBytes: 1 << 20,
+    maxDocumentBytes: 1 << 16,
+    redis,
+    redisMaxBytesPerMinute: 10,
+    now: () => now,
+  });
+  const register = (document: string) => store.set(sha256(document), document);
+  register('{ a }{ b }'); // 10 bytes: this minute's whole budget
+  register('{ c }');
+  now = 59_999;
+  register('{ d }');
+  now = 60_000;
+  register('{ e }');
+  expect(written).toEqual([sha256('{ a }{ b }'), sha256('{ e }')].map((h) => `apq:${h}`));
+  // Every registration is kept on this instance, written to Redis or not.
+  expect(store.local.size).toBe(4);
 });

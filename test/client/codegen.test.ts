@@ -100,6 +100,19 @@ describe('the codegen approval client', () => {
     expect(h.simulator.controls.historyOf(uuid).at(-1)).toMatchObject({ comment: 'ok from codegen' });
   });
 
+  it("reports a refusal by the schema's ErrorCode, typed in the client", async () => {
+    h = await startHarness();
+    const failed = run(process.execPath, [join(EXAMPLE, 'dist/main.js')], {
+      env: { PATH: process.env.PATH ?? '', GATEWAY_URL: h.url, ZSTACK_PASSWORD: 'wrong' },
+      timeout: 30_000,
+    });
+    await expect(failed).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^UNAUTHENTICATED: .*\(log in again\)\n$/),
+    });
+    expect(h.simulator.controls.count({ method: 'PUT', path: '/v1/tickets/' })).toBe(0);
+  });
+
   it('rejects when asked to', async () => {
     h = await startHarness();
     const out = await runClient({ GATEWAY_URL: h.url, DECISION: 'reject' });

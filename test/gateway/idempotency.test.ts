@@ -137,7 +137,7 @@ describe('apiJob', () => {
       ?.path.split('/')
       .pop();
     const forged = await h.gql(JOB, { uuid: jobUuid }, { session: '0'.repeat(32) });
-    expect(forged.data).toBeNull();
+    expect(forged.data).toEqual({ apiJob: null });
     expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(h.simulator.controls.count({ path: '/v1/api-jobs/' })).toBe(1);
   });

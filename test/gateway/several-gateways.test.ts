@@ -1,16 +1,15 @@
 /**
- * Several gateways in front of ONE simulator, sharing a real redis-server (REDIS_URL): pushes across
+ * Several gateways in front of ONE fx.simulator, sharing a real redis-server (REDIS_URL): pushes across
  * instances, one live-update poll per session whatever the number of instances, job callbacks that
  * land on another instance, and Redis going away and coming back.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { REDIS_TEST_SECRET, startRedisGateways } from '../helpers/redis-gateways.js';
-import { type SseSubscription, subscribe } from '../helpers/sse.js';
+import { type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { REDIS_TEST_SECRET, useRedisFixture } from '../helpers/redis-gateways.js';
+import { subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
 const WATCH = `subscription($uuids: [ID!], $where: TicketWhere) {
@@ -19,62 +18,34 @@ const WATCH = `subscription($uuids: [ID!], $where: TicketWhere) {
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { uuid status } } }`;
 const LIST = '{ tickets(first: 3) { nodes { uuid status } } }';
 
-let redis: RedisServer;
-let simulator: Simulator;
-let open: SseSubscription[] = [];
-let gateways: Harness[] = [];
-let prefixes = 0;
+const fx = useRedisFixture();
 
-beforeAll(async () => {
-  redis = await startRedis();
-  simulator = await startSimulator({ port: 0 });
-});
-afterAll(async () => {
-  await simulator?.close();
-  await redis?.stop();
-});
-afterEach(async () => {
-  for (const s of open) s.close();
-  open = [];
-  await Promise.all(gateways.map((g) => g.close()));
-  gateways = [];
-});
-
-/** `n` gateways in front of the one simulator, on `url`'s Redis, each with its own keys (a fresh prefix per test). */
-function startGateways(n: number, env: Record<string, string>, url = redis.url): Promise<Harness[]> {
-  const prefix = `t${++prefixes}:`;
-  return startRedisGateways({
-    simulator,
-    redisUrl: url,
-    prefix,
-    n,
-    env: { LOG_LEVEL: 'info', ...env },
-    started: gateways,
-  });
-}
+/** `n` gateways in front of the one fx.simulator, on `url`'s Redis, each with its own keys (a fresh prefix per test). */
+const startGateways = (n: number, env: Record<string, string>, url?: string) =>
+  fx.start(n, { LOG_LEVEL: 'info', ...env }, url);
 
 async function adminSession(h: Harness): Promise<string> {
-  const { admin } = simulator.controls.demo;
+  const { admin } = fx.simulator.controls.demo;
   return h.logIn({ accountName: admin.accountName, password: admin.password });
 }
 
 function pendingTickets(): string[] {
-  return simulator.controls
+  return fx.simulator.controls
     .listTickets()
     .filter((t) => t.status === 'Pending')
     .map((t) => t.uuid as string);
 }
 
-/** The session's live-update queries the simulator has seen. */
+/** The session's live-update queries the fx.simulator has seen. */
 const pollsOf = (session: string) =>
-  simulator.controls.requests.filter(
+  fx.simulator.controls.requests.filter(
     (r) =>
       r.method === 'GET' && r.path.endsWith('/v1/tickets') && r.headers.authorization === `OAuth ${session}`,
   ).length;
 
 async function watch(h: Harness, session: string, variables: Record<string, unknown>) {
   const sub = await subscribe(h.url, WATCH, variables, session);
-  open.push(sub);
+  fx.streams.push(sub);
   return sub;
 }
 
@@ -92,13 +63,13 @@ function notificationsOf(h: Harness): string[] {
   return seen;
 }
 
-describe('several gateways on one Redis', () => {
+describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
   it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
-    simulator.controls.reset();
+    fx.simulator.controls.reset();
     const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: '60000' })) as [Harness, Harness];
     const session = await adminSession(a);
     // What anyone reading Redis sees: its keys and values, and every message on its channels.
-    const spy = new Redis(redis.url);
+    const spy = new Redis(fx.redis.url);
     const heard: string[] = [];
     spy.on('pmessage', (_pattern: string, channel: string, message: string) => heard.push(channel, message));
     await spy.psubscribe('*');
@@ -119,7 +90,7 @@ describe('several gateways on one Redis', () => {
       expect(event.data).toMatchObject({ ticketUpdated: { uuid } });
     }
     expect(pollsOf(session)).toBe(1);
-    const store = new Redis(redis.url);
+    const store = new Redis(fx.redis.url);
     const keys = await store.keys('*');
     expect(keys.length).toBeGreaterThan(0); // the session's poll lease
     const stored = [...keys, ...(await Promise.all(keys.map(async (k) => String(await store.get(k)))))];
@@ -138,7 +109,7 @@ describe('several gateways on one Redis', () => {
     const windowMs = 2000;
     const counts: number[] = [];
     for (const n of [1, 2, 3]) {
-      simulator.controls.reset();
+      fx.simulator.controls.reset();
       const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
       const session = await adminSession(hs[0] as Harness);
       const subs = [];
@@ -149,7 +120,7 @@ describe('several gateways on one Redis', () => {
       const before = pollsOf(session);
       const started = Date.now();
       const uuid = pendingTickets()[0] as string;
-      simulator.controls.changeTicketStatus(uuid, 'reject'); // made at ZStack: only a poll finds it
+      fx.simulator.controls.changeTicketStatus(uuid, 'reject'); // made at ZStack: only a poll finds it
       for (const sub of subs) {
         const event = await sub.next(intervalMs * 3);
         expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
@@ -162,7 +133,7 @@ describe('several gateways on one Redis', () => {
       expect(polls).toBeLessThanOrEqual(windowMs / intervalMs + 2);
       for (const sub of subs) sub.close();
       await Promise.all(hs.map((h) => h.close()));
-      gateways = [];
+      fx.gateways.splice(0);
     }
     console.info(
       `live-update queries for one session in ${windowMs} ms at ${intervalMs} ms: 1 instance ${counts[0]}, 2 instances ${counts[1]}, 3 instances ${counts[2]}`,
@@ -170,24 +141,24 @@ describe('several gateways on one Redis', () => {
   });
 
   it("a job callback received by B completes the mutation waiting on A before A's next poll", async () => {
-    simulator.controls.reset();
+    fx.simulator.controls.reset();
     const hookPath = '/zstack-webhook/Xk3qT9vLm2Rw8ZpA4sNd7Yc1';
     // B serves the callback path; A's writes tell ZStack to call B back.
     const [b] = (await startGateways(1, {
       ZSTACK_WEBHOOK_URL: `http://127.0.0.1:9${hookPath}`,
     })) as [Harness];
-    const prefix = `t${prefixes}:`;
+    const prefix = fx.prefix;
     const a = await startHarness({
-      upstream: simulator,
+      upstream: fx.simulator,
       env: {
         ZSTACK_TIME_ZONE: 'UTC',
-        REDIS_URL: redis.url,
+        REDIS_URL: fx.redis.url,
         REDIS_KEY_SECRET: REDIS_TEST_SECRET,
         REDIS_KEY_PREFIX: prefix,
         ZSTACK_WEBHOOK_URL: `${b.base}${hookPath}`,
       },
     });
-    gateways.push(a);
+    fx.gateways.push(a);
     await waitFor(() => a.gateway.cluster?.up === true, 'A to reach Redis');
     const atB: string[] = [];
     let calledBackAt = 0;
@@ -202,14 +173,14 @@ describe('several gateways on one Redis', () => {
     const uuid = pendingTickets()[0] as string;
     // A 1.6 s job: A's fallback polls (webhook mode, nothing learnt yet) go at 0, 0.1, 0.3, 0.7, 1.5 and
     // 2.5 s after the 202, so only the callback explains an answer within a few hundred ms of its end.
-    simulator.controls.setJobLatency(1600);
+    fx.simulator.controls.setJobLatency(1600);
     try {
-      simulator.controls.clearRequests();
+      fx.simulator.controls.clearRequests();
       const res = await a.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session });
       expect(res.errors).toBeUndefined();
-      const polls = simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
+      const polls = fx.simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
       const jobUuid = polls[0]?.path.split('/').pop() as string;
-      expect(simulator.controls.jobOf(jobUuid)?.state).toBe('succeeded');
+      expect(fx.simulator.controls.jobOf(jobUuid)?.state).toBe('succeeded');
       expect(atB).toEqual([jobUuid]); // ZStack called B back ...
       expect(atA).toEqual([jobUuid]); // ... and B told A through Redis
       const last = polls[polls.length - 1];
@@ -219,12 +190,12 @@ describe('several gateways on one Redis', () => {
       // The 202 came before the first poll; the next scheduled poll would have been 2.5 s after it.
       expect((last?.at ?? 0) - (polls[0]?.at ?? 0)).toBeLessThan(2400);
     } finally {
-      simulator.controls.setJobLatency(0);
+      fx.simulator.controls.setJobLatency(0);
     }
   });
 
   it('forged callbacks flooding B for a job A waits on: relayed, yet A polls at most once per ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', async () => {
-    simulator.controls.reset();
+    fx.simulator.controls.reset();
     const hookPath = '/zstack-webhook/Xk3qT9vLm2Rw8ZpA4sNd7Yc1';
     // ZStack's own callbacks go nowhere (port 9): every callback B gets here is forged.
     const [a, b] = (await startGateways(2, { ZSTACK_WEBHOOK_URL: `http://127.0.0.1:9${hookPath}` })) as [
@@ -234,14 +205,14 @@ describe('several gateways on one Redis', () => {
     const atA = notificationsOf(a);
     const session = await adminSession(a);
     const uuid = pendingTickets()[0] as string;
-    simulator.controls.setJobLatency(1500);
+    fx.simulator.controls.setJobLatency(1500);
     try {
-      simulator.controls.clearRequests();
-      const jobPolls = () => simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
+      fx.simulator.controls.clearRequests();
+      const jobPolls = () => fx.simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
       const call = a.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session });
       await waitFor(() => jobPolls().length >= 1, 'the first job poll');
       const jobUuid = jobPolls()[0]?.path.split('/').pop() as string;
-      const running = () => simulator.controls.jobOf(jobUuid)?.state === 'running';
+      const running = () => fx.simulator.controls.jobOf(jobUuid)?.state === 'running';
       const sender = () => forgeCallbacksWhileRunning(`${b.base}${hookPath}`, jobUuid, running);
       const [res, ...sent] = await Promise.all([call, ...Array.from({ length: 10 }, sender)]);
       const forged = sent.reduce((a, n) => a + n, 0);
@@ -254,12 +225,12 @@ describe('several gateways on one Redis', () => {
         `forged callbacks on B: ${forged}, relayed to A: ${atA.length}, A's job polls: ${jobPolls().length}`,
       );
     } finally {
-      simulator.controls.setJobLatency(0);
+      fx.simulator.controls.setJobLatency(0);
     }
   });
 
   it("when the polling instance's last stream leaves, another takes the session over: no event twice, none lost", async () => {
-    simulator.controls.reset();
+    fx.simulator.controls.reset();
     const intervalMs = 200;
     const hs = await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
     const session = await adminSession(hs[0] as Harness);
@@ -267,9 +238,9 @@ describe('several gateways on one Redis', () => {
     for (const h of hs) subs.push(await watch(h, session, { where: {} }));
     await waitFor(() => pollsOf(session) >= 2, 'polling to run');
     // Which instance holds the session's poll lease (the only key in this test's prefix).
-    const store = new Redis(redis.url);
+    const store = new Redis(fx.redis.url);
     const holder = async () => {
-      const keys = await store.keys(`t${prefixes}:poll:*`);
+      const keys = await store.keys(`${fx.prefix}poll:*`);
       const value = keys[0] === undefined ? null : await store.get(keys[0]);
       return hs.findIndex((h) => h.gateway.cluster?.instanceId === value);
     };
@@ -284,7 +255,7 @@ describe('several gateways on one Redis', () => {
       // Its first polls found the tickets at the watermark the first poller had seen: nothing new.
       expect(subs[other]?.pending).toBe(0);
       const uuid = pendingTickets()[0] as string;
-      simulator.controls.changeTicketStatus(uuid, 'reject');
+      fx.simulator.controls.changeTicketStatus(uuid, 'reject');
       const event = await subs[other]?.next(intervalMs * 4);
       expect(event?.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
     } finally {
@@ -297,14 +268,14 @@ describe('several gateways on one Redis', () => {
       LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE: '4',
       LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE: '3',
     })) as [Harness, Harness];
-    const { admin, approvers } = simulator.controls.demo;
+    const { admin, approvers } = fx.simulator.controls.demo;
     const approver = approvers[0] as { name: string; password: string };
     const LOG_IN = 'mutation($i: LogInInput!) { logIn(input: $i) { session { uuid } } }';
     const guess = async (h: Harness, password: string) =>
       (await h.gql(LOG_IN, { i: { accountName: admin.accountName, password } })).errors?.[0]?.extensions
         ?.code;
-    simulator.controls.clearRequests();
-    const logins = () => simulator.controls.requests.filter((r) => r.path.endsWith('/login')).length;
+    fx.simulator.controls.clearRequests();
+    const logins = () => fx.simulator.controls.requests.filter((r) => r.path.endsWith('/login')).length;
     expect([await guess(a, 'g1'), await guess(b, 'g2'), await guess(a, 'g3')]).toEqual([
       'UNAUTHENTICATED',
       'UNAUTHENTICATED',
@@ -322,9 +293,9 @@ describe('several gateways on one Redis', () => {
   });
 
   it('without REDIS_URL an instance has no cluster and works alone', async () => {
-    simulator.controls.reset();
-    const h = await startHarness({ upstream: simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });
-    gateways.push(h);
+    fx.simulator.controls.reset();
+    const h = await startHarness({ upstream: fx.simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });
+    fx.gateways.push(h);
     expect(h.gateway.cluster).toBeUndefined();
     const session = await adminSession(h);
     const res = await h.gql(LIST, {}, { session });
@@ -332,7 +303,7 @@ describe('several gateways on one Redis', () => {
   });
 });
 
-describe('Redis stopped mid-test and started again', () => {
+describe.skipIf(skipWithoutRedis)('Redis stopped mid-test and started again', () => {
   let own: RedisServer;
   beforeAll(async () => {
     own = await startRedis();
@@ -340,7 +311,7 @@ describe('Redis stopped mid-test and started again', () => {
   afterAll(() => own?.stop());
 
   it('no query or mutation fails; instances poll alone, then share again; live updates go on', async () => {
-    simulator.controls.reset();
+    fx.simulator.controls.reset();
     const intervalMs = 300;
     const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) }, own.url)) as [
       Harness,
@@ -399,7 +370,7 @@ describe('Redis stopped mid-test and started again', () => {
       await waitFor(() => pollsOf(session) > 0, 'polling');
       const before = pollsOf(session);
       const started = Date.now();
-      simulator.controls.changeTicketStatus(z, 'reject');
+      fx.simulator.controls.changeTicketStatus(z, 'reject');
       expect((await subB.next(intervalMs * 4)).data).toMatchObject({ ticketUpdated: { uuid: z } });
       expect((await subA.next(intervalMs * 4)).data).toMatchObject({ ticketUpdated: { uuid: z } });
       await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));

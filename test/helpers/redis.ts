@@ -1,5 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+
+/**
+ * The Redis tests need Debian's redis-server on the PATH. CI installs it (.ci/run sets CI), so there a
+ * missing one is a broken setup and the tests fail; on a developer's machine without it they are
+ * skipped, with one warning.
+ */
+export const skipWithoutRedis =
+  !process.env.CI && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0;
+if (skipWithoutRedis) {
+  console.warn('Redis tests skipped: no redis-server on the PATH (apt-get install redis-server)');
+}
 
 /** A redis-server of the test's own, on a free loopback port, without persistence. */
 export interface RedisServer {

@@ -303,7 +303,10 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     let forged = 0;
     const running = () => s.simulator.controls.jobOf(jobUuid)?.state === 'running';
     const sender = async () => {
-      forged += await forgeCallbacksWhileRunning(hookUrl, jobUuid, running);
+      // Not `forged += await …`: that reads `forged` before the await and would drop what the
+      // other senders added meanwhile.
+      const sent = await forgeCallbacksWhileRunning(hookUrl, jobUuid, running);
+      forged += sent;
     };
     // HTTP alone is too slow here to outpace polling; the same callbacks straight to the client are not.
     const direct = async () => {

@@ -191,7 +191,7 @@ describe('updateTicketRequest and deleteTicket', () => {
   it("ZStack's refusal comes back as a coded error with the job uuid", async () => {
     const uuid = await create();
     const res = await h.gql<Any>(DELETE, { input: { uuid } }, { session: s.bob });
-    expect(res.data).toBeNull();
+    expect(res.data).toEqual({ deleteTicket: null });
     expect(res.errors?.[0]?.extensions).toMatchObject({
       code: 'FORBIDDEN',
       zstack: { code: 'ID.1002' },

@@ -208,7 +208,7 @@ describe('Query.resources', () => {
       { u: uuids },
       { session: read.admin },
     );
-    expect(res.data).toBeNull();
+    expect(res.data).toEqual({ resources: null });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0]?.extensions?.field).toBe('uuids');
     expect(read.h.simulator.controls.requests).toHaveLength(0);

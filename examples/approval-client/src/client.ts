@@ -1,4 +1,4 @@
-import type { TypedDocumentString } from './gql/graphql.js';
+import type { ErrorCode, TypedDocumentString } from './gql/graphql.js';
 
 export interface GatewayClientOptions {
   /** The gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
@@ -7,13 +7,28 @@ export interface GatewayClientOptions {
   persisted?: boolean;
 }
 
+/**
+ * An error as the gateway sends it: `code` is one of the schema's `ErrorCode` values (generated
+ * with the operations' types, so a switch over it is checked), the other extensions per code.
+ */
+export interface GatewayGraphQLError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: ErrorCode; [extension: string]: unknown };
+}
+
 export class GatewayError extends Error {
   override name = 'GatewayError';
   constructor(
     message: string,
-    readonly errors: readonly { message: string; extensions?: Record<string, unknown> }[],
+    readonly errors: readonly GatewayGraphQLError[],
   ) {
     super(message);
+  }
+
+  /** The first error's code, if the gateway sent one. */
+  get code(): ErrorCode | undefined {
+    return this.errors[0]?.extensions?.code;
   }
 }
 
@@ -40,10 +55,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
       };
       if (session) headers.authorization = `OAuth ${session}`;
       const res = await fetch(options.url, { method: 'POST', headers, body: JSON.stringify(body) });
-      const payload = (await res.json()) as {
-        data?: TResult | null;
-        errors?: { message: string; extensions?: Record<string, unknown> }[];
-      };
+      const payload = (await res.json()) as { data?: TResult | null; errors?: GatewayGraphQLError[] };
       if (payload.errors?.length || !payload.data) {
         const first = payload.errors?.[0];
         throw new GatewayError(

@@ -1,4 +1,5 @@
 import { createGatewayClient, GatewayError } from './client.js';
+import type { ErrorCode } from './gql/graphql.js';
 import { DecideTicket, LogIn, PendingTickets, TicketWithHistory } from './operations.js';
 
 // An approval screen in a terminal: log in, list tickets waiting for approval, decide one, show its history.
@@ -18,9 +19,12 @@ async function main(): Promise<void> {
       password: env.ZSTACK_PASSWORD ?? 'password',
     },
   });
-  client.setSession(logIn.session.uuid);
+  client.setSession(logIn?.session.uuid);
 
   const { tickets } = await client.execute(PendingTickets, { first: 10 });
+  // Root fields are nullable (a failed call costs only its own field); this client throws on any
+  // error, so none of them is null here, but the types say it could be.
+  if (!tickets) throw new Error('the ticket list is unavailable');
   const chosen = env.TICKET_UUID ?? tickets.nodes[0]?.uuid;
   const listed = tickets.nodes.find((t) => t.uuid === chosen);
   // What the approver sees: names, not uuids (one GetResourceNames call for the whole page).
@@ -54,13 +58,34 @@ async function main(): Promise<void> {
     JSON.stringify({
       waiting: tickets.totalCount,
       ticket: summary ?? null,
-      decided: changeTicketStatus.ticket,
+      decided: changeTicketStatus?.ticket ?? null,
       history: ticket?.history,
     }),
   );
 }
 
+/** What the approver is told, by the schema's ErrorCode (a code the schema does not have fails to compile). */
+function advice(code: ErrorCode | undefined): string {
+  switch (code) {
+    case 'UNAUTHENTICATED':
+      return 'log in again';
+    case 'RATE_LIMITED':
+      return 'too many logins: wait before trying again';
+    case 'FORBIDDEN':
+      return 'you may not decide this ticket (not its current approver)';
+    case 'NOT_FOUND':
+      return 'the ticket is gone: reload the list';
+    case 'JOB_PENDING':
+      return 'the decision was sent and is still being applied: do not send it again';
+    case 'UPSTREAM_UNAVAILABLE':
+    case 'UPSTREAM_TIMEOUT':
+      return 'ZStack is not answering: try again later';
+    default:
+      return 'see the message';
+  }
+}
+
 main().catch((error: unknown) => {
-  console.error(error instanceof GatewayError ? error.message : error);
+  console.error(error instanceof GatewayError ? `${error.message} (${advice(error.code)})` : error);
   process.exitCode = 1;
 });
