@@ -146,8 +146,12 @@ export function createWebSocketEntry(options: WebSocketEntryOptions) {
       op.scope.ended = true;
       options.onOperationEnd(op.scope, aborted);
     }
-    // Draining: a socket closes once its last operation has been answered.
-    if (draining && state.operations.size === 0) closeGoingAway(state);
+    // Draining: a socket closes once its last operation has been answered. graphql-ws sends an
+    // operation's last message (complete, error) after this hook returns: the close frame follows it.
+    if (draining && state.operations.size === 0)
+      setImmediate(() => {
+        if (state.operations.size === 0) closeGoingAway(state);
+      });
   }
 
   function closeGoingAway(state: SocketState): void {

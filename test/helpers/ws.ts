@@ -27,6 +27,8 @@ export function wsClient(
     webSocketImpl: Socket,
     lazy: false,
     retryAttempts: 0,
+    // The tests assert on how sockets close; graphql-ws would print each close on stderr.
+    onNonLazyError: () => {},
     connectionParams: options.session ? { authorization: `OAuth ${options.session}` } : undefined,
     on: {
       closed: (event) => {
