@@ -204,8 +204,8 @@ it('SIGTERM with open WebSockets: each subscription completes, each socket close
   const graceMs = 5000;
   const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: String(graceMs) });
   simulator.controls.clearRequests();
-  const withStream = wsClient(base, { session });
-  const idle = wsClient(base, { session });
+  const withStream = wsClient(`${base}/graphql`, { session });
+  const idle = wsClient(`${base}/graphql`, { session });
   const sub = wsSubscribe(withStream, 'subscription { ticketUpdated(where: {}) { uuid status } }');
   // The stream is open once its operation is logged as started: wait for the session's first poll.
   await waitFor(
