@@ -1,3 +1,5 @@
+import { ApolloClient, gql, InMemoryCache } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -80,6 +82,31 @@ describe('GraphQL over WebSocket (graphql-transport-ws) on /graphql', () => {
     expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: expect.stringMatching(/APPROVED$/) } });
     // Pushed at once, not found by a poll.
     expect(ticketPolls(h)).toBe(polls);
+  });
+
+  it("Apollo Client 4 with GraphQLWsLink, at its defaults, receives another client's approval", async () => {
+    const uuid = pending[1] as string;
+    const ws = client(h, { session: admin });
+    const apollo = new ApolloClient({ link: new GraphQLWsLink(ws), cache: new InMemoryCache() });
+    const events: unknown[] = [];
+    const subscription = apollo
+      .subscribe({
+        query: gql`subscription Watch($uuids: [ID!]) { ticketUpdated(uuids: $uuids) { id uuid status } }`,
+        variables: { uuids: [uuid] },
+      })
+      .subscribe({ next: (result) => events.push(result.data) });
+    try {
+      await waitFor(() => ticketPolls(h) >= 1, 'the first poll');
+      const res = await h.gql(CHANGE, { input: { uuid, statusEvent: 'APPROVE' } }, { session: admin });
+      expect(res.errors).toBeUndefined();
+      await waitFor(() => events.length > 0, 'the approval');
+      expect(events[0]).toMatchObject({
+        ticketUpdated: { __typename: 'Ticket', uuid, status: expect.stringMatching(/APPROVED$/) },
+      });
+    } finally {
+      subscription.unsubscribe();
+      apollo.stop();
+    }
   });
 
   it('the upgrade request’s Authorization header authenticates too', async () => {
