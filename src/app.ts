@@ -322,6 +322,8 @@ function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSess
  *   (src/http/graphql-post.ts), yoga's envelop pipeline driven from node:http;
  * - anything else at /graphql (GET queries, SSE subscriptions, the GraphiQL page and its assets):
  *   yoga's own handler, over the same envelop pipeline.
+ * - a WebSocket upgrade of /graphql (`upgrade`): GraphQL over WebSocket (src/http/websocket.ts),
+ *   over the same envelop pipeline, once the Origin and WS_MAX_SOCKETS allow it.
  * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins;
  * any other path, other spellings of /graphql included, is 404.
  */
