@@ -214,6 +214,7 @@ describe('WebSocket caps: counted with SSE streams; operations per socket; socke
         MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '2',
         WS_MAX_OPERATIONS_PER_SOCKET: '1',
         WS_MAX_SOCKETS: '3',
+        WS_PING_INTERVAL_MS: '50',
       },
     });
     const c = h.simulator.controls;
@@ -224,6 +225,11 @@ describe('WebSocket caps: counted with SSE streams; operations per socket; socke
       .map((t) => t.uuid as string);
   });
   afterAll(() => h.close());
+
+  beforeEach(async () => {
+    // Sockets and streams of the previous test close asynchronously: each test starts from none.
+    await waitFor(() => h.app.sockets === 0 && h.gateway.feed.size === 0, 'earlier sockets to close');
+  });
 
   it('the per-session cap counts SSE and WebSocket streams together', async () => {
     const sse = await subscribe(h.url, WATCH, { uuids: [pending[0]] }, admin);
@@ -250,6 +256,19 @@ describe('WebSocket caps: counted with SSE streams; operations per socket; socke
       scope: 'operations',
       limit: 1,
     });
+  });
+
+  it('WS_PING_INTERVAL_MS: a socket that does not answer pings is closed; one that does stays', async () => {
+    const alive = client(h, { session: admin });
+    await wsRequest(alive, PENDING);
+    const silent = new WebSocket(h.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { autoPong: false });
+    await new Promise((resolve) => silent.once('open', resolve));
+    silent.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `OAuth ${admin}` } }));
+    const code = await new Promise<number>((resolve) => silent.once('close', (c) => resolve(c)));
+    // Terminated, no close frame: 1006 on the client's side.
+    expect(code).toBe(1006);
+    const again = await wsRequest(alive, PENDING);
+    expect(again.errors).toBeUndefined();
   });
 
   it('WS_MAX_SOCKETS: one more socket is answered 503', async () => {
