@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
@@ -12,6 +13,7 @@ import { createGraphQLPost, isJsonContentType, negotiate, serializeResult } from
 import { createReadiness, type Readiness } from './http/health.js';
 import { sendJson } from './http/respond.js';
 import { answerWebhook, webhookPath } from './http/webhook.js';
+import { createWebSocketEntry } from './http/websocket.js';
 import { createLogger, type Logger, lineWriter, scrub, scrubUuids } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import {
@@ -43,6 +45,13 @@ export interface App {
   /** The node request listener: every request the gateway serves goes through it. */
   handler: RequestListener;
   /**
+   * The node server's 'upgrade' listener: GraphQL over WebSocket (graphql-transport-ws) at /graphql,
+   * after the Origin check and the socket cap; anything else is refused and its socket closed.
+   */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Open GraphQL-over-WebSocket sockets. */
+  readonly sockets: number;
+  /**
    * The listener of METRICS_PORT's server: GET /metrics, 404 for anything else. With METRICS_PORT
    * set, `handler` does not serve /metrics (it goes to GraphQL's 404 like any unknown path).
    */
@@ -62,8 +71,10 @@ export interface App {
    * every request still running answers (a mutation waiting for its job: JOB_PENDING + jobUuid).
    */
   endWorkAt(time: number): void;
-  /** Resolves once no GraphQL request is in flight. */
+  /** Resolves once no GraphQL request is in flight and no WebSocket is open. */
   idle(): Promise<void>;
+  /** The grace period is over: every WebSocket still open is cut (node's closeAllConnections does not see them). */
+  closeSockets(): void;
   /** gateway.close() and the readiness pool. */
   close(): Promise<void>;
 }
@@ -279,9 +290,8 @@ function stringMember(name: string, value: string | undefined): string {
 /** One line per request at info (warn for a 5xx or an internal error), and the request metrics. */
 function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSessions) {
   const write = lineWriter(logger);
-  return (res: ServerResponse, scope: RequestScope) => {
+  return (status: number, aborted: boolean, scope: RequestScope) => {
     const ms = performance.now() - scope.started;
-    const status = res.statusCode;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
     metrics.observeRequest(
       scope.operation,
@@ -298,7 +308,7 @@ function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSess
         `,"errors":${scope.errors},"durationMs":${Math.round(ms * 10) / 10}` +
         `,"upstream":{"calls":${scope.upstreamCalls},"ms":${Math.round(scope.upstreamMs * 10) / 10}}` +
         `,"jobs":{"count":${scope.jobs},"polls":${scope.jobPolls},"waitMs":${scope.jobWaitMs}}` +
-        `,"aborted":${!res.writableFinished}`,
+        `,"aborted":${aborted}`,
       'request',
     );
   };
@@ -312,6 +322,8 @@ function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSess
  *   (src/http/graphql-post.ts), yoga's envelop pipeline driven from node:http;
  * - anything else at /graphql (GET queries, SSE subscriptions, the GraphiQL page and its assets):
  *   yoga's own handler, over the same envelop pipeline.
+ * - a WebSocket upgrade of /graphql (`upgrade`): GraphQL over WebSocket (src/http/websocket.ts),
+ *   over the same envelop pipeline, once the Origin and WS_MAX_SOCKETS allow it.
  * POSTs that are not JSON are refused (415), as are cross-origin requests from unlisted origins;
  * any other path, other spellings of /graphql included, is 404.
  */
@@ -381,7 +393,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     if (scope === undefined || scope.ended) return;
     scope.ended = true;
     finished(this);
-    logRequest(this, scope);
+    logRequest(this.statusCode, !this.writableFinished, scope);
   }
 
   function serveGraphQL(req: IncomingMessage, res: ServerResponse, id: string, path: string): void {
@@ -514,6 +526,77 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     });
   }
 
+  const sockets = createWebSocketEntry({
+    maxSockets: config.wsMaxSockets,
+    maxOperationsPerSocket: config.wsMaxOperationsPerSocket,
+    connectionInitTimeoutMs: config.wsConnectionInitTimeoutMs,
+    pingIntervalMs: config.wsPingIntervalMs,
+    maxMessageBytes: config.maxBodyBytes,
+    maxBufferedBytes: config.streamMaxBufferedBytes,
+    getEnveloped: (initial) => yoga.getEnveloped(initial as never) as never,
+    persisted: gateway.persisted,
+    // An operation over a socket: one line and its metrics, as a request (status 200: the socket's own is 101).
+    onOperationEnd: (scope, aborted) => logRequest(200, aborted, scope),
+    onInternalError: (error) => onMasked(error, undefined),
+  });
+
+  /** Refuses an upgrade on its raw socket (no response object exists) and closes it. */
+  function refuseUpgrade(socket: Socket, status: number, reason: string, body: string): void {
+    if (socket.writable) {
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroySoon();
+  }
+  const refusalBody = (refusal: Refusal) =>
+    serializeResult({
+      errors: [new GraphQLError(refusal.message, { extensions: { code: refusal.code } })],
+    });
+
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const path = pathOf(req.url);
+    if (path !== graphqlPath || config.wsMaxSockets === 0) {
+      refuseUpgrade(socket, 404, 'Not Found', refusalBody(NOT_FOUND));
+      return;
+    }
+    // A page of another site must not open a socket with its visitor's credentials (cross-site
+    // WebSocket hijacking): browsers send Origin on every upgrade, and no CORS check applies to it.
+    if (cors.verdict(req) === 'refused') {
+      refuseUpgrade(socket, 403, 'Forbidden', refusalBody(REFUSED_ORIGIN));
+      return;
+    }
+    if (draining) {
+      refuseUpgrade(socket, 503, 'Service Unavailable', JSON.stringify({ status: 'draining' }));
+      return;
+    }
+    if (!sockets.hasRoom()) {
+      refuseUpgrade(
+        socket,
+        503,
+        'Service Unavailable',
+        serializeResult({
+          errors: [
+            new GraphQLError(
+              `The gateway already serves ${config.wsMaxSockets} WebSockets (WS_MAX_SOCKETS): retry later.`,
+              {
+                extensions: {
+                  code: ErrorCode.WEBSOCKET_LIMIT_EXCEEDED,
+                  scope: 'sockets',
+                  limit: config.wsMaxSockets,
+                },
+              },
+            ),
+          ],
+        }),
+      );
+      return;
+    }
+    sockets.upgrade(req, socket, head, requestIdOf(req.headers['x-request-id']));
+  };
+
   const metricsHere = config.metricsPort === undefined;
   const handler: RequestListener = (req, res) => {
     const id = requestIdOf(req.headers['x-request-id']);
@@ -535,6 +618,10 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   return {
     gateway,
     handler,
+    upgrade,
+    get sockets() {
+      return sockets.size;
+    },
     metricsHandler,
     logger,
     metrics,
@@ -545,6 +632,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     drain() {
       draining = true;
       gateway.drain();
+      sockets.drain();
       // Responses still being computed close their connection when done, so keep-alive clients let go.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     },
@@ -552,10 +640,15 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       gateway.client.endWorkAt?.(time);
     },
     idle() {
-      if (inFlight.size === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+      const requests =
+        inFlight.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
+      return Promise.all([requests, sockets.idle()]).then(() => undefined);
+    },
+    closeSockets() {
+      sockets.terminate();
     },
     async close() {
+      sockets.close();
       await gateway.close();
       await readiness.close();
     },

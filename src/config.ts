@@ -56,6 +56,21 @@ export interface Config {
    * MAX_QUEUED_EVENTS (1,000) events wait for it.
    */
   streamMaxBufferedBytes: number;
+  /**
+   * Most GraphQL-over-WebSocket sockets open at once (WS_MAX_SOCKETS; 0 = WebSocket off). Each holds
+   * a connection that is never idle, so with MAX_TICKET_SUBSCRIPTIONS it stays below MAX_CONNECTIONS;
+   * by default a quarter of MAX_CONNECTIONS.
+   */
+  wsMaxSockets: number;
+  /** Most operations running at once on one WebSocket, subscriptions included (WS_MAX_OPERATIONS_PER_SOCKET). */
+  wsMaxOperationsPerSocket: number;
+  /** A WebSocket that sends no connection_init within this many ms is closed with 4408 (WS_CONNECTION_INIT_TIMEOUT_MS). */
+  wsConnectionInitTimeoutMs: number;
+  /**
+   * A ping goes to every WebSocket this often; one that has not answered the previous ping is closed
+   * (WS_PING_INTERVAL_MS; 0 = no pings).
+   */
+  wsPingIntervalMs: number;
   /** Largest job-callback body read; larger is HTTP 413 and the connection closes (ZSTACK_WEBHOOK_MAX_BODY_BYTES). */
   zstackWebhookMaxBodyBytes: number;
   /** A job callback wakes that job's poll at most once per this many ms (ZSTACK_WEBHOOK_WAKE_INTERVAL_MS). */
@@ -313,6 +328,7 @@ export function loadConfig(
     ticketPollIntervalMs: intVar(env, p, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
     maxTicketSubscriptionsPerSession: intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
     ...streamVars(env, p),
+    ...webSocketVars(env, p),
     zstackWebhookMaxBodyBytes: intVar(
       env,
       p,
@@ -548,6 +564,45 @@ function streamVars(
       1024,
       1024 * 1024 * 1024,
     ),
+  };
+}
+
+/** GraphQL over WebSocket: sockets hold connections, so they stay below MAX_CONNECTIONS with the SSE streams. */
+function webSocketVars(
+  env: Env,
+  p: Problems,
+): Pick<
+  Config,
+  'wsMaxSockets' | 'wsMaxOperationsPerSocket' | 'wsConnectionInitTimeoutMs' | 'wsPingIntervalMs'
+> {
+  const quiet = new Problems();
+  const maxConnections = intVar(env, quiet, 'MAX_CONNECTIONS', 4096, 2, 1_000_000);
+  const streams = intVar(
+    env,
+    quiet,
+    'MAX_TICKET_SUBSCRIPTIONS',
+    Math.max(1, Math.floor(maxConnections / 2)),
+    1,
+    1_000_000,
+  );
+  const room = Math.max(0, maxConnections - 1 - streams);
+  const sockets = intVar(
+    env,
+    p,
+    'WS_MAX_SOCKETS',
+    Math.min(room, Math.floor(maxConnections / 4)),
+    0,
+    1_000_000,
+  );
+  if (quiet.list.length === 0 && sockets > room)
+    p.add(
+      `WS_MAX_SOCKETS (${sockets}) plus MAX_TICKET_SUBSCRIPTIONS (${streams}) must be below MAX_CONNECTIONS (${maxConnections}): each socket and stream holds a connection, and together they must never hold them all`,
+    );
+  return {
+    wsMaxSockets: sockets,
+    wsMaxOperationsPerSocket: intVar(env, p, 'WS_MAX_OPERATIONS_PER_SOCKET', 100, 1, 100_000),
+    wsConnectionInitTimeoutMs: intVar(env, p, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, 1, 600_000),
+    wsPingIntervalMs: intVar(env, p, 'WS_PING_INTERVAL_MS', 15_000, 0, 3_600_000),
   };
 }
 

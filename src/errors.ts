@@ -82,6 +82,8 @@ export const errorCodeDescriptions = {
     'The call to ZStack would carry more than ZSTACK_MAX_REQUEST_BYTES (`extensions.limitBytes`); nothing was sent. Send a smaller input.',
   UPSTREAM_RESPONSE_TOO_LARGE:
     'ZStack answered more than ZSTACK_MAX_RESPONSE_BYTES (`extensions.scope`: call or operation); it was not read, that field is null. Ask for smaller pages; for a write, check before retrying.',
+  WEBSOCKET_LIMIT_EXCEEDED:
+    'GraphQL over WebSocket: this socket already runs WS_MAX_OPERATIONS_PER_SOCKET operations (`extensions.scope: "operations"`; complete one first), or WS_MAX_SOCKETS sockets are open (`"sockets"`: the upgrade is answered HTTP 503). Retry later or use another transport.',
   RATE_LIMITED:
     'logIn was refused before reaching ZStack: too many attempts from this address or failures for this account. Wait `extensions.retryAfterSeconds` (also the Retry-After header).',
 } as const satisfies Record<string, string>;

@@ -168,6 +168,8 @@ interface InitialContext {
   res?: ServerResponse;
   request?: Request;
   signal?: CallerSignal;
+  /** Where a stream's events go when there is no response (a WebSocket: src/http/websocket.ts). */
+  sink?: StreamSink;
 }
 
 /**
@@ -290,9 +292,9 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         }),
     plugins: graphiql === undefined ? plugins : [graphiql.plugin(), ...plugins],
     context: (initial) => {
-      const { req, res, request, signal } = initial as InitialContext;
+      const { req, res, request, signal, sink } = initial as InitialContext;
       return createContext({
-        caller: { address: req && clientKey(req.socket.remoteAddress), sink: res && sinkOf(res) },
+        caller: { address: req && clientKey(req.socket.remoteAddress), sink: res ? sinkOf(res) : sink },
         authorization: req?.headers.authorization ?? request?.headers.get('authorization'),
         signal: signal ?? request?.signal ?? NEVER_ABORTED,
         client,

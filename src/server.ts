@@ -155,6 +155,7 @@ async function main(): Promise<void> {
     clearTimeout(timer);
     if (!drained) logger.warn({ inFlight: app.inFlight }, 'grace period over; closing open connections');
     server.closeAllConnections();
+    app.closeSockets();
     await closed;
     if (metricsServer !== undefined) {
       const m = metricsServer.server;

@@ -142,6 +142,15 @@ export class ConnectionTable {
     this.events.onEvicted(scope);
   }
 
+  /** A connection taken over by another protocol (a WebSocket): busy until it closes. */
+  hold(socket: Socket): void {
+    const entry = (socket as Tracked)[ENTRY];
+    if (entry === undefined || !this.all.has(socket)) return;
+    entry.busy++;
+    this.idle.delete(socket);
+    this.byAddress.get(entry.address)?.idle.delete(socket);
+  }
+
   private busy(socket: Socket, res: ServerResponse): void {
     const entry = (socket as Tracked)[ENTRY];
     if (entry === undefined || !this.all.has(socket)) return;

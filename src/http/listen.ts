@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
@@ -104,6 +104,11 @@ export async function listen(app: App, options: ListenOptions): Promise<Listenin
     onEvicted: (scope) => report('evicted', scope),
   });
   table.attach(server);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // An upgraded socket is never idle: it is not closed to make room for newcomers.
+    table.hold(socket);
+    app.upgrade(req, socket, head);
+  });
 
   return bind(server, options);
 }

@@ -131,6 +131,30 @@ describe('fair share: connections and streams per client and account', () => {
   });
 });
 
+describe('GraphQL over WebSocket', () => {
+  it('defaults: a quarter of MAX_CONNECTIONS as sockets, within the room the streams leave', () => {
+    expect(loadConfig({})).toMatchObject({
+      wsMaxSockets: 1024,
+      wsMaxOperationsPerSocket: 100,
+      wsConnectionInitTimeoutMs: 3000,
+      wsPingIntervalMs: 15_000,
+    });
+    expect(loadConfig({ MAX_CONNECTIONS: '100', MAX_TICKET_SUBSCRIPTIONS: '90' })).toMatchObject({
+      wsMaxSockets: 9,
+    });
+    expect(loadConfig({ WS_MAX_SOCKETS: '0' }).wsMaxSockets).toBe(0);
+  });
+
+  it.each([
+    [{ WS_MAX_SOCKETS: '3000' }, /WS_MAX_SOCKETS \(3000\) plus MAX_TICKET_SUBSCRIPTIONS \(2048\)/],
+    [{ WS_MAX_OPERATIONS_PER_SOCKET: '0' }, /WS_MAX_OPERATIONS_PER_SOCKET/],
+    [{ WS_CONNECTION_INIT_TIMEOUT_MS: 'soon' }, /WS_CONNECTION_INIT_TIMEOUT_MS/],
+    [{ WS_PING_INTERVAL_MS: '-1' }, /WS_PING_INTERVAL_MS/],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
 describe('Redis (several gateways)', () => {
   const secret = 'ssssssssssssssss0123456789abcdef';
   it('is off by default; REDIS_URL needs REDIS_KEY_SECRET', () => {

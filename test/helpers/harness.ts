@@ -77,6 +77,7 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
     metricsBase: metrics && `http://127.0.0.1:${metrics.port}`,
     async close() {
       server.closeAllConnections();
+      app.closeSockets();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metrics) {
         const m = metrics.server;

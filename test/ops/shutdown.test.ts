@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/wait.js';
+import { wsClient, wsSubscribe } from '../helpers/ws.js';
 import { CHANGE } from './support.js';
 
 const ENTRY = 'dist/src/server.js';
@@ -197,4 +198,27 @@ it('SIGTERM right after a burst: every request has its log line on stdout (async
   const logged = new Set(linesOf(output(), 'request').map((l) => l.reqId));
   expect(ids.filter((id) => !logged.has(id))).toEqual([]);
   expect(output()).toContain('"msg":"stopped"');
+});
+
+it('SIGTERM with open WebSockets: each subscription completes, each socket closes with 1001, exit 0 within the grace', async () => {
+  const graceMs = 5000;
+  const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: String(graceMs) });
+  simulator.controls.clearRequests();
+  const withStream = wsClient(`${base}/graphql`, { session });
+  const idle = wsClient(`${base}/graphql`, { session });
+  const sub = wsSubscribe(withStream, 'subscription { ticketUpdated(where: {}) { uuid status } }');
+  // The stream is open once its operation is logged as started: wait for the session's first poll.
+  await waitFor(
+    () => simulator.controls.count({ method: 'GET', path: '/v1/tickets' }) > 0,
+    'the subscription to poll',
+  );
+  const signalled = performance.now();
+  proc.kill('SIGTERM');
+  expect(await sub.done).toBe('complete');
+  expect((await withStream.closed).code).toBe(1001);
+  expect((await idle.closed).code).toBe(1001);
+  expect(await exited).toBe(0);
+  expect(performance.now() - signalled).toBeLessThan(graceMs);
+  expect(output()).toContain('"msg":"stopped"');
+  expect(output()).not.toContain(session);
 });

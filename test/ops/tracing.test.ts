@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTracing, type Tracing } from '../../src/observability/tracing.js';
+import { wsClient, wsRequest } from '../helpers/ws.js';
 import { CHANGE, type OpsHarness, startOps } from './support.js';
 
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -31,6 +32,24 @@ const kids = (spans: ReadableSpan[], parent: ReadableSpan) =>
   spans.filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
 
 describe('OpenTelemetry traces', () => {
+  it('a mutation over a WebSocket: its operation span, with a child span per upstream call', async () => {
+    const session = await h.adminSession();
+    const ticket = h.simulator.controls.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
+    exporter.reset();
+    const client = wsClient(h.url, { session });
+    try {
+      const res = await wsRequest(client, CHANGE, { input: { uuid: ticket, statusEvent: 'APPROVE' } });
+      expect(res.errors).toBeUndefined();
+    } finally {
+      await client.dispose();
+    }
+    const spans = exporter.getFinishedSpans();
+    const op = spans.find((s) => s.name === 'mutation Change') as ReadableSpan;
+    expect(op).toBeDefined();
+    expect(op.attributes['graphql.operation.type']).toBe('mutation');
+    expect(kids(spans, op).length).toBeGreaterThan(0);
+  });
+
   it('a mutation: one operation span continuing traceparent, a span per upstream call and job wait, traceparent sent upstream', async () => {
     const session = await h.adminSession();
     const ticket = h.simulator.controls.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
