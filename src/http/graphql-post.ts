@@ -7,6 +7,7 @@ import {
   getOperationAST,
 } from 'graphql';
 import { ErrorCode, maskError } from '../errors.js';
+import { usesIncrementalDelivery } from '../plugins/defer-stream.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
 import type { CallerSignal } from '../zstack/transport.js';
 import { closeSignal } from './close-signal.js';
@@ -282,6 +283,19 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
       return refuse(req, res, requestError(message, ErrorCode.OPERATION_RESOLUTION_FAILURE), media);
     }
     const streamed = operation.operation === 'subscription' && typeof media !== 'string';
+    // Answered in parts, which a JSON answer cannot carry: refused before anything runs.
+    if (!streamed && usesIncrementalDelivery(document)) {
+      return refuse(
+        req,
+        res,
+        requestError(
+          'A document with @defer or @stream is answered in parts: send it with Accept: multipart/mixed;deferSpec=20220824 or text/event-stream.',
+          ErrorCode.NOT_ACCEPTABLE,
+        ),
+        media,
+        406,
+      );
+    }
     if (operation.operation === 'subscription' && !streamed) {
       return refuse(
         req,

@@ -4,8 +4,6 @@ import { Agent, request } from 'undici';
 export const APOLLO_SUBSCRIPTION_ACCEPT =
   'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json';
 
-const DELIMITER = '\r\n--graphql';
-
 /** One part's JSON: `{}` (a heartbeat), `{ payload }` (an event) or `{ payload: null, errors }`. */
 // biome-ignore lint/suspicious/noExplicitAny: parts are checked by the tests
 export type Part = Record<string, any>;
@@ -55,6 +53,10 @@ export async function subscribeMultipart(
     ...(dispatcher ? { dispatcher } : {}),
   });
   const contentType = res.headers['content-type'] as string | undefined;
+  // The boundary is the server's pick (ours is graphql; yoga's @defer answers use -).
+  const DELIMITER = `\r\n--${/boundary="?([^";]+)"?/.exec(contentType ?? '')?.[1] ?? 'graphql'}`;
+  /** Our parts carry exactly this header; yoga's (@defer) a charset and a length too. */
+  const strict = DELIMITER === '\r\n--graphql';
   const parts: Part[] = [];
   const waiters: (() => void)[] = [];
   let raw = '';
@@ -96,7 +98,11 @@ export async function subscribeMultipart(
         buffer = buffer.slice(end + DELIMITER.length);
         const blank = part.indexOf('\r\n\r\n');
         const head = part.slice(0, blank).trim().toLowerCase();
-        if (head !== 'content-type: application/json')
+        if (
+          strict
+            ? head !== 'content-type: application/json'
+            : !head.startsWith('content-type: application/json')
+        )
           throw new Error(`part headers: ${JSON.stringify(head)}`);
         parts.push(JSON.parse(part.slice(blank + 4)) as Part);
         end = buffer.indexOf(DELIMITER);
