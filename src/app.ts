@@ -9,11 +9,20 @@ import { ErrorCode } from './errors.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
 import { readBody } from './http/body.js';
 import { type Cors, createCors } from './http/cors.js';
-import { createGraphQLPost, isJsonContentType, negotiate, serializeResult } from './http/graphql-post.js';
+import { acceptsMultipartSubscription, writeMultipart } from './http/graphql-multipart.js';
+import {
+  type Answer,
+  createGraphQLPost,
+  isJsonContentType,
+  negotiate,
+  negotiateJson,
+  serializeResult,
+} from './http/graphql-post.js';
 import { createReadiness, type Readiness } from './http/health.js';
 import { sendJson } from './http/respond.js';
 import { answerWebhook, webhookPath } from './http/webhook.js';
 import { createWebSocketEntry } from './http/websocket.js';
+import type { FeedTimer } from './live/ticket-feed.js';
 import { createLogger, type Logger, lineWriter, scrub, scrubUuids } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import {
@@ -37,7 +46,10 @@ export interface AppOptions {
    */
   tracer?: Tracing;
   /** Passed to createGateway (an upstream client for tests); the observability hooks are added. */
-  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage'>;
+  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage'> & {
+    /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
+    heartbeatTimer?: FeedTimer;
+  };
 }
 
 export interface App {
@@ -118,7 +130,8 @@ const NOT_FOUND: Refusal = {
 };
 const NOT_ACCEPTABLE: Refusal = {
   status: 406,
-  message: 'Accept application/graphql-response+json, application/json or text/event-stream.',
+  message:
+    'Accept application/graphql-response+json, application/json, text/event-stream or multipart/mixed;subscriptionSpec=1.0.',
   code: ErrorCode.NOT_ACCEPTABLE,
 };
 
@@ -320,6 +333,8 @@ function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSess
  * - the job-callback path of ZSTACK_WEBHOOK_URL: answered here (it wakes a waiting mutation);
  * - `POST /graphql` with a JSON body asking for a JSON answer: the JSON POST entry
  *   (src/http/graphql-post.ts), yoga's envelop pipeline driven from node:http;
+ * - `POST /graphql` asking for Apollo's multipart subscriptions (`multipart/mixed` with
+ *   `subscriptionSpec`): the same entry, its answer written by src/http/graphql-multipart.ts;
  * - anything else at /graphql (GET queries, SSE subscriptions, the GraphiQL page and its assets):
  *   yoga's own handler, over the same envelop pipeline.
  * - a WebSocket upgrade of /graphql (`upgrade`): GraphQL over WebSocket (src/http/websocket.ts),
@@ -354,6 +369,16 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     persisted: gateway.persisted,
     onRefused: (req, error) => scopeOfRequest(req)?.noteErrors([error]),
     onThrown: (req, error) => onMasked(error, scopeOfRequest(req)),
+    multipart: (req, res, source) =>
+      writeMultipart(
+        res,
+        source,
+        { timer: options.deps?.heartbeatTimer },
+        {
+          onErrors: (errors) => scopeOfRequest(req)?.noteErrors(errors),
+          onThrown: (error) => onMasked(error, scopeOfRequest(req)),
+        },
+      ),
   });
   const cors: Cors = createCors({
     corsOrigins: config.corsOrigins,
@@ -419,13 +444,20 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
       refuse(res, scope, refusal);
       return;
     }
-    const media = req.method === 'POST' && path === graphqlPath ? negotiate(req.headers.accept) : 'stream';
+    const graphqlPost = req.method === 'POST' && path === graphqlPath;
+    // Apollo's multipart subscriptions are ours (yoga serves subscriptions over SSE only).
+    const media: Answer | 'stream' | undefined =
+      graphqlPost && acceptsMultipartSubscription(req.headers.accept)
+        ? { multipart: true, json: negotiateJson(req.headers.accept) }
+        : graphqlPost
+          ? negotiate(req.headers.accept)
+          : 'stream';
     if (media === 'stream' || media === undefined) {
       scope.entry = 'yoga';
       void yoga(req, res);
       return;
     }
-    scope.entry = 'graphql-post';
+    scope.entry = typeof media === 'string' ? 'graphql-post' : 'multipart';
     readBody(req, config.maxBodyBytes).then(
       (body) => {
         if (body === undefined) refuse(res, scope, tooLarge);

@@ -41,7 +41,7 @@ export const errorCodeDescriptions = {
   BAD_REQUEST:
     'The HTTP request is not valid GraphQL over HTTP (a body that is not a JSON object, a batch, no query, parameters of the wrong type, a POST that is not application/json, a mutation over GET). Fix the client.',
   NOT_ACCEPTABLE:
-    'The Accept header allows nothing the gateway sends, or a subscription asked for a single JSON answer. Accept application/graphql-response+json, application/json or text/event-stream.',
+    'The Accept header allows nothing the gateway sends, or a subscription or a @defer/@stream document asked for a single JSON answer. Accept application/graphql-response+json, application/json, text/event-stream or multipart/mixed (subscriptionSpec=1.0, deferSpec=20220824).',
   GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax. Fix the document.',
   GRAPHQL_VALIDATION_FAILED:
     'The document does not validate against this schema (an unknown field, a wrong argument). Regenerate the client from schema.graphql.',

@@ -12,6 +12,7 @@ import { type Cluster, createCluster } from './live/cluster.js';
 import { createTicketFeed, type FeedTimer, type StreamSink, type TicketFeed } from './live/ticket-feed.js';
 import { createLoginLimiter } from './login-limit.js';
 import { type ApqStore, createApqStore } from './plugins/apq.js';
+import { createDeferStreamPlugin } from './plugins/defer-stream.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
@@ -250,7 +251,13 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
   const persisted = createPersistedDocuments({ manifestPath: config.persistedOperationsFile, only, apq });
   // Order matters: limits code and refuse first, the request scope sees coded errors, the
   // validation cache after every plugin that adds a rule, jit last so its execute is the one that runs.
-  const plugins: Plugin[] = [guardRequestParams(), ...createLimitPlugins(config), ...(deps.plugins ?? [])];
+  // @defer/@stream first: its schema change and validation rules come before any cache or limit sees a document.
+  const plugins: Plugin[] = [
+    createDeferStreamPlugin(),
+    guardRequestParams(),
+    ...createLimitPlugins(config),
+    ...(deps.plugins ?? []),
+  ];
   plugins.push(persisted.plugin);
   if (!config.introspection) {
     plugins.push({

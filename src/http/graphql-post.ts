@@ -7,6 +7,7 @@ import {
   getOperationAST,
 } from 'graphql';
 import { ErrorCode, maskError } from '../errors.js';
+import { usesIncrementalDelivery } from '../plugins/defer-stream.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
 import type { CallerSignal } from '../zstack/transport.js';
 import { closeSignal } from './close-signal.js';
@@ -24,18 +25,34 @@ import { sendJson } from './respond.js';
 export type JsonMediaType = 'application/graphql-response+json' | 'application/json';
 
 /**
+ * How a request is answered: a JSON media type, or Apollo's multipart subscription protocol
+ * (src/http/graphql-multipart.ts), whose client may also accept JSON (`json`) for an answer that is
+ * one result (a query, a mutation, a refusal), as Apollo Router answers it.
+ */
+export type Answer = JsonMediaType | { multipart: true; json: JsonMediaType | undefined };
+
+/**
  * The media type to answer with, from the Accept header: `'stream'` when the client accepts a
  * stream (SSE or multipart: yoga's handler serves those), undefined when nothing we send is acceptable.
  * A missing Accept, `*\/*` and `application/*` mean application/json, as the spec asks.
  */
 export function negotiate(accept: string | undefined): JsonMediaType | 'stream' | undefined {
+  return negotiateMedia(accept, true);
+}
+
+/** The JSON media type to answer with, the Accept's stream types left aside; undefined when none. */
+export function negotiateJson(accept: string | undefined): JsonMediaType | undefined {
+  return negotiateMedia(accept, false) as JsonMediaType | undefined;
+}
+
+function negotiateMedia(accept: string | undefined, streams: boolean): JsonMediaType | 'stream' | undefined {
   if (accept === undefined || accept.trim() === '') return 'application/json';
   let best: JsonMediaType | undefined;
   let bestQ = 0;
   for (const entry of accept.split(',')) {
     const [rawType = '', ...rawParams] = entry.split(';');
     const type = rawType.trim().toLowerCase();
-    if (type === 'text/event-stream' || type === 'multipart/mixed') return 'stream';
+    if (streams && (type === 'text/event-stream' || type === 'multipart/mixed')) return 'stream';
     let q = 1;
     let utf8 = true;
     for (const param of rawParams) {
@@ -108,13 +125,16 @@ export interface Enveloped {
   parse(source: string): DocumentNode;
   validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
   contextFactory(): unknown;
-  execute(args: {
-    schema: GraphQLSchema;
-    document: DocumentNode;
-    contextValue: unknown;
-    variableValues: Record<string, unknown> | null | undefined;
-    operationName: string | null | undefined;
-  }): unknown;
+  execute(args: ExecuteArgs): unknown;
+  subscribe(args: ExecuteArgs): unknown;
+}
+
+interface ExecuteArgs {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  contextValue: unknown;
+  variableValues: Record<string, unknown> | null | undefined;
+  operationName: string | null | undefined;
 }
 
 /** What this entry hands the pipeline as its initial context. */
@@ -137,6 +157,15 @@ export interface GraphQLPostOptions {
   onRefused?(req: IncomingMessage, error: GraphQLError): void;
   /** Sees what the pipeline threw instead of answering (it is masked for the caller). */
   onThrown?(req: IncomingMessage, error: unknown): void;
+  /**
+   * Writes a result or a subscription's stream in Apollo's multipart protocol (writeMultipart of
+   * src/http/graphql-multipart.ts); without it, subscriptions are refused here (406: SSE is yoga's).
+   */
+  multipart?(
+    req: IncomingMessage,
+    res: ServerResponse,
+    source: ExecutionResult | AsyncIterable<ExecutionResult>,
+  ): Promise<void>;
 }
 
 /** The spec's JSON form of a result: errors as JSON, with no internal extension (`http`) left. */
@@ -188,10 +217,18 @@ export function statusOf(result: ExecutionResult, mediaType: JsonMediaType): num
 const isPromise = (v: unknown): v is PromiseLike<unknown> =>
   typeof (v as { then?: unknown } | null)?.then === 'function';
 
+const isAsyncIterable = (v: unknown): v is AsyncIterable<ExecutionResult> =>
+  typeof (v as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
+
 /** The JSON POST entry; `serve` is called with the whole body read (the app enforces its limit). */
 export function createGraphQLPost(options: GraphQLPostOptions) {
-  function send(res: ServerResponse, result: ExecutionResult, media: JsonMediaType) {
+  function send(req: IncomingMessage, res: ServerResponse, result: ExecutionResult, answer: Answer) {
     if (res.destroyed) return;
+    const media = typeof answer === 'string' ? answer : answer.json;
+    if (media === undefined) {
+      void options.multipart?.(req, res, result);
+      return;
+    }
     sendJson(
       res,
       statusOf(result, media),
@@ -205,12 +242,15 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     req: IncomingMessage,
     res: ServerResponse,
     error: GraphQLError,
-    media: JsonMediaType,
+    answer: Answer,
     status = 400,
   ) {
     const result = { errors: [error] };
     options.onRefused?.(req, error);
-    if (!res.destroyed) sendJson(res, status, serializeResult(result), `${media}; charset=utf-8`);
+    if (res.destroyed) return;
+    const media = typeof answer === 'string' ? answer : answer.json;
+    if (media === undefined) void options.multipart?.(req, res, result);
+    else sendJson(res, status, serializeResult(result), `${media}; charset=utf-8`);
   }
 
   /**
@@ -222,7 +262,7 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     req: IncomingMessage,
     res: ServerResponse,
     params: GraphQLParams & { query: string },
-    media: JsonMediaType,
+    media: Answer,
   ): Promise<void> {
     // A request is aborted when its connection closes before the answer was written.
     const signal = closeSignal(res);
@@ -231,10 +271,10 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     try {
       document = enveloped.parse(params.query);
     } catch (error) {
-      return send(res, { errors: [maskError(error) as GraphQLError] }, media);
+      return send(req, res, { errors: [maskError(error) as GraphQLError] }, media);
     }
     const errors = enveloped.validate(enveloped.schema, document);
-    if (errors.length > 0) return send(res, { errors: [...errors] }, media);
+    if (errors.length > 0) return send(req, res, { errors: [...errors] }, media);
     const operation = getOperationAST(document, params.operationName);
     if (operation === null || operation === undefined) {
       const message = params.operationName
@@ -242,12 +282,26 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
         : 'Must provide operation name if query contains multiple operations.';
       return refuse(req, res, requestError(message, ErrorCode.OPERATION_RESOLUTION_FAILURE), media);
     }
-    if (operation.operation === 'subscription') {
+    const streamed = operation.operation === 'subscription' && typeof media !== 'string';
+    // Answered in parts, which a JSON answer cannot carry: refused before anything runs.
+    if (!streamed && usesIncrementalDelivery(document)) {
       return refuse(
         req,
         res,
         requestError(
-          'A subscription is answered as a stream: send it with Accept: text/event-stream.',
+          'A document with @defer or @stream is answered in parts: send it with Accept: multipart/mixed;deferSpec=20220824 or text/event-stream.',
+          ErrorCode.NOT_ACCEPTABLE,
+        ),
+        media,
+        406,
+      );
+    }
+    if (operation.operation === 'subscription' && !streamed) {
+      return refuse(
+        req,
+        res,
+        requestError(
+          'A subscription is answered as a stream: send it with Accept: text/event-stream (or multipart/mixed;subscriptionSpec=1.0).',
           ErrorCode.NOT_ACCEPTABLE,
         ),
         media,
@@ -258,7 +312,7 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     try {
       let contextValue = enveloped.contextFactory();
       if (isPromise(contextValue)) contextValue = await contextValue;
-      let out = enveloped.execute({
+      let out = (streamed ? enveloped.subscribe : enveloped.execute)({
         schema: enveloped.schema,
         document,
         contextValue,
@@ -266,18 +320,20 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
         operationName: params.operationName,
       });
       if (isPromise(out)) out = await out;
+      // A subscription that opened: its events are written as they come (refused, it is one result).
+      if (streamed && isAsyncIterable(out)) return options.multipart?.(req, res, out);
       result = out as ExecutionResult;
     } catch (error) {
       // Not an error in the result but a throw (a bug in a plugin or resolver machinery): masked.
       options.onThrown?.(req, error);
       result = { errors: [maskError(error) as GraphQLError] };
     }
-    send(res, result, media);
+    send(req, res, result, media);
   }
 
   return {
     /** Serves a JSON POST whose body has been read, answering in `media`. */
-    serve(req: IncomingMessage, res: ServerResponse, body: Buffer, media: JsonMediaType): Promise<void> {
+    serve(req: IncomingMessage, res: ServerResponse, body: Buffer, media: Answer): Promise<void> {
       if (body.length === 0) {
         refuse(req, res, requestError('The request has no body: send a JSON object with a "query".'), media);
         return Promise.resolve();
@@ -310,7 +366,7 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     req: IncomingMessage,
     res: ServerResponse,
     params: GraphQLParams | GraphQLError,
-    media: JsonMediaType,
+    media: Answer,
   ): Promise<void> {
     if (params instanceof GraphQLError) {
       refuse(req, res, params, media);

@@ -10,7 +10,7 @@ import { ErrorCode, maskError } from '../errors.js';
  * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
  */
 /** Which documented route served a request (src/app.ts). */
-export type Entry = 'graphql-post' | 'yoga' | 'cors-preflight' | 'refused' | 'websocket';
+export type Entry = 'graphql-post' | 'multipart' | 'yoga' | 'cors-preflight' | 'refused' | 'websocket';
 
 export class RequestScope {
   /** The route that served the request. */

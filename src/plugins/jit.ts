@@ -18,6 +18,7 @@ import {
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
+import { usesIncrementalDelivery } from './defer-stream.js';
 import { astNodeCount, ByteLru } from './document-cache.js';
 
 /** Compiled operations of one document, by operation name ('' = the only one). */
@@ -209,7 +210,8 @@ export function createJitPlugin(
 
   function compile(args: ExecutionArgs): CompiledQuery | null {
     const operationName = args.operationName ?? undefined;
-    if (!variablesAreSafe(args) || introspects(args)) {
+    // graphql-jit runs @defer/@stream documents eagerly: graphql-js answers them in parts.
+    if (!variablesAreSafe(args) || introspects(args) || usesIncrementalDelivery(args.document)) {
       options.onCompile?.({ operationName, compiled: false });
       return null;
     }

@@ -11,7 +11,7 @@ import { MAX_UUID_IN, TicketWhere, ticketConditions } from './ticket-query.js';
 
 builder.subscriptionType({
   description:
-    "Live updates over Server-Sent Events (POST /graphql with Accept: text/event-stream) or GraphQL over WebSocket (ws://…/graphql, graphql-transport-ws). Needs the caller's session.",
+    "Live updates over Server-Sent Events (POST /graphql with Accept: text/event-stream), Apollo's multipart HTTP subscriptions (Accept: multipart/mixed;subscriptionSpec=1.0, application/json) or GraphQL over WebSocket (ws://…/graphql, graphql-transport-ws). Needs the caller's session.",
 });
 
 async function* nothing(): AsyncGenerator<ApiTicket> {}
