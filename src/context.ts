@@ -40,11 +40,9 @@ export interface Context {
   loaders: Loaders;
   /** Live ticket changes (subscriptions); shared by the gateway, keyed by session. */
   readonly feed: TicketFeed;
-  /** The client's address (the TCP peer), for per-client limits; undefined when not known. */
-  readonly peer: string | undefined;
   /** logIn's throttle (LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE, LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE); none when unset. */
   readonly logins: LoginLimiter | undefined;
-  /** The client's address and its response, for the feed's per-address cap and slow-reader bound. */
+  /** The client's address key and its response, for the per-address caps (streams, logins) and the slow-reader bound. */
   readonly caller: StreamCaller;
   /** The HTTP layer's handle on this request (REQUEST_TAG), passed on to every upstream call's events. */
   tag: unknown;
@@ -86,7 +84,6 @@ export function createContext(deps: {
   maxRequestBytes?: number;
   /** Most answer bytes the operation may read from ZStack; unlimited when unset. */
   maxResponseBytes?: number;
-  peer?: string | undefined;
   logins?: LoginLimiter;
   tag?: unknown;
 }): Context {
@@ -111,7 +108,6 @@ export function createContext(deps: {
     maxRequestBytes: deps.maxRequestBytes ?? Number.POSITIVE_INFINITY,
     timeZone: deps.timeZone,
     feed: deps.feed,
-    peer: deps.peer,
     logins: deps.logins,
     caller: deps.caller ?? {},
     tag: deps.tag,

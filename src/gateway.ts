@@ -9,7 +9,13 @@ import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster } from './live/cluster.js';
-import { createTicketFeed, type FeedTimer, type StreamSink, type TicketFeed } from './live/ticket-feed.js';
+import {
+  createTicketFeed,
+  type FeedTimer,
+  type StreamCaller,
+  type StreamSink,
+  type TicketFeed,
+} from './live/ticket-feed.js';
 import { createLoginLimiter } from './login-limit.js';
 import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDeferStreamPlugin } from './plugins/defer-stream.js';
@@ -174,14 +180,25 @@ interface InitialContext {
 }
 
 /**
- * A response as a stream's sink: its unsent bytes (node counts the response's own buffer and its
- * socket's) and a cut that closes the connection, dropping what the client never read.
+ * Who a request is from, for the per-address caps (streams, logins) and a stream's slow-reader bound;
+ * worked out only when a resolver asks, since most requests never do. The sink of a response is its
+ * unsent bytes (node counts the response's own buffer and its socket's) and a cut that closes the
+ * connection, dropping what the client never read; a WebSocket brings its own.
  */
-function sinkOf(res: ServerResponse): StreamSink {
-  return {
-    buffered: () => res.writableLength,
-    cut: () => res.destroy(),
-  };
+class RequestCaller implements StreamCaller {
+  constructor(
+    private readonly req: IncomingMessage | undefined,
+    private readonly res: ServerResponse | undefined,
+    private readonly socketSink: StreamSink | undefined,
+  ) {}
+  get address(): string | undefined {
+    return this.req && clientKey(this.req.socket.remoteAddress);
+  }
+  get sink(): StreamSink | undefined {
+    const res = this.res;
+    if (res === undefined) return this.socketSink;
+    return { buffered: () => res.writableLength, cut: () => res.destroy() };
+  }
 }
 
 /** Builds the gateway for one ZStack; never listens and never reads process.env. */
@@ -301,7 +318,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     context: (initial) => {
       const { req, res, request, signal, sink } = initial as InitialContext;
       return createContext({
-        caller: { address: req && clientKey(req.socket.remoteAddress), sink: res ? sinkOf(res) : sink },
+        caller: new RequestCaller(req, res, sink),
         authorization: req?.headers.authorization ?? request?.headers.get('authorization'),
         signal: signal ?? request?.signal ?? NEVER_ABORTED,
         client,
@@ -314,7 +331,6 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         maxResourcesPerRequest: config.maxResourcesPerRequest,
         maxRequestBytes: config.zstackMaxRequestBytes,
         maxResponseBytes: config.zstackMaxResponseBytesPerOperation,
-        peer: req?.socket?.remoteAddress,
         logins,
         tag: requestTag(req),
       });

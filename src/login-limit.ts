@@ -8,7 +8,6 @@ import {
   RateLimiterRes,
 } from 'rate-limiter-flexible';
 import { ErrorCode } from './errors.js';
-import { clientKey } from './http/connections.js';
 
 /** Both limits count per minute (the unit in their settings' names). */
 const WINDOW_SECONDS = 60;
@@ -41,7 +40,7 @@ export interface LoginLimiter {
   /**
    * Before a login's upstream call: refuses with RATE_LIMITED (extensions.retryAfterSeconds and an
    * HTTP Retry-After header) when the client or the account is over its limit, else counts the
-   * attempt. `client` is the peer address; `account` names the account as the login does.
+   * attempt. `client` is the client's address key (clientKey, src/http/connections.ts); `account` names the account as the login does.
    */
   begin(client: string | undefined, account: string): Promise<LoginAttempt>;
 }
@@ -113,7 +112,7 @@ export function createLoginLimiter(options: LoginLimitOptions): LoginLimiter {
       : undefined;
   return {
     async begin(client, account) {
-      if (perClient !== undefined) await take(perClient, clientKey(client) || 'unknown', 'client');
+      if (perClient !== undefined) await take(perClient, client || 'unknown', 'client');
       if (perAccount === undefined) return SETTLED;
       const key = accountKey(account);
       if (!(await take(perAccount, key, 'account'))) return SETTLED;

@@ -140,7 +140,7 @@ builder.mutationField('logIn', (t) =>
         account = `ACCOUNT\n${accountName}`;
         call = () => logInByAccount(ctx.client, { accountName, password: input.password }, opts);
       }
-      const attempt: LoginAttempt | undefined = await ctx.logins?.begin(ctx.peer, account);
+      const attempt: LoginAttempt | undefined = await ctx.logins?.begin(ctx.caller.address, account);
       let session: ApiSession;
       try {
         session = await call();
