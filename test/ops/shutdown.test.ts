@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { subscribeMultipart } from '../helpers/multipart.js';
 import { waitFor } from '../helpers/wait.js';
 import { wsClient, wsSubscribe } from '../helpers/ws.js';
 import { CHANGE } from './support.js';
@@ -219,6 +220,25 @@ it('SIGTERM with open WebSockets: each subscription completes, each socket close
   expect((await idle.closed).code).toBe(1001);
   expect(await exited).toBe(0);
   expect(performance.now() - signalled).toBeLessThan(graceMs);
+  expect(output()).toContain('"msg":"stopped"');
+  expect(output()).not.toContain(session);
+});
+
+it('SIGTERM with open multipart subscriptions: each ends with the closing boundary, and the process exits 0 well within the grace period', async () => {
+  const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: '60000' });
+  const url = `${base}/graphql`;
+  const watch = 'subscription { ticketUpdated(where: { statusIn: [PENDING] }) { uuid status } }';
+  const streams = [
+    await subscribeMultipart(url, watch, {}, session),
+    await subscribeMultipart(url, watch, {}, session),
+  ];
+  expect(streams.map((s) => s.status)).toEqual([200, 200]);
+  // The opening delimiter is written once the feed holds the stream.
+  await waitFor(() => streams.every((s) => s.raw.length > 0), 'both streams to open');
+  proc.kill('SIGTERM');
+  for (const s of streams) expect(await s.ended).toMatch(/\r\n--graphql--\r\n$/);
+  // The drained streams finish the shutdown: no wait for the 60 s grace period.
+  expect(await exited).toBe(0);
   expect(output()).toContain('"msg":"stopped"');
   expect(output()).not.toContain(session);
 });
