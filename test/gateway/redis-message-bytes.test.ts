@@ -77,7 +77,7 @@ describe.skipIf(skipWithoutRedis)('REDIS_MAX_MESSAGE_BYTES', () => {
     );
     expect(res.errors).toBeUndefined();
     const uuid = res.data?.createTicket.ticket.uuid as string;
-    const event = await sub.next(2000);
+    const event = await sub.next();
     expect(event.data).toMatchObject({
       ticketUpdated: { uuid, status: 'PENDING', request: [{ requestName: 'r1' }] },
     });
