@@ -257,21 +257,28 @@ function streamCutLog(logger: Logger) {
     log.warn(info, 'ticketUpdated stream cut: its client does not read (STREAM_MAX_BUFFERED_BYTES)');
 }
 
-/** Redis coming and going: one line per change, never one per failed command. */
+/**
+ * Redis coming and going: one line when it stops answering (closed, refused or timing out), with the
+ * fault as an Error, and one when it answers again; never one per failed command.
+ */
 function redisStateLog(logger: Logger) {
   const log = logger.child({ component: 'redis' });
-  return (up: boolean, error?: unknown) => {
+  let connected = false;
+  return (up: boolean, error?: Error) => {
     if (up) {
       log.info(
-        'redis connected: pushes, job callbacks and live-update polls are shared with the other instances',
+        connected
+          ? 'redis available again: this instance catches up with a poll of its own, then shares again'
+          : 'redis connected: pushes, job callbacks and live-update polls are shared with the other instances',
       );
+      connected = true;
       return;
     }
-    const err = error instanceof Error ? error : new Error(String(error));
-    log.warn(
-      { err: { type: err.name, message: scrubUuids(err.message) } },
-      'redis unavailable: this instance polls and pushes on its own until it is back',
-    );
+    const cause = error ?? new Error('redis unavailable');
+    const err = new Error(scrubUuids(cause.message));
+    err.name = cause.name;
+    err.stack = scrubUuids(cause.stack ?? '');
+    log.warn({ err }, 'redis unavailable: this instance polls and pushes on its own until it is back');
   };
 }
 
@@ -362,6 +369,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     onFeedError: feedErrorLog(logger),
     onStreamCut: streamCutLog(logger),
     onRedisState: redisStateLog(logger),
+    onRedisRejected: (reason) => metrics.onRedisRejected(reason),
   });
   const { yoga } = gateway;
   const post = createGraphQLPost({

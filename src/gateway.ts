@@ -8,7 +8,7 @@ import { NEVER_ABORTED } from './http/close-signal.js';
 import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
-import { type Cluster, createCluster } from './live/cluster.js';
+import { type Cluster, createCluster, type RejectReason } from './live/cluster.js';
 import {
   createTicketFeed,
   type FeedTimer,
@@ -127,8 +127,13 @@ export interface GatewayDeps {
   onFeedError?: (err: unknown, what: string) => void;
   /** A ticketUpdated stream was cut because its client does not read (logged by the app). */
   onStreamCut?: (info: { bufferedBytes: number; queuedEvents: number }) => void;
-  /** Redis (REDIS_URL) became reachable or not: called once per change (logged by the app). */
-  onRedisState?: (up: boolean, err?: unknown) => void;
+  /**
+   * Redis (REDIS_URL) became reachable or not (with the fault as an Error): called once per change,
+   * whatever the fault (logged by the app).
+   */
+  onRedisState?: (up: boolean, err?: Error) => void;
+  /** A Redis message or log entry failed its signature or shape check and was dropped (counted). */
+  onRedisRejected?: (reason: RejectReason) => void;
 }
 
 /** What a byte-bounded cache holds now. */
@@ -227,7 +232,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
           commandTimeoutMs: config.redisCommandTimeoutMs ?? 1000,
           maxMessageBytes: config.redisMaxMessageBytes,
           onState: deps.onRedisState,
-          onError: deps.onFeedError,
+          onRejected: deps.onRedisRejected,
         })
       : undefined;
   const feed = createTicketFeed(client, {
@@ -243,7 +248,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     share: cluster,
   });
   cluster?.listen({
-    feed: (message) => feed.received(message),
+    entry: (entry) => feed.received(entry),
+    catchUp: () => feed.catchUp(),
     job: (jobUuid) => client.notifyJobDone(jobUuid),
   });
   const logins = createLoginLimiter({

@@ -1,56 +1,77 @@
 /**
  * Several gateways, one picture (REDIS_URL): what instances share through Redis.
- * - a mutation's ticket is published so every instance pushes it to its own matching streams;
- * - a job callback received by any instance is published so the instance waiting for it wakes;
+ * - ticket changes go into ONE Redis Stream, an ordered log (XADD, trimmed to about FEED_MAX_ENTRIES):
+ *   a mutation's ticket, and each poll's changed tickets followed by the watermark it reached. Each
+ *   instance reads the log from its last id (XREAD BLOCK), so after a reconnect it replays what it
+ *   missed; entries it could not append wait in order in an outbox and go as soon as Redis answers;
+ * - an entry names tickets by uuid and a state digest (filter fields, lastOpDate, fingerprint), never
+ *   their data: a receiver reads the ticket itself from ZStack, with its own session, so what a
+ *   stream shows always comes from ZStack and an entry is small whatever the ticket holds;
+ * - every entry and job message is signed (HMAC-SHA256 with a key derived from REDIS_KEY_SECRET);
+ *   one that fails the check is dropped and counted;
  * - one session's live-update poll runs on one instance at a time (a lease: SET NX PX, renewed at each
- *   poll), whose results are published to the others.
- * Redis holds no session token: a session is named by HMAC-SHA256(REDIS_KEY_SECRET, token). Its only
- * keys are the poll leases (value: a random instance id); tickets travel in pub/sub messages, which
- * Redis does not keep. When Redis does not answer, every instance polls and pushes on its own (the
- * caller is told once per outage) and shares again once it is back; no request ever waits for Redis
+ *   poll; a waiting instance retries when it expires);
+ * - a job callback received by any instance is published (pub/sub, only a hint) so the waiting
+ *   instance polls its job at once.
+ * Redis holds no session token: a session is named by HMAC-SHA256(REDIS_KEY_SECRET, token). When
+ * Redis does not answer (closed, refused or slower than REDIS_COMMAND_TIMEOUT_MS), the caller is
+ * told once, every instance polls and pushes on its own, and once it answers again the caller is told
+ * once more and each instance catches up with a poll of its own; no request ever waits for Redis
  * beyond REDIS_COMMAND_TIMEOUT_MS, and none fails because of it.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { ApiTicket } from '../zstack/types.js';
 
-/** What another instance shared about live updates. */
-export type SharedFeedMessage =
+/**
+ * One ticket's state as a change entry names it: what a receiver needs to decide whether one of its
+ * streams may match (the fields stream filters read), to order states (lastOpDate), and to know it
+ * has it already (`fp`, the state digest its own poll would compute). Never the ticket's data.
+ */
+export interface FeedChange {
+  uuid: string;
+  status?: string;
+  name?: string;
+  ticketTypeUuid?: string;
+  flowCollectionUuid?: string;
+  accountSystemType?: string;
+  lastOpDate?: string;
+  /** The state digest (see ticket-feed's stateDigest). */
+  fp: string;
+  /** A filter field was too long to carry: every stream of a matching uuid treats it as a match. */
+  partial?: true;
+}
+
+/** One entry of the shared log. */
+export interface FeedEntry {
+  /** The session (its keyed hash) whose mutation or poll this is. */
+  key: string;
   /**
-   * A ticket as a mutation through another instance left it, for the session that made it.
-   * `partial`: the ticket was too large for one message (REDIS_MAX_MESSAGE_BYTES), so only the fields
-   * stream filters read came; the session's own streams re-read it from ZStack.
+   * `mutation`: a mutation through an instance left these tickets so (other sessions' streams that
+   * match read them early); `poll`: a poll of the session found these changes.
    */
-  | { kind: 'ticket'; key: string; ticket: ApiTicket; partial?: boolean }
-  /**
-   * One poll's changed tickets of a session, the watermark it reached, and (uuid, state digest) of
-   * the tickets at that watermark it has seen. `refs`: uuids of changed tickets that did not fit in the
-   * message (REDIS_MAX_MESSAGE_BYTES), for the receiver to re-read from ZStack.
-   */
-  | {
-      kind: 'changes';
-      key: string;
-      since: string;
-      tickets: ApiTicket[];
-      atSince: [string, string][];
-      refs?: string[];
-    }
-  /** A stream of the session matches a ticket another session changed: poll early. */
-  | { kind: 'wake'; key: string };
+  kind: 'mutation' | 'poll';
+  changes: FeedChange[];
+  /** poll: the watermark the poll reached, once every change before it is in the log. */
+  since?: string;
+}
 
 /** What the live feed shares with other instances; absent = this instance works alone. */
 export interface FeedShare {
   /** A session's name in Redis: HMAC-SHA256(REDIS_KEY_SECRET, token), base64url; never the token. */
   keyOf(session: string): string;
   /**
-   * Takes or renews the session's poll lease for `ttlMs`: true = this instance polls the session now.
-   * Rejects when Redis does not answer (the caller then polls alone).
+   * Takes or renews the session's poll lease for `ttlMs`: `mine` = this instance polls the session
+   * now; otherwise `retryInMs` says when the other holder's lease runs out. Rejects when Redis does
+   * not answer (the caller then polls alone).
    */
-  claim(key: string, ttlMs: number): Promise<boolean>;
+  claim(key: string, ttlMs: number): Promise<{ mine: boolean; retryInMs: number }>;
   /** Gives the lease up if this instance holds it (its last stream of the session left). */
   release(key: string): void;
-  /** Sends to the other instances; never throws, never waits (a message lost in an outage is lost). */
-  publish(message: SharedFeedMessage): void;
+  /**
+   * Appends to the shared log; never throws, never waits. Entries Redis did not take wait in order
+   * (at most OUTBOX_MAX) and are appended once it answers again.
+   */
+  append(entry: FeedEntry): void;
 }
 
 export interface ClusterOptions {
@@ -59,146 +80,369 @@ export interface ClusterOptions {
   /** Every key and channel starts with it (REDIS_KEY_PREFIX). */
   prefix: string;
   commandTimeoutMs: number;
-  /**
-   * Largest message published (REDIS_MAX_MESSAGE_BYTES): a ticket that would pass it travels as a
-   * reference its receivers re-read from ZStack; a larger message received is skipped. Default: none.
-   */
+  /** Largest entry or message accepted (REDIS_MAX_MESSAGE_BYTES); a larger one is dropped unread. */
   maxMessageBytes?: number;
-  /** Redis became reachable (true) or not (false, with the error): once per change. */
-  onState?: (up: boolean, err?: unknown) => void;
-  /** A message that could not be sent or read: skipped; the caller logs it. */
-  onError?: (err: unknown, what: string) => void;
+  /**
+   * Redis became reachable (true) or not (false, with the fault as an Error): once per change,
+   * whatever the fault (closed, refused, timing out).
+   */
+  onState?: (up: boolean, err?: Error) => void;
+  /** A message or entry failed its check and was dropped (counted by the caller). */
+  onRejected?: (reason: RejectReason) => void;
 }
 
+export type RejectReason = 'signature' | 'too_large' | 'malformed';
+
 export interface ClusterHandlers {
-  feed(message: SharedFeedMessage): void;
+  /** An entry another instance appended to the shared log, in log order. */
+  entry(entry: FeedEntry): void;
+  /**
+   * Redis answers again after a fault: this instance may have missed entries (Redis restarted empty,
+   * or trimmed what it had not read), so it catches up with polls of its own.
+   */
+  catchUp(): void;
   /** Another instance received ZStack's callback for this job. */
   job(jobUuid: string): void;
 }
 
 export interface Cluster extends FeedShare {
-  /** Both connections are ready: pushes, callbacks and polls are shared. */
+  /** Every connection answers: pushes, callbacks and polls are shared. */
   readonly up: boolean;
   /** This process's id among the instances (the value of the leases it holds). */
   readonly instanceId: string;
   /** The command connection, for counters every instance shares (logIn's limits); no offline queue. */
   readonly redis: Redis;
-  /** Where messages of the other instances go (set once, before any arrives). */
+  /** Where the other instances' entries and messages go (set once, before any arrives). */
   listen(handlers: ClusterHandlers): void;
   /** Tells the other instances that ZStack called back for this job. */
   publishJob(jobUuid: string): void;
-  /** Releases nothing by itself (the feed does), then closes both connections. */
+  /** Entries waiting for Redis to take them. */
+  readonly outboxSize: number;
+  /** Releases nothing by itself (the feed does), then closes every connection. */
   close(): Promise<void>;
 }
 
-/** Take the lease when free, renew it when ours: 1 = this instance polls. */
+/** Take the lease when free, renew it when ours: {1, 0} = this instance polls; {0, ms left} otherwise. */
 const CLAIM = `local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if v then return 0 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {1, 0} end
+if v then return {0, redis.call('PTTL', KEYS[1])} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`;
+return {1, 0}`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/** The log keeps about this many entries (XADD MAXLEN ~): minutes of changes, a few MB at most. */
+export const FEED_MAX_ENTRIES = 10_000;
+/** Largest entry appended: a poll's changes are split into entries of at most this size. */
+export const MAX_ENTRY_BYTES = 16 * 1024;
+/** Most entries waiting for Redis; past it the oldest go (receivers catch up by polling). */
+export const OUTBOX_MAX = 1000;
+/** A filter field longer than this is left out of a change (marked partial). */
+const MAX_FIELD_CHARS = 1024;
+/** How long one XREAD waits for new entries before asking again. */
+const READ_BLOCK_MS = 1000;
+/** Entries read at once. */
+const READ_COUNT = 500;
 
 /** Reconnect quickly after an outage, but never more often than every second once it lasts. */
 const retryStrategy = (times: number) => Math.min(100 * times, 1000);
 
 const JOB_ID = /^[0-9A-Za-z-]{1,64}$/;
+const UUID = /^[0-9A-Za-z-]{1,64}$/;
+const KEY = /^[0-9A-Za-z_-]{1,64}$/;
+const QUERY_DATE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Any rejection or event payload as an Error (ioredis and Lua replies are not always Errors). */
+export function asError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (isObject(value) && typeof value.message === 'string') {
+    const err = new Error(value.message);
+    if (typeof value.name === 'string') err.name = value.name;
+    return err;
+  }
+  return new Error(String(value));
+}
+
+/** Stream ids `ms-seq` compared as numbers. */
+export function compareIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+/** A change as sent: filter fields too long to carry are left out and the change marked partial. */
+export function boundedChange(change: FeedChange): FeedChange {
+  const out: FeedChange = { uuid: change.uuid, fp: change.fp };
+  for (const field of CHANGE_FIELDS) {
+    const value = change[field];
+    if (value === undefined) continue;
+    if (value.length > MAX_FIELD_CHARS) out.partial = true;
+    else out[field] = value;
+  }
+  if (change.partial) out.partial = true;
+  return out;
+}
+
+const CHANGE_FIELDS = [
+  'status',
+  'name',
+  'ticketTypeUuid',
+  'flowCollectionUuid',
+  'accountSystemType',
+  'lastOpDate',
+] as const;
+
+/**
+ * An entry as appended: one or more texts of at most MAX_ENTRY_BYTES each, the changes in order, the
+ * watermark (if any) only on the last, so it is read after every change before it.
+ */
+export function splitEntry(entry: FeedEntry, from: string): string[] {
+  const texts: string[] = [];
+  const head = (changes: string[], since?: string) =>
+    `{"from":${JSON.stringify(from)},"key":${JSON.stringify(entry.key)},"kind":${JSON.stringify(entry.kind)}${
+      since === undefined ? '' : `,"since":${JSON.stringify(since)}`
+    },"changes":[${changes.join(',')}]}`;
+  const base = Buffer.byteLength(head([], entry.since));
+  let chunk: string[] = [];
+  let size = base;
+  for (const change of entry.changes) {
+    const text = JSON.stringify(boundedChange(change));
+    const bytes = Buffer.byteLength(text) + 1;
+    if (chunk.length > 0 && size + bytes > MAX_ENTRY_BYTES) {
+      texts.push(head(chunk));
+      chunk = [];
+      size = base;
+    }
+    chunk.push(text);
+    size += bytes;
+  }
+  texts.push(head(chunk, entry.since));
+  return texts;
+}
+
+/** A log entry read back, checked field by field; undefined when it is not one. */
+export function parseEntry(m: unknown): (FeedEntry & { from: string }) | undefined {
+  if (!isObject(m) || typeof m.from !== 'string' || typeof m.key !== 'string' || !KEY.test(m.key))
+    return undefined;
+  if (m.kind !== 'mutation' && m.kind !== 'poll') return undefined;
+  if (!Array.isArray(m.changes)) return undefined;
+  const changes: FeedChange[] = [];
+  for (const c of m.changes) {
+    if (!isObject(c) || typeof c.uuid !== 'string' || !UUID.test(c.uuid) || typeof c.fp !== 'string')
+      return undefined;
+    const change: FeedChange = { uuid: c.uuid, fp: c.fp };
+    for (const field of CHANGE_FIELDS) {
+      const value = c[field];
+      if (value === undefined) continue;
+      if (typeof value !== 'string') return undefined;
+      change[field] = value;
+    }
+    if (c.partial === true) change.partial = true;
+    changes.push(change);
+  }
+  const entry: FeedEntry & { from: string } = { from: m.from, key: m.key, kind: m.kind, changes };
+  if (m.since !== undefined) {
+    if (typeof m.since !== 'string' || !QUERY_DATE.test(m.since)) return undefined;
+    entry.since = m.since;
+  }
+  return entry;
+}
+
 /** Connects to Redis (in the background: the gateway starts whether Redis answers or not). */
 export function createCluster(options: ClusterOptions): Cluster {
   const instanceId = randomUUID();
-  const onError = options.onError ?? (() => {});
-  const channel = {
-    feed: `${options.prefix}feed`,
-    job: `${options.prefix}job`,
-  };
+  const streamKey = `${options.prefix}feed`;
+  const jobChannel = `${options.prefix}job`;
   const leaseKey = (key: string) => `${options.prefix}poll:${key}`;
+  const maxBytes = options.maxMessageBytes ?? Number.POSITIVE_INFINITY;
+  // Sessions are named with the secret itself; messages are signed with a key derived from it, so
+  // a signature never doubles as a session's name.
+  const signKey = createHmac('sha256', options.keySecret).update('zstack-graphql feed signature v1').digest();
+  const sign = (where: string, text: string) =>
+    createHmac('sha256', signKey).update(where).update('\n').update(text).digest();
+  const connectTimeout = Math.max(options.commandTimeoutMs, 1000);
   // Commands fail at once while disconnected (no offline queue): a mutation never waits for Redis.
   const commands = new Redis(options.url, {
     enableOfflineQueue: false,
     commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+    connectTimeout,
     maxRetriesPerRequest: 1,
     retryStrategy,
   });
-  // The subscriber's SUBSCRIBE waits for the connection; ioredis subscribes again after a reconnect.
-  const subscriber = new Redis(options.url, {
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+  // The log reader blocks in XREAD; a stalled Redis is noticed when one does not answer in time.
+  const reader = new Redis(options.url, {
+    commandTimeout: READ_BLOCK_MS + options.commandTimeoutMs,
+    connectTimeout,
     maxRetriesPerRequest: null,
     retryStrategy,
   });
+  // The subscriber's SUBSCRIBE waits for the connection; ioredis subscribes again after a reconnect.
+  const subscriber = new Redis(options.url, { connectTimeout, maxRetriesPerRequest: null, retryStrategy });
+  const connections = [commands, reader, subscriber];
   let handlers: ClusterHandlers | undefined;
-  let reported: boolean | undefined;
   let closed = false;
+  /** undefined until the first time every connection answered. */
+  let state: 'up' | 'down' | undefined;
+  /** Set by a fault, cleared by the next command that answers once every connection is ready. */
+  let faulty = false;
+  const outbox: { text: string }[] = [];
+  let flushing = false;
+  /** After a fault the reader checks where the log ends before reading on (Redis may have restarted). */
+  let recheck = false;
 
-  const isUp = () => commands.status === 'ready' && subscriber.status === 'ready';
-  function report(err?: unknown): void {
+  const ready = () => connections.every((c) => c.status === 'ready');
+  const isUp = () => state === 'up' && !faulty && ready();
+
+  function fault(err: unknown): void {
     if (closed) return;
-    const up = isUp();
-    if (reported === up || (up === false && err === undefined && reported === undefined)) return;
-    reported = up;
-    options.onState?.(up, err);
+    faulty = true;
+    recheck = true;
+    if (state === 'down') return;
+    // Before the first connection: reported only if it was up once (startup without Redis logs once too).
+    state = 'down';
+    options.onState?.(false, asError(err));
   }
-  for (const connection of [commands, subscriber]) {
-    connection.on('ready', () => report());
-    connection.on('close', () => report(new Error('connection to Redis closed')));
+  /** A command answered: Redis is back if every connection is ready. */
+  function answered(): void {
+    if (closed || !ready()) return;
+    faulty = false;
+    if (state === 'up') {
+      if (outbox.length > 0) void flush();
+      return;
+    }
+    const first = state === undefined;
+    state = 'up';
+    options.onState?.(true);
+    void flush();
+    if (!first) handlers?.catchUp();
+  }
+  for (const connection of connections) {
+    connection.on('ready', () => {
+      // A fresh connection is not proof of an answer: one cheap question, once commands can ask it.
+      if (commands.status === 'ready') commands.ping().then(answered, fault);
+    });
+    connection.on('close', () => fault(new Error('connection to Redis closed')));
     // Every error of an outage lands here; the outage itself is reported once.
-    connection.on('error', (err: unknown) => report(err));
+    connection.on('error', fault);
   }
 
-  subscriber.subscribe(channel.feed, channel.job).catch((err: unknown) => {
-    if (!closed) onError(err, 'redis subscribe failed');
-  });
-  const maxBytes = options.maxMessageBytes ?? Number.POSITIVE_INFINITY;
-  subscriber.on('message', (name: string, text: string) => {
-    if (handlers === undefined) return;
-    // Only an instance with a larger REDIS_MAX_MESSAGE_BYTES (or a stranger) sends these: not parsed.
-    if (text.length > maxBytes) {
-      onError(
-        new Error(`message of ${text.length} characters`),
-        'redis message over REDIS_MAX_MESSAGE_BYTES; skipped',
-      );
-      return;
+  function verified(where: string, raw: string): unknown {
+    if (Buffer.byteLength(raw) > maxBytes) {
+      options.onRejected?.('too_large');
+      return undefined;
     }
-    let message: unknown;
+    const dot = raw.indexOf('.');
+    const signature = dot > 0 ? Buffer.from(raw.slice(0, dot), 'base64url') : Buffer.alloc(0);
+    const text = dot > 0 ? raw.slice(dot + 1) : '';
+    const expected = sign(where, text);
+    if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
+      options.onRejected?.('signature');
+      return undefined;
+    }
     try {
-      message = JSON.parse(text);
-    } catch (err) {
-      onError(err, 'redis message is not JSON; skipped');
-      return;
+      return JSON.parse(text);
+    } catch {
+      options.onRejected?.('malformed');
+      return undefined;
     }
+  }
+  const signed = (where: string, text: string) => `${sign(where, text).toString('base64url')}.${text}`;
+
+  subscriber.subscribe(jobChannel).catch(fault);
+  subscriber.on('message', (name: string, raw: string) => {
+    if (handlers === undefined || name !== jobChannel) return;
+    const message = verified(jobChannel, raw);
+    if (message === undefined) return;
     if (!isObject(message) || message.from === instanceId) return;
-    if (name === channel.job) {
-      if (typeof message.job === 'string' && JOB_ID.test(message.job)) handlers.job(message.job);
-      return;
-    }
-    const shared = sharedFeedMessage(message);
-    if (shared !== undefined) handlers.feed(shared);
+    if (typeof message.job === 'string' && JOB_ID.test(message.job)) handlers.job(message.job);
+    else options.onRejected?.('malformed');
   });
 
-  function send(name: string, payload: Record<string, unknown> | SharedFeedMessage): void {
-    if (!isUp()) return;
-    let text: string;
+  async function flush(): Promise<void> {
+    if (flushing || closed) return;
+    flushing = true;
     try {
-      text = encode(payload, instanceId, maxBytes);
+      while (outbox.length > 0 && commands.status === 'ready' && !closed) {
+        const next = outbox[0] as { text: string };
+        await commands.xadd(streamKey, 'MAXLEN', '~', FEED_MAX_ENTRIES, '*', 'm', next.text);
+        // Taken: the next one goes (a retry after a timeout may append an entry twice; harmless).
+        if (outbox[0] === next) outbox.shift();
+        answered();
+      }
     } catch (err) {
-      onError(err, 'redis message could not be serialised; not shared');
-      return;
+      fault(err);
+    } finally {
+      flushing = false;
     }
-    if (Buffer.byteLength(text) > maxBytes) {
-      onError(
-        new Error(`message of ${Buffer.byteLength(text)} bytes`),
-        'redis message over REDIS_MAX_MESSAGE_BYTES; not shared',
-      );
-      return;
-    }
-    commands.publish(name, text).catch((err: unknown) => onError(err, 'redis publish failed'));
   }
+
+  async function readLoop(): Promise<void> {
+    let lastId: string | undefined;
+    while (!closed) {
+      try {
+        if (lastId === undefined || recheck) {
+          recheck = false;
+          // Where the log ends now: the start on the first read; after a fault, a log that ends
+          // before our position was replaced (Redis restarted): read the new one from its start.
+          const last = (await reader.xrevrange(streamKey, '+', '-', 'COUNT', 1))[0]?.[0];
+          if (lastId === undefined) lastId = last ?? '0-0';
+          else if (last === undefined || compareIds(last, lastId) < 0) lastId = '0-0';
+          answered();
+          continue;
+        }
+        const reply = await reader.xread(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          READ_BLOCK_MS,
+          'STREAMS',
+          streamKey,
+          lastId,
+        );
+        answered();
+        for (const [, entries] of reply ?? []) {
+          for (const [id, fields] of entries) {
+            // A read re-sent after a timeout may return entries already taken.
+            if (compareIds(id, lastId) <= 0) continue;
+            lastId = id;
+            take(fields);
+          }
+        }
+      } catch (err) {
+        if (closed) return;
+        fault(err);
+        await new Promise((resolve) => setTimeout(resolve, 100).unref());
+      }
+    }
+  }
+
+  function take(fields: string[]): void {
+    const index = fields.indexOf('m');
+    const raw = index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
+    if (raw === undefined) {
+      options.onRejected?.('malformed');
+      return;
+    }
+    const message = verified(streamKey, raw);
+    if (message === undefined) return;
+    const entry = parseEntry(message);
+    if (entry === undefined) {
+      options.onRejected?.('malformed');
+      return;
+    }
+    if (entry.from === instanceId || handlers === undefined) return;
+    const { from: _from, ...rest } = entry;
+    handlers.entry(rest);
+  }
+
+  void readLoop();
 
   return {
     instanceId,
@@ -206,24 +450,43 @@ export function createCluster(options: ClusterOptions): Cluster {
     get up() {
       return isUp();
     },
+    get outboxSize() {
+      return outbox.length;
+    },
     keyOf(session) {
       return createHmac('sha256', options.keySecret).update(session).digest('base64url');
     },
     async claim(key, ttlMs) {
-      const won = await commands.eval(CLAIM, 1, leaseKey(key), instanceId, String(Math.ceil(ttlMs)));
-      return won === 1;
+      try {
+        const reply = (await commands.eval(
+          CLAIM,
+          1,
+          leaseKey(key),
+          instanceId,
+          String(Math.ceil(ttlMs)),
+        )) as [number, number];
+        answered();
+        const left = Number(reply[1]);
+        return { mine: reply[0] === 1, retryInMs: left > 0 ? left : ttlMs };
+      } catch (err) {
+        fault(err);
+        throw asError(err);
+      }
     },
     release(key) {
       if (!isUp()) return;
-      commands
-        .eval(RELEASE, 1, leaseKey(key), instanceId)
-        .catch((err: unknown) => onError(err, 'redis lease release failed; it expires'));
+      commands.eval(RELEASE, 1, leaseKey(key), instanceId).then(answered, fault);
     },
-    publish(message) {
-      send(channel.feed, message);
+    append(entry) {
+      for (const text of splitEntry(entry, instanceId)) outbox.push({ text: signed(streamKey, text) });
+      // Receivers that miss the oldest catch up by polling once Redis is back.
+      if (outbox.length > OUTBOX_MAX) outbox.splice(0, outbox.length - OUTBOX_MAX);
+      if (state === 'up') void flush();
     },
     publishJob(jobUuid) {
-      send(channel.job, { job: jobUuid });
+      if (!isUp()) return;
+      const text = JSON.stringify({ job: jobUuid, from: instanceId });
+      commands.publish(jobChannel, signed(jobChannel, text)).then(answered, fault);
     },
     listen(h) {
       handlers = h;
@@ -237,109 +500,9 @@ export function createCluster(options: ClusterOptions): Cluster {
               new Promise((resolve) => setTimeout(resolve, 500).unref()),
             ]).then(() => c.disconnect())
           : c.disconnect();
+      // The reader may be blocked in XREAD: cut at once.
+      reader.disconnect();
       await Promise.all([quit(commands), quit(subscriber)]);
     },
   };
-}
-
-/** The ticket fields stream filters read (src/live/ticket-filter.ts): what a partial ticket carries. */
-const FILTER_FIELDS = [
-  'uuid',
-  'status',
-  'name',
-  'ticketTypeUuid',
-  'flowCollectionUuid',
-  'accountSystemType',
-  'lastOpDate',
-] as const;
-
-function filterFieldsOf(ticket: ApiTicket): ApiTicket {
-  const source = ticket as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const field of FILTER_FIELDS) if (source[field] !== undefined) out[field] = source[field];
-  return out as unknown as ApiTicket;
-}
-
-const byteLength = (text: string) => Buffer.byteLength(text);
-
-/**
- * A message as published, within `maxBytes` where tickets are what makes it large: a mutation's
- * ticket too large goes as its filter fields (`partial`); a poll's changes keep whole tickets, in
- * order, while they fit, and name the rest by uuid (`refs`). Either way every change is announced, and
- * its receivers re-read what did not fit from ZStack, so no change is lost to the bound.
- */
-export function encode(
-  payload: Record<string, unknown> | SharedFeedMessage,
-  from: string,
-  maxBytes: number,
-): string {
-  const text = JSON.stringify({ ...payload, from });
-  if (maxBytes === Number.POSITIVE_INFINITY || byteLength(text) <= maxBytes) return text;
-  const m = payload as SharedFeedMessage;
-  if (m.kind === 'ticket') {
-    return JSON.stringify({
-      kind: 'ticket',
-      key: m.key,
-      ticket: filterFieldsOf(m.ticket),
-      partial: true,
-      from,
-    });
-  }
-  if (m.kind !== 'changes') return text;
-  // Room is kept for every change as a reference; whole tickets fill what is left.
-  const refs = m.tickets.map((t) => t.uuid);
-  const head = JSON.stringify({
-    kind: 'changes',
-    key: m.key,
-    since: m.since,
-    atSince: m.atSince,
-    refs,
-    from,
-  });
-  let room = maxBytes - byteLength(head) - ',"tickets":[]'.length;
-  const whole: string[] = [];
-  const left: string[] = [];
-  for (const ticket of m.tickets) {
-    const one = JSON.stringify(ticket);
-    const size = byteLength(one) + 1;
-    if (size <= room) {
-      whole.push(one);
-      room -= size;
-    } else left.push(ticket.uuid);
-  }
-  const shell = JSON.stringify({
-    kind: 'changes',
-    key: m.key,
-    since: m.since,
-    atSince: m.atSince,
-    refs: left,
-    from,
-  });
-  return `${shell.slice(0, -1)},"tickets":[${whole.join(',')}]}`;
-}
-
-const REF = /^[0-9A-Za-z-]{1,64}$/;
-
-/** A feed message from Redis, checked field by field; undefined when it is not one. */
-function sharedFeedMessage(m: Record<string, unknown>): SharedFeedMessage | undefined {
-  if (typeof m.key !== 'string') return undefined;
-  if (m.kind === 'wake') return { kind: 'wake', key: m.key };
-  if (m.kind === 'ticket' && isObject(m.ticket) && typeof m.ticket.uuid === 'string') {
-    const ticket = m.ticket as unknown as ApiTicket;
-    return m.partial === true
-      ? { kind: 'ticket', key: m.key, ticket, partial: true }
-      : { kind: 'ticket', key: m.key, ticket };
-  }
-  if (m.kind === 'changes' && typeof m.since === 'string' && Array.isArray(m.tickets)) {
-    const tickets = m.tickets.filter(isObject) as unknown as ApiTicket[];
-    const atSince = (Array.isArray(m.atSince) ? m.atSince : []).filter(
-      (pair): pair is [string, string] =>
-        Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string',
-    );
-    const refs = (Array.isArray(m.refs) ? m.refs : []).filter(
-      (ref): ref is string => typeof ref === 'string' && REF.test(ref),
-    );
-    return { kind: 'changes', key: m.key, since: m.since, tickets, atSince, refs };
-  }
-  return undefined;
 }

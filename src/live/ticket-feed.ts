@@ -13,7 +13,7 @@ import { MAX_UUIDS_PER_QUERY, type QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { CallerSignal } from '../zstack/transport.js';
 import type { ApiTicket } from '../zstack/types.js';
-import type { FeedShare, SharedFeedMessage } from './cluster.js';
+import type { FeedChange, FeedEntry, FeedShare } from './cluster.js';
 import { queryDateOf, type TicketFilter, ticketFingerprint, ticketMatches } from './ticket-filter.js';
 
 export type { TicketFilter } from './ticket-filter.js';
@@ -132,12 +132,18 @@ export interface TicketFeed {
   forgetSession(session: string): void;
   /**
    * A ticket as this gateway's own mutation left it: pushed at once to that session's streams that
-   * match it. Another session's watch never gets this copy (it may not see the ticket): only those
-   * with a stream matching it refresh early, at most once per WAKE_MIN_GAP_MS.
+   * match it. Another session's watch never gets this copy (it may not see the ticket): alone, those
+   * with a stream matching it refresh early, at most once per WAKE_MIN_GAP_MS; shared, they read that
+   * ticket under their own session at once (at most once per READ_MIN_GAP_MS), on every instance.
    */
   publish(session: string, ticket: ApiTicket): void;
-  /** What another instance shared (src/live/cluster.ts): pushed, taken as a poll's result, or a wake. */
-  received(message: SharedFeedMessage): void;
+  /**
+   * An entry another instance appended to the shared log (src/live/cluster.ts): the named states this
+   * instance lacks are read from ZStack and emitted; a poll's watermark is taken.
+   */
+  received(entry: FeedEntry): void;
+  /** Redis answers again after a fault: every session polls here once, from where it stands. */
+  catchUp(): void;
   /** Open streams, in all. */
   readonly size: number;
   /** Ends every open stream (SSE `complete`) and refuses new ones: the gateway is shutting down. */
@@ -153,10 +159,11 @@ const BASELINE_ROWS = 50;
 export const WAKE_MIN_GAP_MS = 1000;
 /**
  * How long a session's poll lease lasts without renewal: its holder renews it at every poll (once an
- * interval), so only a holder gone for two intervals (and a second) hands the session over.
+ * interval), and an instance waiting for it tries again when it runs out, so a holder that died is
+ * replaced within one interval and a second of its last poll.
  */
 export function pollLeaseMs(intervalMs: number): number {
-  return 2 * intervalMs + 1000;
+  return intervalMs + 1000;
 }
 /** Before anything was seen: every ticket that appears later is a change. */
 const EPOCH = '1970-01-01 00:00:00';
@@ -169,18 +176,29 @@ export interface FeedPollState {
   intervalMs: number;
   /** Another session's mutation changed a ticket one of this session's streams matches. */
   woken: boolean;
+  /** Shared: another instance's lease on the session runs out in this many ms. */
+  leaseFreeInMs?: number | undefined;
+  /** Redis answers again after a fault: poll at once. */
+  catchUp?: boolean;
 }
 
 /**
- * The delay before a session's next poll: at once for the first; then one interval after the last
- * poll started; woken by another session's mutation, after min(interval, WAKE_MIN_GAP_MS). So a
+ * The delay before a session's next poll: at once for the first and for a catch-up; then one interval
+ * after the last poll started; woken by another session's mutation, after min(interval,
+ * WAKE_MIN_GAP_MS); waiting for another instance's lease, no later than just after it runs out. So a
  * session polls at most once per interval plus once per WAKE_MIN_GAP_MS when woken. Pure.
  */
 export function nextFeedPollDelayMs(s: FeedPollState): number {
-  if (s.lastPollAtMs === undefined) return 0;
+  if (s.lastPollAtMs === undefined || s.catchUp) return 0;
   const gap = s.woken ? Math.min(s.intervalMs, WAKE_MIN_GAP_MS) : s.intervalMs;
-  return Math.max(0, s.lastPollAtMs + gap - s.nowMs);
+  const due = Math.max(0, s.lastPollAtMs + gap - s.nowMs);
+  if (s.leaseFreeInMs === undefined) return due;
+  // The lease was read at the last poll's start: it runs out that much later (plus a few ms).
+  return Math.min(due, Math.max(0, s.lastPollAtMs + s.leaseFreeInMs + LEASE_SLACK_MS - s.nowMs));
 }
+
+/** A waiting instance claims this long after the holder's lease should have run out. */
+const LEASE_SLACK_MS = 5;
 
 /**
  * The one query of a session's poll: the newest tickets first time, then those changed since `since`,
@@ -204,8 +222,16 @@ export function nextPollLimit(limit: number, tooLarge: boolean): number {
   return tooLarge ? Math.max(1, Math.floor(limit / 2)) : Math.min(MAX_CHANGES_PER_POLL, limit * 2);
 }
 
-/** Tickets re-read in one call after a message named them instead of carrying them (they are big). */
-const REREAD_BATCH = 10;
+/**
+ * Most tickets read in one call after the shared log named them (big tickets: fewer, see reread).
+ * Changes named together are read together: one upstream read per session per burst.
+ */
+const REREAD_BATCH = 50;
+/**
+ * Reads of named tickets start at most this often per session (on each instance): a burst of
+ * changes costs one read, and a storm of them at most 20 reads a second, never one read per change.
+ */
+export const READ_MIN_GAP_MS = 50;
 
 /** One stream: a queue its iterator drains. */
 class Subscriber implements AsyncIterableIterator<ApiTicket> {
@@ -286,16 +312,33 @@ class Subscriber implements AsyncIterableIterator<ApiTicket> {
 }
 
 /**
- * A ticket's state as a short digest: what `seen` keeps, and what a poll's results tell the other
- * instances about the tickets at the watermark (so none of them re-emits those if it polls next),
- * without carrying ticket data.
+ * A ticket's state as a short digest: what `seen` keeps, and what an entry of the shared log names a
+ * state by (so an instance that has it already neither reads nor emits it again), without carrying
+ * ticket data.
  */
-function stateDigest(ticket: ApiTicket): string {
+export function stateDigest(ticket: ApiTicket): string {
   return createHash('sha256').update(ticketFingerprint(ticket)).digest('base64url').slice(0, 22);
 }
 
-/** Most watermark digests one shared poll result carries. */
-const MAX_SHARED_SEEN = 1000;
+/** A ticket as the shared log names it: uuid, the fields filters read, lastOpDate, digest. */
+export function changeOf(ticket: ApiTicket): FeedChange {
+  const change: FeedChange = { uuid: ticket.uuid, fp: stateDigest(ticket) };
+  const source = ticket as unknown as Record<string, unknown>;
+  for (const field of CHANGE_FIELDS) {
+    const value = source[field];
+    if (typeof value === 'string') change[field] = value;
+  }
+  return change;
+}
+
+const CHANGE_FIELDS = [
+  'status',
+  'name',
+  'ticketTypeUuid',
+  'flowCollectionUuid',
+  'accountSystemType',
+  'lastOpDate',
+] as const;
 
 /** Most fingerprints a session keeps (tickets at the watermark second and pushed ones). */
 const MAX_SEEN = 10_000;
@@ -307,6 +350,11 @@ class SessionWatch {
   private since: string | undefined;
   /** Fingerprint and query-form lastOpDate of tickets at or after `since` already emitted or seen. */
   private readonly seen = new Map<string, { fingerprint: string; at: string }>();
+  /**
+   * The guard: per ticket, the query-form lastOpDate of the newest state taken. A state older than
+   * it (a late answer, a replayed entry) is dropped, so no stream gets an older state after a newer.
+   */
+  private readonly latest = new Map<string, string>();
   private timer: unknown;
   private polling = false;
   private lastPollAt: number | undefined;
@@ -314,11 +362,17 @@ class SessionWatch {
   private stopped = false;
   /** This instance held the session's poll lease at its last poll (shared mode). */
   private leader = false;
+  /** Another instance holds the lease: when it runs out (shared mode). */
+  private leaseFreeInMs: number | undefined;
+  /** Poll here at once, lease or not (Redis answers again after a fault). */
+  private catchingUp = false;
   /** Page size of the next poll (see nextPollLimit). */
   private pollLimit = MAX_CHANGES_PER_POLL;
-  /** Changed tickets another instance named but could not carry (REDIS_MAX_MESSAGE_BYTES): to re-read. */
+  /** Changed tickets named by the shared log (or another session's mutation): to read from ZStack. */
   private readonly toReread = new Set<string>();
   private rereading = false;
+  private readTimer: unknown;
+  private lastReadAt: number | undefined;
 
   constructor(
     readonly session: string,
@@ -357,6 +411,15 @@ class SessionWatch {
     return false;
   }
 
+  /** Whether one of this session's streams may match the named state (a partial one: by uuid only). */
+  private mayMatch(change: FeedChange): boolean {
+    if (!change.partial) return this.matches(change as unknown as ApiTicket);
+    const uuid = change.uuid.toLowerCase();
+    for (const s of this.subscribers)
+      if (s.filter.uuids === undefined || s.filter.uuids.has(uuid)) return true;
+    return false;
+  }
+
   /** A ticket this session itself changed: emitted now to its matching streams, not again by a poll. */
   deliver(ticket: ApiTicket): void {
     try {
@@ -366,20 +429,17 @@ class SessionWatch {
     }
   }
 
-  /**
-   * Another session changed a ticket this session's streams match: refresh early (bounded). Shared,
-   * the other instances are told too, since the one that polls this session may hold no such stream.
-   */
+  /** Alone: another session changed a ticket this session's streams match: refresh early (bounded). */
   wake(): void {
     if (this.woken || this.stopped) return;
-    if (this.key !== undefined) this.options.share?.publish({ kind: 'wake', key: this.key });
-    this.wakeHere();
+    this.woken = true;
+    if (!this.polling) this.schedule();
   }
 
-  /** An early refresh asked for by another instance (or by wake). */
-  wakeHere(): void {
-    if (this.woken || this.stopped) return;
-    this.woken = true;
+  /** Redis answers again after a fault: poll here now, lease or not, from where this instance stands. */
+  catchUp(): void {
+    if (this.stopped) return;
+    this.catchingUp = true;
     if (!this.polling) this.schedule();
   }
 
@@ -392,6 +452,8 @@ class SessionWatch {
       lastPollAtMs: this.lastPollAt,
       intervalMs,
       woken: this.woken,
+      leaseFreeInMs: this.leaseFreeInMs,
+      catchUp: this.catchingUp,
     });
     this.timer = timer.setTimeout(() => void this.poll(), delay);
   }
@@ -401,7 +463,8 @@ class SessionWatch {
     this.leader = false;
     this.stopped = true;
     if (this.timer !== undefined) this.options.timer.clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.readTimer !== undefined) this.options.timer.clearTimeout(this.readTimer);
+    this.timer = this.readTimer = undefined;
     this.onEmpty(this);
   }
 
@@ -414,6 +477,8 @@ class SessionWatch {
     if (this.stopped) return;
     this.polling = true;
     this.woken = false;
+    const catchingUp = this.catchingUp;
+    this.catchingUp = false;
     this.lastPollAt = this.options.timer.now();
     try {
       // Re-reads that failed before are tried again once an interval until they succeed.
@@ -422,7 +487,7 @@ class SessionWatch {
           this.options.onError(err, 'ticket feed could not re-read shared tickets; retrying next interval');
         });
       }
-      if (await this.polledElsewhere()) return;
+      if ((await this.polledElsewhere()) && !catchingUp) return;
       const query = feedQuery(this.since, this.pollLimit);
       const reply = await queryTickets(this.client, query, { session: this.session });
       this.pollLimit = nextPollLimit(this.pollLimit, false);
@@ -442,14 +507,18 @@ class SessionWatch {
   }
 
   /**
-   * Shared: whether another instance holds this session's poll lease (then its results arrive as
-   * `changes`). Redis not answering means polling here, as when alone. Never awaits when alone.
+   * Shared: whether another instance holds this session's poll lease (then its results arrive through
+   * the shared log, and its watermark moves this instance's on). Redis not answering means polling
+   * here, as when alone. Never awaits when alone.
    */
   private async polledElsewhere(): Promise<boolean> {
     const { share, intervalMs } = this.options;
+    this.leaseFreeInMs = undefined;
     if (share === undefined || this.key === undefined) return false;
     try {
-      this.leader = await share.claim(this.key, pollLeaseMs(intervalMs));
+      const lease = await share.claim(this.key, pollLeaseMs(intervalMs));
+      this.leader = lease.mine;
+      if (!lease.mine) this.leaseFreeInMs = lease.retryInMs;
     } catch {
       this.leader = false;
       return false;
@@ -458,57 +527,79 @@ class SessionWatch {
       share.release(this.key);
       this.leader = false;
     }
-    return !this.leader || this.stopped;
+    if (this.stopped) return true;
+    // Its first poll every instance makes itself: its own starting point, so that taking over (or
+    // polling alone while Redis fails) later finds every change since this stream opened.
+    return !this.leader && this.since !== undefined;
   }
 
   /**
-   * Another instance's poll of this session: its changes go to the matching streams here; `atSince`
-   * (uuid, state digest) are the tickets at the watermark it has seen, so a poll here later (taking
-   * over, or Redis gone) does not emit them again.
+   * An entry of the shared log. `own`: this session's (a mutation through another instance, or a poll
+   * of it): every named state this instance does not have yet and one of its streams may match is read
+   * from ZStack and emitted; the others are noted as seen; the watermark moves on. Otherwise, another
+   * session's mutation: states one of this session's streams may match are read under this session
+   * (which also says whether it may see them at all).
    */
-  takeShared(
-    since: string,
-    tickets: readonly ApiTicket[],
-    atSince: readonly [string, string][],
-    refs: readonly string[] = [],
-  ): void {
+  takeEntry(entry: FeedEntry, own: boolean): void {
     if (this.stopped) return;
-    // Named, not carried: re-read here, and not taken as seen from atSince (that would hide them).
-    this.rereadLater(refs);
-    for (const ticket of tickets) {
-      try {
-        this.consider(ticket);
-      } catch (err) {
-        this.options.onError(err, 'ticket feed could not serve one shared ticket; skipped');
-      }
+    for (const change of entry.changes) {
+      const at = queryDateOf(change.lastOpDate) ?? this.since ?? EPOCH;
+      if (this.seen.get(change.uuid)?.fingerprint === change.fp) continue;
+      const newest = this.latest.get(change.uuid);
+      if (newest !== undefined && at < newest) continue;
+      if (this.mayMatch(change)) this.toReread.add(change.uuid);
+      else if (own) this.note(change.uuid, change.fp, at);
     }
-    if (this.since === undefined || since > this.since) {
-      this.since = since;
-      for (const [uuid, entry] of this.seen) if (entry.at < since) this.seen.delete(uuid);
+    if (own && entry.since !== undefined && this.since !== undefined && entry.since > this.since) {
+      this.since = entry.since;
+      for (const [uuid, seen] of this.seen) if (seen.at < entry.since) this.seen.delete(uuid);
     }
-    if (since !== this.since) return;
-    for (const [uuid, fingerprint] of atSince) {
-      if (this.seen.has(uuid) || this.toReread.has(uuid)) continue;
-      if (this.seen.size >= MAX_SEEN) break;
-      this.seen.set(uuid, { fingerprint, at: since });
+    this.readSoon();
+  }
+
+  /** Another session's mutation through this instance changed a ticket a stream here matches. */
+  readLater(uuid: string): void {
+    if (this.stopped) return;
+    this.toReread.add(uuid);
+    this.readSoon();
+  }
+
+  /**
+   * Reads the named tickets now, or once READ_MIN_GAP_MS has passed since the last read began; what
+   * is named meanwhile goes in that one read.
+   */
+  private readSoon(): void {
+    if (this.stopped || this.toReread.size === 0 || this.rereading || this.readTimer !== undefined) return;
+    const { timer } = this.options;
+    const delay =
+      this.lastReadAt === undefined ? 0 : Math.max(0, this.lastReadAt + READ_MIN_GAP_MS - timer.now());
+    const run = () => {
+      this.readTimer = undefined;
+      this.lastReadAt = timer.now();
+      this.readBatch()
+        .catch((err: unknown) => {
+          this.options.onError(err, 'ticket feed could not re-read shared tickets; retrying next interval');
+        })
+        .finally(() => this.readSoon());
+    };
+    if (delay === 0) run();
+    else this.readTimer = timer.setTimeout(run, delay);
+  }
+
+  /** Reads every named ticket (the poll's retry of failed reads). */
+  private async reread(): Promise<void> {
+    while (this.toReread.size > 0 && !this.stopped && !this.rereading) {
+      if (!(await this.readBatch())) return;
     }
   }
 
   /**
-   * Another instance changed or saw these tickets but could not carry them in its message (too big
-   * for REDIS_MAX_MESSAGE_BYTES): read them from ZStack with this session, a few a call, and emit them
-   * as any change. A failed re-read is tried again at each interval, so no change is lost to the bound.
+   * Reads one batch of the named tickets with this session and emits them as any change; false when
+   * another read is running. Over ZSTACK_MAX_RESPONSE_BYTES it asks for fewer; one ticket alone that
+   * big cannot be shown at all and is skipped. A failed read stays named for the next try.
    */
-  rereadLater(uuids: readonly string[]): void {
-    if (this.stopped || uuids.length === 0) return;
-    for (const uuid of uuids) if (this.toReread.size < MAX_SEEN) this.toReread.add(uuid);
-    void this.reread().catch((err: unknown) => {
-      this.options.onError(err, 'ticket feed could not re-read shared tickets; retrying next interval');
-    });
-  }
-
-  private async reread(): Promise<void> {
-    if (this.rereading) return;
+  private async readBatch(): Promise<boolean> {
+    if (this.rereading) return false;
     this.rereading = true;
     let batch = Math.min(REREAD_BATCH, MAX_UUIDS_PER_QUERY);
     try {
@@ -522,7 +613,6 @@ class SessionWatch {
           };
           rows = (await queryTickets(this.client, query, { session: this.session })).inventories ?? [];
         } catch (err) {
-          // Over ZSTACK_MAX_RESPONSE_BYTES: fewer a call; one alone that big cannot be shown at all.
           if (err instanceof ZStackResponseTooLargeError && batch > 1) {
             batch = Math.max(1, Math.floor(batch / 2));
             continue;
@@ -537,24 +627,31 @@ class SessionWatch {
           }
           throw err;
         }
-        // A uuid ZStack no longer returns (deleted, or no longer visible to the session) is done.
+        // A uuid ZStack no longer returns (deleted, or not visible to the session) is done.
         for (const uuid of uuids) this.toReread.delete(uuid);
         for (const ticket of rows) this.deliver(ticket);
+        return true;
       }
+      return true;
     } finally {
       this.rereading = false;
     }
   }
 
+  /**
+   * Shared: a poll's changes go into the shared log, then the watermark it reached (never for the
+   * first poll, whose tickets are not changes: another instance must not skip what it has not seen).
+   * Appended whoever polled (the lease holder, or this instance alone while Redis failed), so the
+   * others always get what a poll found; the log keeps the order, so no instance moves its watermark
+   * past a change before it has that change.
+   */
   private share(since: string, changed: ApiTicket[]): void {
-    if (!this.leader || this.key === undefined || this.options.share === undefined) return;
-    const atSince: [string, string][] = [];
-    for (const [uuid, entry] of this.seen) {
-      if (atSince.length >= MAX_SHARED_SEEN) break;
-      if (entry.at === since) atSince.push([uuid, entry.fingerprint]);
-    }
-    this.options.share.publish({ kind: 'changes', key: this.key, since, tickets: changed, atSince });
+    if (this.key === undefined || this.options.share === undefined) return;
+    if (changed.length === 0 && since === this.sharedSince) return;
+    this.sharedSince = since;
+    this.options.share.append({ kind: 'poll', key: this.key, since, changes: changed.map(changeOf) });
   }
+  private sharedSince: string | undefined;
 
   /** One poll's tickets: the first sets the baseline, later ones are changes (one bad ticket skips alone). */
   private take(tickets: readonly ApiTicket[]): void {
@@ -565,7 +662,7 @@ class SessionWatch {
         const at = queryDateOf(ticket.lastOpDate);
         if (at === this.since) this.remember(ticket, at);
       }
-      this.share(this.since, []);
+      this.sharedSince = this.since;
       return;
     }
     let newest = this.since;
@@ -585,18 +682,36 @@ class SessionWatch {
   }
 
   private remember(ticket: ApiTicket, at: string): void {
+    this.note(ticket.uuid, stateDigest(ticket), at);
+  }
+
+  /** A state taken (emitted or known): seen, and the newest for the guard. */
+  private note(uuid: string, fingerprint: string, at: string): void {
     if (this.seen.size >= MAX_SEEN) this.seen.clear();
-    this.seen.set(ticket.uuid, { fingerprint: stateDigest(ticket), at });
+    this.seen.set(uuid, { fingerprint, at });
+    const newest = this.latest.get(uuid);
+    if (newest === undefined || at > newest) {
+      this.latest.delete(uuid);
+      if (this.latest.size >= MAX_SEEN) {
+        for (const oldest of this.latest.keys()) {
+          this.latest.delete(oldest);
+          break;
+        }
+      }
+      this.latest.set(uuid, at);
+    }
   }
 
   /**
-   * Emits the ticket to matching streams when it differs from what was seen (and adds it to `changed`);
-   * returns its query date.
+   * Emits the ticket to matching streams when it differs from what was seen and is not older than the
+   * newest state taken (and adds it to `changed`); returns its query date.
    */
   private consider(ticket: ApiTicket, changed?: ApiTicket[]): string | undefined {
     if (typeof ticket.uuid !== 'string') return undefined;
     const at = queryDateOf(ticket.lastOpDate) ?? this.since ?? EPOCH;
     if (this.seen.get(ticket.uuid)?.fingerprint === stateDigest(ticket)) return at;
+    const newest = this.latest.get(ticket.uuid);
+    if (newest !== undefined && at < newest) return at;
     this.remember(ticket, at);
     changed?.push(ticket);
     for (const s of this.subscribers) if (ticketMatches(s.filter, ticket)) s.push(ticket);
@@ -695,25 +810,24 @@ export function createTicketFeed(client: ZStackClient, options: TicketFeedOption
     publish(session, ticket) {
       for (const watch of watches.values()) {
         if (watch.session === session) watch.deliver(ticket);
-        else if (watch.matches(ticket)) watch.wake();
+        else if (!watch.matches(ticket)) continue;
+        // Shared: read at once under that session; alone: an early poll, as before.
+        else if (share !== undefined) watch.readLater(ticket.uuid);
+        else watch.wake();
       }
-      if (share !== undefined) share.publish({ kind: 'ticket', key: share.keyOf(session), ticket });
+      if (share !== undefined)
+        share.append({ kind: 'mutation', key: share.keyOf(session), changes: [changeOf(ticket)] });
     },
-    received(message) {
+    received(entry) {
       if (draining) return;
-      if (message.kind === 'ticket') {
-        for (const watch of watches.values()) {
-          if (watch.key !== message.key) {
-            if (watch.matches(message.ticket)) watch.wake();
-          } else if (message.partial) watch.rereadLater([message.ticket.uuid]);
-          else watch.deliver(message.ticket);
-        }
-        return;
+      for (const watch of watches.values()) {
+        if (watch.key === entry.key) watch.takeEntry(entry, true);
+        else if (entry.kind === 'mutation') watch.takeEntry(entry, false);
       }
-      const watch = byKey.get(message.key);
-      if (watch === undefined) return;
-      if (message.kind === 'wake') watch.wakeHere();
-      else watch.takeShared(message.since, message.tickets, message.atSince, message.refs);
+    },
+    catchUp() {
+      if (draining) return;
+      for (const watch of watches.values()) watch.catchUp();
     },
     noteAccount(session, accountUuid) {
       if (accountUuid === undefined) return;

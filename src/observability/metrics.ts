@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import type { JobEvent, UpstreamCallEvent } from '../zstack/client.js';
 
 export interface Metrics {
@@ -14,6 +14,8 @@ export interface Metrics {
   onCall(e: UpstreamCallEvent): void;
   /** For the upstream client's `onJob`. */
   onJob(e: JobEvent): void;
+  /** A Redis message or log entry dropped unread: bad signature, too large, or not one. */
+  onRedisRejected(reason: 'signature' | 'too_large' | 'malformed'): void;
 }
 
 /** Operation names come from callers: keep the label set bounded whatever they send. */
@@ -177,6 +179,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   );
   for (const metric of [requests, requestDuration, upstream, jobWait, jobPolls])
     registry.registerMetric(metric as never);
+  const redisRejected = new Counter({
+    name: 'redis_messages_rejected_total',
+    help: 'Redis messages and shared-log entries dropped unread, by reason: signature (not signed with REDIS_KEY_SECRET), too_large (over REDIS_MAX_MESSAGE_BYTES), malformed.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['signature', 'too_large', 'malformed']) redisRejected.inc({ reason }, 0);
 
   const operations = new BoundedLabels(MAX_OPERATIONS);
   const anonymousOperations = new BoundedLabels(MAX_ANONYMOUS_OPERATIONS, '__anonymous_other');
@@ -209,6 +218,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       const values = [route, e.outcome];
       jobWait.observe(key, values, e.waitMs / 1000);
       jobPolls.observe(key, values, e.polls);
+    },
+    onRedisRejected(reason) {
+      redisRejected.inc({ reason });
     },
   };
 }

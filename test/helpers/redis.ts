@@ -21,6 +21,12 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: nothing is persisted). */
   start(): Promise<void>;
+  /** Kills it (SIGKILL: no goodbye to its clients) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Stalls it (SIGSTOP): connections stay open, nothing is answered until resume(). */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT): it then answers what it was sent meanwhile. */
+  resume(): void;
 }
 
 /** A port nothing listens on right now (the kernel's pick for port 0 on loopback). */
@@ -96,12 +102,27 @@ export async function startRedis(): Promise<RedisServer> {
       child = undefined;
       if (running === undefined || running.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGCONT'); // a paused server would never act on SIGTERM
       running.kill('SIGTERM');
       await exited;
     },
     async start() {
       if (child !== undefined) return;
       child = await launch(port);
+    },
+    async kill() {
+      const running = child;
+      child = undefined;
+      if (running === undefined || running.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGKILL');
+      await exited;
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
   };
 }
