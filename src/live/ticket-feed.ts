@@ -354,7 +354,7 @@ class SessionWatch {
    * The guard: per ticket, the query-form lastOpDate of the newest state taken. A state older than
    * it (a late answer, a replayed entry) is dropped, so no stream gets an older state after a newer.
    */
-  private readonly latest = new Map<string, string>();
+  private readonly latest = new Map<string, { at: string; fingerprint: string }>();
   private timer: unknown;
   private polling = false;
   private lastPollAt: number | undefined;
@@ -544,9 +544,8 @@ class SessionWatch {
     if (this.stopped) return;
     for (const change of entry.changes) {
       const at = queryDateOf(change.lastOpDate) ?? this.since ?? EPOCH;
-      if (this.seen.get(change.uuid)?.fingerprint === change.fp) continue;
-      const newest = this.latest.get(change.uuid);
-      if (newest !== undefined && at < newest) continue;
+      if (this.seen.get(change.uuid)?.fingerprint === change.fp || this.stale(change.uuid, at, change.fp))
+        continue;
       if (this.mayMatch(change)) this.toReread.add(change.uuid);
       else if (own) this.note(change.uuid, change.fp, at);
     }
@@ -685,12 +684,20 @@ class SessionWatch {
     this.note(ticket.uuid, stateDigest(ticket), at);
   }
 
+  /** The guard: older than the newest state taken of this ticket, or that very state again. */
+  private stale(uuid: string, at: string, fingerprint: string): boolean {
+    const newest = this.latest.get(uuid);
+    return (
+      newest !== undefined && (at < newest.at || (at === newest.at && fingerprint === newest.fingerprint))
+    );
+  }
+
   /** A state taken (emitted or known): seen, and the newest for the guard. */
   private note(uuid: string, fingerprint: string, at: string): void {
     if (this.seen.size >= MAX_SEEN) this.seen.clear();
     this.seen.set(uuid, { fingerprint, at });
     const newest = this.latest.get(uuid);
-    if (newest === undefined || at > newest) {
+    if (newest === undefined || at >= newest.at) {
       this.latest.delete(uuid);
       if (this.latest.size >= MAX_SEEN) {
         for (const oldest of this.latest.keys()) {
@@ -698,7 +705,7 @@ class SessionWatch {
           break;
         }
       }
-      this.latest.set(uuid, at);
+      this.latest.set(uuid, { at, fingerprint });
     }
   }
 
@@ -709,9 +716,9 @@ class SessionWatch {
   private consider(ticket: ApiTicket, changed?: ApiTicket[]): string | undefined {
     if (typeof ticket.uuid !== 'string') return undefined;
     const at = queryDateOf(ticket.lastOpDate) ?? this.since ?? EPOCH;
-    if (this.seen.get(ticket.uuid)?.fingerprint === stateDigest(ticket)) return at;
-    const newest = this.latest.get(ticket.uuid);
-    if (newest !== undefined && at < newest) return at;
+    const fingerprint = stateDigest(ticket);
+    if (this.seen.get(ticket.uuid)?.fingerprint === fingerprint || this.stale(ticket.uuid, at, fingerprint))
+      return at;
     this.remember(ticket, at);
     changed?.push(ticket);
     for (const s of this.subscribers) if (ticketMatches(s.filter, ticket)) s.push(ticket);
