@@ -367,4 +367,45 @@ describe.skipIf(skipWithoutRedis)('three gateways, one of them dies', () => {
       onB.stop();
     }
   });
+
+  it('a Redis ACL user in REDIS_URL, limited to the prefix and kept from dangerous commands, is all the gateways need', async () => {
+    fx.simulator.controls.reset();
+    const admin = new Redis(fx.redis.url);
+    try {
+      // This fixture's prefixes are t1:, t2:, ...
+      await admin.call(
+        'ACL',
+        'SETUSER',
+        'gateway',
+        'on',
+        '>gateway-test-password',
+        'resetkeys',
+        '~t*',
+        'resetchannels',
+        '&t*',
+        '+@all',
+        '-@dangerous',
+      );
+      const url = `redis://gateway:gateway-test-password@127.0.0.1:${fx.redis.port}`;
+      const [a, b] = (await fx.start(2, { LOG_LEVEL: 'info', TICKET_POLL_INTERVAL_MS: '60000' }, url)) as [
+        Harness,
+        Harness,
+      ];
+      const session = await adminSession(a);
+      const [x] = pendingTickets() as [string];
+      const onB = await watch(b, session, { uuids: [x] }, 'B');
+      await waitFor(() => pollsOf(session) >= 1, 'the first poll');
+      const res = await a.gql(CHANGE, { input: { uuid: x, statusEvent: 'REJECT' } }, { session });
+      expect(res.errors).toBeUndefined();
+      await waitFor(() => has(onB, x, 'REJECTED'), 'the change on B', 2000);
+      onB.stop();
+      for (const h of [a, b]) {
+        expect(redisLines(h, 'redis unavailable')).toHaveLength(0);
+        expect(h.logs.join('\n')).not.toContain('gateway-test-password');
+      }
+    } finally {
+      await admin.call('ACL', 'DELUSER', 'gateway');
+      await admin.quit();
+    }
+  });
 });
