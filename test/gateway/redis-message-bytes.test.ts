@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_ENTRY_BYTES, parseEntry, splitEntry } from '../../src/live/cluster.js';
-import { nextPollLimit } from '../../src/live/ticket-feed.js';
+import { nextFeedPollDelayMs, nextPollLimit, pollLeaseMs } from '../../src/live/ticket-feed.js';
 import type { Harness } from '../helpers/harness.js';
 import { skipWithoutRedis } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
@@ -187,6 +187,23 @@ describe('log entries and nextPollLimit', () => {
     [{ key: 'k', kind: 'poll', changes: [] }],
   ])('%j is not an entry', (m) => {
     expect(parseEntry(m)).toBeUndefined();
+  });
+
+  it.each([
+    // [what, state, delay]
+    ['first poll', { lastPollAtMs: undefined }, 0],
+    ['one interval after the last', {}, 5000],
+    ['woken by another session (alone)', { woken: true }, 1000],
+    ['the lease elsewhere runs out before the interval', { leaseFreeInMs: 300 }, 305],
+    ['the lease elsewhere runs out after the interval', { leaseFreeInMs: 6000 }, 5000],
+    ['Redis answers again: catch up at once', { catchUp: true, leaseFreeInMs: 6000 }, 0],
+  ])('next poll: %s', (_what, state, delay) => {
+    const base = { nowMs: 10_000, lastPollAtMs: 10_000, intervalMs: 5000, woken: false };
+    expect(nextFeedPollDelayMs({ ...base, ...state })).toBe(delay);
+  });
+
+  it('a lease outlives its holder by one second past the interval', () => {
+    expect(pollLeaseMs(5000)).toBe(6000);
   });
 
   it.each([
