@@ -87,6 +87,7 @@ describe.skipIf(skipWithoutRedis)('REDIS_MAX_MESSAGE_BYTES', () => {
     expect(texts.some((t) => bodyOf(t).kind === 'mutation' && t.includes(uuid))).toBe(true);
     expect(texts.join('\n')).not.toContain('xxxxxxxx');
     expect(texts.join('\n')).not.toContain('apiBody');
+    console.info(`log entries for a ticket with a 200 KB apiBody: ${sizes(texts).join(', ')} bytes`);
     expect(Math.max(...sizes(texts))).toBeLessThanOrEqual(MAX_ENTRY_BYTES + 64);
   });
 
