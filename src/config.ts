@@ -126,7 +126,7 @@ export interface Config {
   zstackMaxResponseBytes: number;
   /** Most answer bytes one operation may read from ZStack, all its calls together (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION). */
   zstackMaxResponseBytesPerOperation: number;
-  /** Largest pub/sub message one instance publishes to the others (REDIS_MAX_MESSAGE_BYTES). */
+  /** Largest shared-log entry or job message an instance accepts from Redis (REDIS_MAX_MESSAGE_BYTES). */
   redisMaxMessageBytes: number;
   /** How long /ready waits for ZStack's answer (READY_TIMEOUT_MS). */
   readyTimeoutMs: number;

@@ -260,7 +260,9 @@ export function createCluster(options: ClusterOptions): Cluster {
   const instanceId = randomUUID();
   const streamKey = `${options.prefix}feed`;
   const jobChannel = `${options.prefix}job`;
-  const leaseKey = (key: string) => `${options.prefix}poll:${key}`;
+  // Not the earlier `poll:` keys: during a rolling upgrade, instances of the pub/sub version (whose
+  // results the log readers never see) and of this one hold their leases apart, each polling alone.
+  const leaseKey = (key: string) => `${options.prefix}lease:${key}`;
   const maxBytes = options.maxMessageBytes ?? Number.POSITIVE_INFINITY;
   // Sessions are named with the secret itself; messages are signed with a key derived from it, so
   // a signature never doubles as a session's name.

@@ -234,7 +234,7 @@ describe.skipIf(skipWithoutRedis)('three gateways, one of them dies', () => {
     const store = new Redis(fx.redis.url);
     try {
       const holder = async () => {
-        const keys = await store.keys(`${fx.prefix}poll:*`);
+        const keys = await store.keys(`${fx.prefix}lease:*`);
         const value = keys[0] === undefined ? null : await store.get(keys[0]);
         return hs.find((h) => h.gateway.cluster?.instanceId === value);
       };
@@ -335,8 +335,8 @@ describe.skipIf(skipWithoutRedis)('three gateways, one of them dies', () => {
     const store = new Redis(fx.redis.url);
     try {
       // What anyone who can write to Redis can do: name the session (lease keys list it) and append.
-      const [lease] = await store.keys(`${fx.prefix}poll:*`);
-      const key = (lease as string).slice(`${fx.prefix}poll:`.length);
+      const [lease] = await store.keys(`${fx.prefix}lease:*`);
+      const key = (lease as string).slice(`${fx.prefix}lease:`.length);
       const forged = JSON.stringify({
         from: 'stranger',
         key,

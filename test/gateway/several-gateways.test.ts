@@ -253,7 +253,7 @@ describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
     // Which instance holds the session's poll lease (the only key in this test's prefix).
     const store = new Redis(fx.redis.url);
     const holder = async () => {
-      const keys = await store.keys(`${fx.prefix}poll:*`);
+      const keys = await store.keys(`${fx.prefix}lease:*`);
       const value = keys[0] === undefined ? null : await store.get(keys[0]);
       return hs.findIndex((h) => h.gateway.cluster?.instanceId === value);
     };
