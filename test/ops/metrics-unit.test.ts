@@ -39,6 +39,14 @@ async function expectedText(): Promise<string> {
     buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
     registers: [registry],
   });
+  const redisRejected = new Counter({
+    name: 'redis_messages_rejected_total',
+    help: 'Redis messages and shared-log entries dropped unread, by reason: signature (not signed with REDIS_KEY_SECRET), too_large (over REDIS_MAX_MESSAGE_BYTES), malformed.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['signature', 'too_large', 'malformed']) redisRejected.inc({ reason }, 0);
+  redisRejected.inc({ reason: 'signature' });
   requests.inc({ operation: 'Approve', code: 'OK' });
   requests.inc({ operation: 'Approve', code: 'OK' });
   requests.inc({ operation: 'anonymous', code: 'UNAUTHENTICATED' });
@@ -68,5 +76,6 @@ it('reads, when scraped, exactly as prom-client’s own counter and histograms w
     tag: undefined,
   });
   m.onJob({ jobUuid: 'j', route, polls: 3, waitMs: 4, outcome: 'succeeded', tag: undefined });
+  m.onRedisRejected('signature');
   expect(await m.registry.metrics()).toBe(await expectedText());
 });
