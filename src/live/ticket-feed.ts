@@ -546,7 +546,7 @@ class SessionWatch {
       const at = queryDateOf(change.lastOpDate) ?? this.since ?? EPOCH;
       if (this.seen.get(change.uuid)?.fingerprint === change.fp || this.stale(change.uuid, at, change.fp))
         continue;
-      if (this.mayMatch(change)) this.toReread.add(change.uuid);
+      if (this.mayMatch(change)) this.named(change.uuid);
       else if (own) this.note(change.uuid, change.fp, at);
     }
     if (own && entry.since !== undefined && this.since !== undefined && entry.since > this.since) {
@@ -559,8 +559,13 @@ class SessionWatch {
   /** Another session's mutation through this instance changed a ticket a stream here matches. */
   readLater(uuid: string): void {
     if (this.stopped) return;
-    this.toReread.add(uuid);
+    this.named(uuid);
     this.readSoon();
+  }
+
+  /** A ticket to read; past MAX_SEEN waiting (ZStack away for long) more are dropped: memory stays bounded. */
+  private named(uuid: string): void {
+    if (this.toReread.size < MAX_SEEN) this.toReread.add(uuid);
   }
 
   /**
@@ -575,11 +580,13 @@ class SessionWatch {
     const run = () => {
       this.readTimer = undefined;
       this.lastReadAt = timer.now();
-      this.readBatch()
-        .catch((err: unknown) => {
+      // A failed read is not retried here (ZStack may be down): the next poll interval retries it.
+      this.readBatch().then(
+        () => this.readSoon(),
+        (err: unknown) => {
           this.options.onError(err, 'ticket feed could not re-read shared tickets; retrying next interval');
-        })
-        .finally(() => this.readSoon());
+        },
+      );
     };
     if (delay === 0) run();
     else this.readTimer = timer.setTimeout(run, delay);
