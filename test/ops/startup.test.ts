@@ -100,6 +100,21 @@ describe('production start', () => {
   });
 });
 
+describe('a production start without ZSTACK_URL', () => {
+  it('is reported with the other problems in the same JSON line (one restart fixes all)', async () => {
+    const run = start({ NODE_ENV: 'production', PORT: 'x', LOG_LEVEL: 'y' });
+    expect(await run.exited).toBe(2);
+    const [line, ...rest] = run.lines();
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({ level: 60, msg: 'Invalid configuration' });
+    const problems = line?.problems as string[];
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/ZSTACK_URL is required when NODE_ENV=production/);
+    expect(problems.join('\n')).toContain('PORT');
+    expect(problems.join('\n')).toContain('LOG_LEVEL');
+  });
+});
+
 describe('credentials in a bad configuration', () => {
   it.each([
     ['production: the JSON line', 'production'],
