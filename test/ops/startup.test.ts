@@ -1,6 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
@@ -96,6 +99,30 @@ describe('production start', () => {
       expect(rest).toEqual([]);
       expect(line).toMatchObject({ level: 60, msg: 'Invalid configuration' });
       expect(line?.problems).toHaveLength(3);
+    }
+  });
+});
+
+describe('npm start without a build', () => {
+  it('says in one line that dist/ is missing, with no MODULE_NOT_FOUND stack', async () => {
+    // A runtime folder as `npm ci --omit=dev` leaves it when nobody built: package files, no dist/.
+    const dir = mkdtempSync(join(tmpdir(), 'zstack-graphql-nodist-'));
+    try {
+      copyFileSync('package.json', join(dir, 'package.json'));
+      const failed = await promisify(execFile)('npm', ['start', '--silent'], {
+        cwd: dir,
+        timeout: 30_000,
+      }).then(
+        () => undefined,
+        (err: { code?: number; stderr?: string }) => err,
+      );
+      expect(failed?.code).toBe(1);
+      const lines = (failed?.stderr ?? '').split('\n').filter((l) => l.trim() !== '');
+      expect(lines).toEqual([
+        'zstack-graphql: dist/src/server.js is missing: build it first with npm run build (in a checkout with dev dependencies), or copy a built dist/ here',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
