@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encode } from '../../src/live/cluster.js';
 import { nextPollLimit } from '../../src/live/ticket-feed.js';
 import type { Harness } from '../helpers/harness.js';
-import { skipWithoutRedis } from '../helpers/redis.js';
+import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -42,7 +42,7 @@ async function listen(): Promise<{ channel: string; text: string }[]> {
 const sizes = (heard: { text: string }[]) => heard.map((m) => Buffer.byteLength(m.text));
 const big = (n: number) => 'x'.repeat(n);
 
-describe.skipIf(skipWithoutRedis)('REDIS_MAX_MESSAGE_BYTES', () => {
+describe.skipIf(skipRedisTests)('REDIS_MAX_MESSAGE_BYTES', () => {
   it("a mutation's ticket over the bound reaches the other instance's stream, whole, re-read from ZStack", async () => {
     fx.simulator.controls.reset();
     const [a, b] = await startTwo({ TICKET_POLL_INTERVAL_MS: '60000' });
