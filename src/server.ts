@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from './config.js';
 import { createReadiness } from './http/health.js';
 import { type Listening, listen, listenMetrics } from './http/listen.js';
 import { createLogger, flushLogs, scrubUuids } from './observability/logger.js';
@@ -21,9 +21,6 @@ function reportEarly(production: boolean, message: string, details: Record<strin
   }
 }
 
-/** After the grace period, how long the answers of requests stopped at its end get to be written. */
-const ANSWER_WINDOW_MS = 1000;
-
 /** Process entry only: config → (embedded simulator) → gateway → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -40,15 +37,8 @@ async function main(): Promise<void> {
   let zstackUrl: string = config.zstackUrl ?? '';
   let closeSimulator: (() => Promise<void>) | undefined;
   let demoBanner = '';
+  // loadConfig refuses a production start without ZSTACK_URL, so this is a demo.
   if (!zstackUrl) {
-    if (config.production) {
-      reportEarly(true, 'Invalid configuration', {
-        problems: [
-          'ZSTACK_URL is required when NODE_ENV=production (the embedded simulator is for demos only)',
-        ],
-      });
-      process.exit(2);
-    }
     const { startSimulator } = await import('./simulator/index.js');
     const simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
     zstackUrl = simulator.url;
@@ -143,13 +133,13 @@ async function main(): Promise<void> {
     app.drain();
     // At the grace end every upstream call and job wait still running stops, so each request still
     // running answers (a mutation waiting for its job: JOB_PENDING with its jobUuid) instead of
-    // having its connection cut; the answers then get ANSWER_WINDOW_MS to be written.
+    // having its connection cut; the answers then get SHUTDOWN_ANSWER_WINDOW_MS to be written.
     app.endWorkAt(Date.now() + config.shutdownGraceMs);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, config.shutdownGraceMs + ANSWER_WINDOW_MS, false);
+      timer = setTimeout(resolve, config.shutdownGraceMs + SHUTDOWN_ANSWER_WINDOW_MS, false);
     });
     const drained = await Promise.race([app.idle().then(() => true), graceOver]);
     clearTimeout(timer);

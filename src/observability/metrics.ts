@@ -10,6 +10,11 @@ export interface Metrics {
    * claims one of the named slots; any other names its operation from a small pool of its own.
    */
   observeRequest(operation: string | undefined, code: string, seconds: number, identified?: boolean): void;
+  /**
+   * One finished HTTP request to a path other than /graphql (a 404 from a scanner, GraphiQL's assets):
+   * counted by status only, so it never shows in the GraphQL metrics.
+   */
+  observeHttp(status: number): void;
   /** For the upstream client's `onCall`. */
   onCall(e: UpstreamCallEvent): void;
   /** For the upstream client's `onJob`. */
@@ -177,7 +182,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     ['route', 'outcome'],
     [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
   );
-  for (const metric of [requests, requestDuration, upstream, jobWait, jobPolls])
+  const http = new FastMetric(
+    'http_requests_total',
+    'HTTP requests to paths other than /graphql (unknown paths, GraphiQL assets), by status; /health, /ready and /metrics are not counted.',
+    'counter',
+    ['status'],
+  );
+  for (const metric of [requests, requestDuration, http, upstream, jobWait, jobPolls])
     registry.registerMetric(metric as never);
   const redisRejected = new Counter({
     name: 'redis_messages_rejected_total',
@@ -206,6 +217,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       const outcome = CODE.test(code) ? code : 'OTHER';
       requests.inc(`${op}\n${outcome}`, [op, outcome]);
       requestDuration.observe(op, [op], seconds);
+    },
+    observeHttp(status) {
+      // A status is a 3-digit number: at most 500 series whatever callers send.
+      const label = Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+      http.inc(label, [label]);
     },
     onCall(e) {
       const route = routes.label(e.route);

@@ -140,7 +140,12 @@ export function createUpstreamTracer(tracer: Tracer): UpstreamTracer {
             span.setStatus({ code: SpanStatusCode.ERROR });
           } else {
             span.setAttribute('http.response.status_code', status);
-            if (status >= 500 && status !== 503) span.setStatus({ code: SpanStatusCode.ERROR });
+            // OpenTelemetry's HTTP client convention: any 4xx or 5xx answer is an error, ZStack's 503
+            // with an ErrorCode included (its failures, e.g. a refused or expired session, come that way).
+            if (status >= 400) {
+              span.setAttribute('error.type', String(status));
+              span.setStatus({ code: SpanStatusCode.ERROR });
+            }
           }
           span.end();
         },

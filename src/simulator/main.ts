@@ -16,8 +16,12 @@ const lines = [
   `  gateway setting: ZSTACK_URL=${sim.url}`,
   `  sessions expire ${options.sessionTimeoutSec} s after their last use`,
   `  admin account:   ${demo.admin.accountName} / ${demo.admin.password}`,
-  ...demo.submitters.map((s) => `  submitter (IAM2 virtual ID): ${s.name} / ${s.password}`),
-  ...demo.approvers.map((a, i) => `  approver of flow ${i + 1} (IAM2 virtual ID): ${a.name} / ${a.password}`),
+  // The uuids the README's walk-through uses (PROJECT, ALICE), as the gateway's demo banner prints them.
+  ...demo.submitters.map((s) => `  submitter (IAM2 virtual ID): ${s.name} / ${s.password}  (uuid ${s.uuid})`),
+  ...demo.approvers.map(
+    (a, i) => `  approver of flow ${i + 1} (IAM2 virtual ID): ${a.name} / ${a.password}  (uuid ${a.uuid})`,
+  ),
+  `  project uuid (accountSystemContext.projectUuid of createTicket): ${demo.projectUuid}`,
   ...(demo.user ? [`  user: ${demo.user.accountName}/${demo.user.userName} / ${demo.user.password}`] : []),
   ...(demo.failingTicketUuid
     ? [`  ticket whose final approval fails (request too big for any host): ${demo.failingTicketUuid}`]

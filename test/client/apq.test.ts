@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApqStore } from '../../src/plugins/apq.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { skipWithoutRedis } from '../helpers/redis.js';
+import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -248,7 +248,7 @@ async function loginUpstream(h: Harness): Promise<string> {
   return ((await res.body.json()) as { inventory: { uuid: string } }).inventory.uuid;
 }
 
-describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
+describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
   const fx = useRedisFixture();
   const start = (n: number, env: Record<string, string> = {}) => fx.start(n, env);
 

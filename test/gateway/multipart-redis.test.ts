@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { subscribeMultipart } from '../helpers/multipart.js';
-import { skipWithoutRedis } from '../helpers/redis.js';
+import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -9,7 +9,7 @@ const WATCH = 'subscription($uuids: [ID!]) { ticketUpdated(uuids: $uuids) { uuid
 
 const fixture = useRedisFixture();
 
-describe.skipIf(skipWithoutRedis)('multipart subscriptions across instances (REDIS_URL)', () => {
+describe.skipIf(skipRedisTests)('multipart subscriptions across instances (REDIS_URL)', () => {
   it('an approval through one instance reaches a multipart stream on another at once', async () => {
     const [a, b] = await fixture.start(2, { TICKET_POLL_INTERVAL_MS: '60000' });
     if (a === undefined || b === undefined) throw new Error('two gateways');

@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from '../helpers/harness.js';
-import { type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -105,7 +105,7 @@ const pollsOf = (session: string) =>
 const redisLines = (h: Harness, text: string) =>
   h.logs.filter((l) => l.includes('"component":"redis"') && l.includes(text));
 
-describe.skipIf(skipWithoutRedis)('three gateways while Redis fails', () => {
+describe.skipIf(skipRedisTests)('three gateways while Redis fails', () => {
   let own: RedisServer;
   beforeAll(async () => {
     own = await startRedis();
@@ -216,7 +216,7 @@ describe.skipIf(skipWithoutRedis)('three gateways while Redis fails', () => {
   });
 });
 
-describe.skipIf(skipWithoutRedis)('three gateways, one of them dies', () => {
+describe.skipIf(skipRedisTests)('three gateways, one of them dies', () => {
   it("the lease holder dies without a word: another instance polls within one interval and a second, and every stream left gets ZStack's change", async () => {
     fx.simulator.controls.reset();
     const intervalMs = 1000;

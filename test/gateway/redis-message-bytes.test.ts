@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_ENTRY_BYTES, parseEntry, splitEntry } from '../../src/live/cluster.js';
 import { nextFeedPollDelayMs, nextPollLimit, pollLeaseMs } from '../../src/live/ticket-feed.js';
 import type { Harness } from '../helpers/harness.js';
-import { skipWithoutRedis } from '../helpers/redis.js';
+import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -45,7 +45,7 @@ const sizes = (texts: string[]) => texts.map((t) => Buffer.byteLength(t));
 const bodyOf = (text: string) => JSON.parse(text.slice(text.indexOf('.') + 1));
 const big = (n: number) => 'x'.repeat(n);
 
-describe.skipIf(skipWithoutRedis)('REDIS_MAX_MESSAGE_BYTES', () => {
+describe.skipIf(skipRedisTests)('REDIS_MAX_MESSAGE_BYTES', () => {
   it("a mutation's big ticket reaches the other instance's stream whole, read from ZStack; the log holds only its digest", async () => {
     fx.simulator.controls.reset();
     const [a, b] = await startTwo({ TICKET_POLL_INTERVAL_MS: '60000' });

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
-import { type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
 import { REDIS_TEST_SECRET, useRedisFixture } from '../helpers/redis-gateways.js';
 import { subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,7 +70,7 @@ function notificationsOf(h: Harness): string[] {
   return seen;
 }
 
-describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
+describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
   it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
     fx.simulator.controls.reset();
     const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: '60000' })) as [Harness, Harness];
@@ -316,7 +316,7 @@ describe.skipIf(skipWithoutRedis)('several gateways on one Redis', () => {
   });
 });
 
-describe.skipIf(skipWithoutRedis)('Redis stopped mid-test and started again', () => {
+describe.skipIf(skipRedisTests)('Redis stopped mid-test and started again', () => {
   let own: RedisServer;
   beforeAll(async () => {
     own = await startRedis();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { skipWithoutRedis } from '../helpers/redis.js';
+import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { waitFor } from '../helpers/wait.js';
 import { wsClient, wsSubscribe } from '../helpers/ws.js';
@@ -9,7 +9,7 @@ const WATCH = 'subscription($uuids: [ID!]) { ticketUpdated(uuids: $uuids) { uuid
 
 const fixture = useRedisFixture();
 
-describe.skipIf(skipWithoutRedis)('WebSocket subscriptions across instances (REDIS_URL)', () => {
+describe.skipIf(skipRedisTests)('WebSocket subscriptions across instances (REDIS_URL)', () => {
   it('an approval through B reaches a WebSocket subscriber on A at once (pushed through Redis)', async () => {
     fixture.simulator.controls.reset();
     // Live-update polls every minute: only a push through Redis can bring B's mutation to A in time.

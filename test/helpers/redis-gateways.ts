@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from './harness.js';
-import { type RedisServer, skipWithoutRedis, startRedis } from './redis.js';
+import { type RedisServer, skipRedisTests, startRedis } from './redis.js';
 import type { SseSubscription } from './sse.js';
 import { waitFor } from './wait.js';
 
@@ -42,7 +42,7 @@ export async function startRedisGateways(o: RedisGatewaysOptions): Promise<Harne
 
 /** One redis-server and one simulator shared by a test file's tests, and what each test opens. */
 export interface RedisFixture {
-  /** Started before the file's first test (unless skipWithoutRedis), stopped after its last. */
+  /** Started before the file's first test (unless skipRedisTests), stopped after its last. */
   readonly redis: RedisServer;
   readonly simulator: Simulator;
   /** Gateways a test started: closed after it. */
@@ -63,7 +63,7 @@ export function useRedisFixture(): RedisFixture {
   const gateways: Harness[] = [];
   const streams: SseSubscription[] = [];
   beforeAll(async () => {
-    if (skipWithoutRedis) return;
+    if (skipRedisTests) return;
     redis = await startRedis();
     simulator = await startSimulator({ port: 0 });
   });
@@ -77,7 +77,7 @@ export function useRedisFixture(): RedisFixture {
   });
   const started = <T>(value: T | undefined, what: string): T => {
     if (value === undefined)
-      throw new Error(`${what} is not running (skipWithoutRedis, or used before beforeAll)`);
+      throw new Error(`${what} is not running (skipRedisTests, or used before beforeAll)`);
     return value;
   };
   return {

@@ -1,16 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
 /**
- * The Redis tests need Debian's redis-server on the PATH. CI installs it (.ci/run sets CI), so there a
- * missing one is a broken setup and the tests fail; on a developer's machine without it they are
- * skipped, with one warning.
+ * The Redis tests need Debian's redis-server on the PATH (npm test's first step says so when it is
+ * missing); without it they fail, unless SKIP_REDIS_TESTS=1 skips them (test/helpers/prerequisites.ts).
  */
-export const skipWithoutRedis =
-  !process.env.CI && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0;
-if (skipWithoutRedis) {
-  console.warn('Redis tests skipped: no redis-server on the PATH (apt-get install redis-server)');
-}
+export { skipRedisTests } from './prerequisites.js';
 
 /** A redis-server of the test's own, on a free loopback port, without persistence. */
 export interface RedisServer {
@@ -64,7 +59,11 @@ function launch(port: number): Promise<ChildProcess> {
     }, 10_000);
     child.once('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`redis-server could not be started (apt-get install redis-server): ${err.message}`));
+      reject(
+        new Error(
+          `redis-server could not be started (apt-get install -y redis-server, or SKIP_REDIS_TESTS=1 to skip the Redis tests): ${err.message}`,
+        ),
+      );
     });
     child.stdout?.setEncoding('utf8');
     let ready = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from '../../src/config.js';
 
 describe('operational settings', () => {
   it('have defaults that let legitimate screens through', () => {
@@ -13,7 +13,7 @@ describe('operational settings', () => {
       maxBodyBytes: 1024 * 1024,
       readyTimeoutMs: 1000,
       readyCacheMs: 1000,
-      shutdownGraceMs: 10_000,
+      shutdownGraceMs: 8_000,
       loginAttemptsPerClientPerMinute: 60,
       loginFailuresPerAccountPerMinute: 10,
       publicOrigins: [],
@@ -189,5 +189,63 @@ describe('deployment settings', () => {
     [{ OTEL_SERVICE_NAME: 'gateway' }, false],
   ])('trace with %o: %s', (env, tracing) => {
     expect(loadConfig(env).tracing).toBe(tracing);
+  });
+});
+
+describe('stop timing', () => {
+  it("the default grace plus the answer window fits docker stop's 10 s, with a second to close", () => {
+    const { shutdownGraceMs } = loadConfig({});
+    expect(shutdownGraceMs + SHUTDOWN_ANSWER_WINDOW_MS).toBeLessThanOrEqual(9_000);
+  });
+});
+
+describe('GRAPHIQL', () => {
+  const missing = { graphiqlInstalled: () => false };
+  const installed = { graphiqlInstalled: () => true };
+  it.each(['true', '1', 'on'])(
+    'GRAPHIQL=%s without @graphql-yoga/graphiql installed is a configuration error',
+    (value) => {
+      let error: unknown;
+      try {
+        loadConfig({ GRAPHIQL: value, PORT: 'x' }, undefined, undefined, missing);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems;
+      // Reported with the others, naming the variable, the value and the package.
+      expect(problems).toHaveLength(2);
+      expect(problems.join('\n')).toMatch(
+        /GRAPHIQL is ".+" but its optional package @graphql-yoga\/graphiql is not installed/,
+      );
+    },
+  );
+  it('the default (unset) and GRAPHIQL=false start without the package, without an error', () => {
+    expect(loadConfig({}, undefined, undefined, missing).graphiql).toBe(true);
+    expect(loadConfig({ GRAPHIQL: 'false' }, undefined, undefined, missing).graphiql).toBe(false);
+    expect(loadConfig({ GRAPHIQL: 'true' }, undefined, undefined, installed).graphiql).toBe(true);
+  });
+  it('the real check finds the package installed here (a dev install includes it)', () => {
+    expect(loadConfig({ GRAPHIQL: 'true' }).graphiql).toBe(true);
+  });
+});
+
+describe('NODE_ENV=production', () => {
+  it('without ZSTACK_URL: one ConfigError that also lists every other problem', () => {
+    let error: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production', PORT: 'x', LOG_LEVEL: 'y' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/ZSTACK_URL is required when NODE_ENV=production/);
+  });
+  it('with ZSTACK_URL: no problem', () => {
+    expect(loadConfig({ NODE_ENV: 'production', ZSTACK_URL: 'http://zstack:8080/zstack' }).zstackUrl).toBe(
+      'http://zstack:8080/zstack',
+    );
   });
 });

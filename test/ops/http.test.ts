@@ -165,6 +165,26 @@ describe('/metrics', () => {
     expect(res.text).not.toContain(session);
   });
 
+  it('counts only /graphql in the GraphQL metrics; other paths in http_requests_total by status', async () => {
+    const before = await get('/metrics');
+    const count = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+    const NOT_FOUND = /^http_requests_total\{status="404"\} (\d+)$/m;
+    const GRAPHQL_404 = /^graphql_requests_total\{operation="anonymous",code="NOT_FOUND"\} (\d+)$/m;
+    const ANONYMOUS_DURATION = /^graphql_request_duration_seconds_count\{operation="anonymous"\} (\d+)$/m;
+    for (const path of ['/wp-login.php', '/.env', '/graphql/', '/x/../admin']) {
+      const res = await get(path);
+      expect(res.status).toBe(404);
+    }
+    await h.gql('{ __typename }');
+    const after = await get('/metrics');
+    expect(count(after.text, NOT_FOUND) - count(before.text, NOT_FOUND)).toBe(4);
+    expect(after.text).not.toMatch(GRAPHQL_404);
+    expect(after.text).not.toMatch(/code="HTTP_404"/);
+    // The one /graphql request is the only new observation of the anonymous operation's duration.
+    expect(count(after.text, ANONYMOUS_DURATION) - count(before.text, ANONYMOUS_DURATION)).toBe(1);
+    expect(after.text).toContain('# TYPE http_requests_total counter');
+  });
+
   it('keeps operation labels bounded and sane whatever callers send', async () => {
     await h.gql('query Weird { __typename }', {}, {});
     await request(h.url, {

@@ -18,6 +18,12 @@ async function expectedText(): Promise<string> {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  const http = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests to paths other than /graphql (unknown paths, GraphiQL assets), by status; /health, /ready and /metrics are not counted.',
+    labelNames: ['status'],
+    registers: [registry],
+  });
   const upstream = new Histogram({
     name: 'zstack_upstream_duration_seconds',
     help: 'One HTTP exchange with ZStack, body included, by route template and status ("error": no answer).',
@@ -53,6 +59,8 @@ async function expectedText(): Promise<string> {
   duration.observe({ operation: 'Approve' }, 0.01);
   duration.observe({ operation: 'Approve' }, 0.3);
   duration.observe({ operation: 'anonymous' }, 99);
+  http.inc({ status: '404' });
+  http.inc({ status: '404' });
   const route = '/v1/tickets/{uuid}/actions';
   upstream.observe({ method: 'PUT', route, status: '202' }, 0.002);
   upstream.observe({ method: 'GET', route: '/v1/api-jobs/{uuid}', status: 'error' }, 20);
@@ -66,6 +74,8 @@ it('reads, when scraped, exactly as prom-client’s own counter and histograms w
   m.observeRequest('Approve', 'OK', 0.01);
   m.observeRequest('Approve', 'OK', 0.3);
   m.observeRequest(undefined, 'UNAUTHENTICATED', 99);
+  m.observeHttp(404);
+  m.observeHttp(404);
   const route = '/v1/tickets/{uuid}/actions';
   m.onCall({ method: 'PUT', route, status: 202, durationMs: 2, tag: undefined });
   m.onCall({

@@ -1,6 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
@@ -97,6 +100,45 @@ describe('production start', () => {
       expect(line).toMatchObject({ level: 60, msg: 'Invalid configuration' });
       expect(line?.problems).toHaveLength(3);
     }
+  });
+});
+
+describe('npm start without a build', () => {
+  it('says in one line that dist/ is missing, with no MODULE_NOT_FOUND stack', async () => {
+    // A runtime folder as `npm ci --omit=dev` leaves it when nobody built: package files, no dist/.
+    const dir = mkdtempSync(join(tmpdir(), 'zstack-graphql-nodist-'));
+    try {
+      copyFileSync('package.json', join(dir, 'package.json'));
+      const failed = await promisify(execFile)('npm', ['start', '--silent'], {
+        cwd: dir,
+        timeout: 30_000,
+      }).then(
+        () => undefined,
+        (err: { code?: number; stderr?: string }) => err,
+      );
+      expect(failed?.code).toBe(1);
+      const lines = (failed?.stderr ?? '').split('\n').filter((l) => l.trim() !== '');
+      expect(lines).toEqual([
+        'zstack-graphql: dist/src/server.js is missing: build it first with npm run build (in a checkout with dev dependencies), or copy a built dist/ here',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a production start without ZSTACK_URL', () => {
+  it('is reported with the other problems in the same JSON line (one restart fixes all)', async () => {
+    const run = start({ NODE_ENV: 'production', PORT: 'x', LOG_LEVEL: 'y' });
+    expect(await run.exited).toBe(2);
+    const [line, ...rest] = run.lines();
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({ level: 60, msg: 'Invalid configuration' });
+    const problems = line?.problems as string[];
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/ZSTACK_URL is required when NODE_ENV=production/);
+    expect(problems.join('\n')).toContain('PORT');
+    expect(problems.join('\n')).toContain('LOG_LEVEL');
   });
 });
 

@@ -110,6 +110,22 @@ describe('OpenTelemetry traces', () => {
     for (const secret of [session, ticket, comment, 'changeTicketStatus']) expect(text).not.toContain(secret);
   });
 
+  it.each([
+    ['a 503 with an ErrorCode', { kind: 'errorCode', code: 'SYS.1000', description: 'internal' }, 503],
+    ['a plain-text 500', { kind: 'http500', text: 'boom' }, 500],
+  ] as const)('an upstream failure (%s) sets its client span to ERROR', async (_name, fault, status) => {
+    const session = await h.adminSession();
+    h.simulator.controls.injectFault({ fault: fault as never, method: 'GET', path: '/v1/tickets' });
+    exporter.reset();
+    const res = await h.gql('query Mine { tickets(first: 1) { nodes { uuid } } }', {}, { session });
+    expect(res.body.errors?.[0]?.extensions?.code).toBeDefined();
+    const calls = exporter.getFinishedSpans().filter((s) => s.name === 'GET /v1/tickets');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.attributes['http.response.status_code']).toBe(status);
+    expect(calls[0]?.attributes['error.type']).toBe(String(status));
+    expect(calls[0]?.status.code).toBe(2); // ERROR
+  });
+
   it('an operation without traceparent starts a trace of its own; refusals carry their codes', async () => {
     const res = await h.gql('query Mine { tickets(first: 1) { nodes { uuid } } }');
     expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
