@@ -145,6 +145,29 @@ describe('D4: paths shared by a query and a write dispatch by method (RestServer
     expect(again[0]?.flows.map((f: Inv) => f.name)).toEqual(['lead', 'ops']);
   });
 
+  it('D4: the create job answers with X-JSON-Schema the way JsonSchemaBuilder maps an event (inventory and its flows)', async () => {
+    onTestFinished(() => sim.controls.reset());
+    const { demo } = sim.controls;
+    const first = await call(sim, 'POST', '/v1/tickets/flow-collections', {
+      session: admin,
+      headers: { 'X-JSON-Schema': 'true' },
+      body: {
+        params: {
+          name: 'schema',
+          projectUuid: demo.projectUuid,
+          flows: [{ approverUuid: demo.approvers[0]?.uuid }],
+        },
+      },
+    });
+    const path = new URL(first.json.location).pathname.replace(/^\/zstack/, '');
+    const job = await call(sim, 'GET', path, { headers: { 'X-JSON-Schema': 'true' } });
+    expect(job.status).toBe(200);
+    expect(job.json.schema).toEqual({
+      inventory: 'org.zstack.ticket.iam2.entity.IAM2TicketFlowCollectionInventory',
+      'inventory.flows[0]': 'org.zstack.ticket.iam2.entity.IAM2TicketFlowInventory',
+    });
+  });
+
   it('D4: DELETE /v1/tickets/flow/{uuid} and …/flow-collections/{uuid} are 202 and a job; an unknown uuid fails the job', async () => {
     onTestFinished(() => sim.controls.reset());
     const { demo } = sim.controls;
