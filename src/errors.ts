@@ -106,7 +106,13 @@ const zstackCodes: Record<string, ErrorCode> = {
   'ID.1002': ErrorCode.FORBIDDEN,
   'ID.1003': ErrorCode.FORBIDDEN,
   'SYS.1003': ErrorCode.NOT_FOUND,
+  // An API argument ZStack refused (its @APIParam checks): the caller's input, relayed.
   'SYS.1007': ErrorCode.BAD_USER_INPUT,
+  // ZStack's internal error. A query ZQL refuses (unknown field, unconvertible value, bad sort) lands
+  // here too, as a wrapped CloudRuntimeException (QueryFacadeImpl): the gateway checks query input
+  // itself before calling, so such a refusal means the gateway and that ZStack disagree (e.g. a
+  // field an older ZStack lacks), not that the caller erred.
+  'SYS.1000': ErrorCode.UPSTREAM_ERROR,
   'SYS.1001': ErrorCode.UPSTREAM_TIMEOUT,
 };
 

@@ -11,8 +11,9 @@ export interface TicketFilter {
   uuids?: ReadonlySet<string>;
   /** ZStack statuses (`Pending`, `Rejected`…); undefined = any. */
   statuses?: ReadonlySet<string>;
+  /** The name, matched as ZStack's default MySQL collation matches `name=`: without case or accents. */
   name?: string;
-  /** Literal text the name contains, case as given (ZStack's `name~=%text%`). */
+  /** Literal text the name contains, matched like ZStack's `name~=%text%`: without case or accents. */
   nameContains?: string;
   ticketTypeUuid?: string;
   flowCollectionUuid?: string;
@@ -32,10 +33,13 @@ export function ticketMatches(filter: TicketFilter, ticket: ApiTicket): boolean 
     const status = field(ticket, 'status');
     if (typeof status !== 'string' || !filter.statuses.has(status)) return false;
   }
-  if (filter.name !== undefined && field(ticket, 'name') !== filter.name) return false;
+  if (filter.name !== undefined) {
+    const name = field(ticket, 'name');
+    if (typeof name !== 'string' || padFold(name) !== padFold(filter.name)) return false;
+  }
   if (filter.nameContains !== undefined) {
     const name = field(ticket, 'name');
-    if (typeof name !== 'string' || !name.includes(filter.nameContains)) return false;
+    if (typeof name !== 'string' || !fold(name).includes(fold(filter.nameContains))) return false;
   }
   if (
     filter.ticketTypeUuid !== undefined &&
@@ -53,6 +57,19 @@ export function ticketMatches(filter: TicketFilter, ticket: ApiTicket): boolean 
   )
     return false;
   return true;
+}
+
+/**
+ * Text as ZStack's tables compare it (`DEFAULT CHARSET=utf8`, MySQL's default utf8_general_ci): no
+ * case, no accents. So a stream's `name`/`nameContains` picks the same tickets a `tickets` query does.
+ */
+function fold(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** `=` under a PAD SPACE collation: trailing spaces do not count. */
+function padFold(s: string): string {
+  return fold(s).replace(/ +$/, '');
 }
 
 function sameUuid(value: unknown, uuid: string): boolean {

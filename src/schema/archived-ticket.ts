@@ -104,7 +104,7 @@ const ALL_ARCHIVE_FIELDS = [...ALL_TICKET_FIELDS, 'ticketUuid', 'accountUuid'] a
 
 export const ArchivedTicketWhere = builder.inputType('ArchivedTicketWhere', {
   description:
-    'Archived ticket filters; all given filters must match (AND). Values match literally: a value ZStack could not match literally is refused with BAD_USER_INPUT.',
+    "Archived ticket filters; all given filters must match (AND). Values match literally (no wildcards): a value ZStack could not match literally is refused with BAD_USER_INPUT. Text compares the way ZStack's database does: on its default MySQL collation, without regard to case or accents.",
   fields: (t) => ({
     ticketUuidIn: t.idList({
       description: `Archived tickets whose ticket had one of these uuids (at most ${MAX_UUID_IN}).`,
@@ -112,7 +112,7 @@ export const ArchivedTicketWhere = builder.inputType('ArchivedTicketWhere', {
     statusIn: t.field({ type: [TicketStatus], description: 'Archived tickets in one of these statuses.' }),
     nameContains: t.string({
       description:
-        'Archived tickets whose name contains this text, case as given (at most 253 characters; % and _ are refused: ZStack cannot match them literally).',
+        "Archived tickets whose name contains this text, case and accents aside on ZStack's default MySQL collation (at most 253 characters; % and _ are refused: ZStack cannot match them literally).",
     }),
     accountUuid: t.id({ description: 'Archived tickets of this account.' }),
   }),

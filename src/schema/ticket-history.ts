@@ -23,7 +23,8 @@ export function historyFields<T extends ApiTicketStatusHistory>(
     fromStatus: t.field({
       type: TicketStatus,
       nullable: true,
-      description: 'The status before the change; null for the row written when the ticket was created.',
+      description:
+        'The status before the change. ZStack stores one on every row (the column is NOT NULL), the row written when the ticket was created included; null only when a ZStack sends none.',
       resolve: (h) => resolveStatus(h.fromStatus) as never,
     }),
     toStatus: t.field({
@@ -73,7 +74,8 @@ export function historyFields<T extends ApiTicketStatusHistory>(
     }),
     sequence: t.int({
       nullable: true,
-      description: 'The position of the change in the ticket history, from 1 (newer ZStacks only).',
+      description:
+        "A number from ZStack's one counter for its whole history table (AUTO_INCREMENT, ZStack 4.0 and newer; null on older ones): a later change has a larger number, but a ticket's changes are neither numbered from 1 nor without gaps. Use it to order, not to count.",
       resolve: (h) => (typeof h.sequence === 'number' && Number.isInteger(h.sequence) ? h.sequence : null),
     }),
     createDate: t.field({

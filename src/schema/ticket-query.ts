@@ -86,15 +86,15 @@ export function ticketProjection(selected: ReadonlyMap<string, unknown> | undefi
 
 export const TicketWhere = builder.inputType('TicketWhere', {
   description:
-    'Ticket filters; all given filters must match (AND). Values match literally: a value ZStack could not match literally is refused with BAD_USER_INPUT.',
+    "Ticket filters; all given filters must match (AND). Values match literally (no wildcards): a value ZStack could not match literally is refused with BAD_USER_INPUT. Text compares the way ZStack's database does: on its default MySQL collation, without regard to case or accents.",
   fields: (t) => ({
     uuidIn: t.idList({ description: `Tickets with one of these uuids (at most ${MAX_UUID_IN}).` }),
     statusIn: t.field({ type: [TicketStatus], description: 'Tickets in one of these statuses.' }),
     name: t.string({
-      description: `Tickets with exactly this name (at most ${MAX_TEXT_FILTER} characters).`,
+      description: `Tickets with this name, case and accents aside on ZStack's default MySQL collation (at most ${MAX_TEXT_FILTER} characters).`,
     }),
     nameContains: t.string({
-      description: `Tickets whose name contains this text, case as given (at most ${MAX_CONTAINS_FILTER} characters; % and _ are refused: ZStack cannot match them literally).`,
+      description: `Tickets whose name contains this text, case and accents aside on ZStack's default MySQL collation (at most ${MAX_CONTAINS_FILTER} characters; % and _ are refused: ZStack cannot match them literally).`,
     }),
     ticketTypeUuid: t.id({ description: 'Tickets of this ticket type.' }),
     flowCollectionUuid: t.id({ description: 'Tickets going through this flow collection.' }),

@@ -13,7 +13,7 @@ import {
   renderRow,
   runQuery,
 } from './query.js';
-import { ApiError, errorBody, gsonStringify, offsetString, RestError } from './render.js';
+import { ApiError, errorBody, gsonStringify, offsetString, RestError, zoneOffsetMs } from './render.js';
 import { type Principal, type Session, type SessionStore, sessionInventory } from './sessions.js';
 import {
   type Actor,
@@ -46,11 +46,12 @@ export interface Incoming {
   body: string;
 }
 
-export type Outcome =
+export type Outcome = (
   | { status: number; text: string }
   | { status: number; json: string }
   /** The servlet container's own error page; it always names its Content-Type. */
-  | { status: number; html: string };
+  | { status: number; html: string }
+) & { headers?: Record<string, string> };
 
 interface Ctx {
   core: Core;
@@ -69,6 +70,8 @@ interface ApiDef {
   paramName?: string;
   /** Java class of the `inventory` in the reply, for X-JSON-Schema. */
   inventoryClass?: string;
+  /** The reply's `schema` map (JsonSchemaBuilder) when it is more than `inventory` → inventoryClass. */
+  schemaOf?: (out: Row) => Record<string, string>;
   /** REST-layer parsing that fails with a plain-text 4xx before any session check. */
   prepare?: (ctx: Ctx) => void;
   run: (ctx: Ctx) => Row;
@@ -273,10 +276,104 @@ const MSG_RESOURCE_NAMES = 'org.zstack.header.vo.APIGetResourceNamesMsg';
 const getResourceNames: ApiDef = {
   async: false,
   auth: true,
+  // JsonSchemaBuilder names each element of a list of org.zstack objects (APIGetResourceNamesReply).
+  schemaOf: (out) =>
+    Object.fromEntries(
+      (out.inventories as unknown[]).map((_, i) => [
+        `inventories[${i}]`,
+        'org.zstack.header.vo.ResourceInventory',
+      ]),
+    ),
   run: ({ core, query }) => {
     const uuids = query.filter(([k]) => k === 'uuids').map(([, v]) => v);
     if (uuids.length === 0) mandatory('uuids', MSG_RESOURCE_NAMES);
     return { inventories: core.world.resourceNames(uuids) };
+  },
+};
+
+/** JsonSchemaBuilder's map for `{inventory: <collection with flows>}`. */
+function collectionSchema(out: Row): Record<string, string> {
+  const schema: Record<string, string> = {};
+  const flows = (out.inventory as Row | undefined)?.flows;
+  if (Array.isArray(flows)) {
+    flows.forEach((_, i) => {
+      schema[`inventory.flows[${i}]`] = FLOW_SCHEMA.className;
+    });
+  }
+  schema.inventory = FLOW_COLLECTION_SCHEMA.className;
+  return schema;
+}
+
+const createFlowCollection: ApiDef = {
+  async: true,
+  auth: true,
+  paramName: 'params',
+  schemaOf: collectionSchema,
+  run: (ctx) => ({
+    inventory: renderRow(
+      FLOW_COLLECTION_SCHEMA,
+      ctx.core.world.createFlowCollection(ctx.params, ctx.actor as Actor),
+      ctx.core.timeZone,
+    ),
+  }),
+};
+
+const deleteFlowCollection: ApiDef = {
+  async: true,
+  auth: true,
+  run: (ctx) => {
+    ctx.core.world.deleteFlowCollection(ctx.vars.uuid ?? '', ctx.actor as Actor);
+    return {};
+  },
+};
+
+const addFlow: ApiDef = {
+  async: true,
+  auth: true,
+  paramName: 'params',
+  inventoryClass: FLOW_SCHEMA.className,
+  run: (ctx) => ({
+    inventory: renderRow(
+      FLOW_SCHEMA,
+      ctx.core.world.addFlow(ctx.params, ctx.actor as Actor),
+      ctx.core.timeZone,
+    ),
+  }),
+};
+
+const deleteFlow: ApiDef = {
+  async: true,
+  auth: true,
+  run: (ctx) => {
+    ctx.core.world.deleteFlow(ctx.vars.uuid ?? '', ctx.actor as Actor);
+    return {};
+  },
+};
+
+const MSG_LOGIN = 'org.zstack.header.identity.login.APILogInMsg';
+
+/**
+ * The generic LogIn (APILogInMsg, `PUT /v1/login`, action `logIn`): LoginManagerImpl picks the backend
+ * by `loginType`. Only `account` (AccountLoginBackend, open source) is simulated; any other type is
+ * LoginManagerImpl's `unsupported login type` (SYS.1006).
+ */
+const logIn: ApiDef = {
+  async: false,
+  auth: false,
+  paramName: 'logIn',
+  inventoryClass: SESSION_CLASS,
+  run: ({ core, params }) => {
+    const username = str(params.username);
+    const password = str(params.password);
+    const loginType = str(params.loginType);
+    if (username === undefined) mandatory('username', MSG_LOGIN);
+    if (password === undefined) mandatory('password', MSG_LOGIN);
+    if (loginType === undefined) mandatory('loginType', MSG_LOGIN);
+    if (loginType !== 'account') throw new ApiError('SYS.1006', `unsupported login type ${loginType}`);
+    const acc = [...core.world.accounts.values()].find((a) => a.name === username);
+    if (!acc || acc.passwordHash !== password)
+      throw new ApiError('ID.1000', 'wrong account name or password');
+    return loginReply(core, { kind: 'account', uuid: acc.uuid });
   },
 };
 
@@ -297,6 +394,7 @@ function route(pattern: string, ...apis: [string, ApiDef][]): Route {
 
 // Literal paths win over patterns (e.g. /v1/tickets/histories over /v1/tickets/{uuid}).
 const ROUTES: Route[] = [
+  route('/v1/login', ['PUT', logIn]),
   route('/v1/accounts/login', ['PUT', logInByAccount]),
   route('/v1/accounts/users/login', ['PUT', logInByUser]),
   route('/v1/iam2/virtual-ids/login', ['PUT', loginIAM2VirtualID]),
@@ -315,10 +413,10 @@ const ROUTES: Route[] = [
   ]),
   route('/v1/ticket-types', ['GET', queryTypes]),
   route('/v1/ticket-types/{uuid}', ['GET', queryTypes]),
-  route('/v1/tickets/flow-collections', ['GET', queryCollections]),
-  route('/v1/tickets/flow-collections/{uuid}', ['GET', queryCollections]),
-  route('/v1/tickets/flow', ['GET', queryFlows]),
-  route('/v1/tickets/flow/{uuid}', ['GET', queryFlows]),
+  route('/v1/tickets/flow-collections', ['POST', createFlowCollection], ['GET', queryCollections]),
+  route('/v1/tickets/flow-collections/{uuid}', ['GET', queryCollections], ['DELETE', deleteFlowCollection]),
+  route('/v1/tickets/flow', ['POST', addFlow], ['GET', queryFlows]),
+  route('/v1/tickets/flow/{uuid}', ['GET', queryFlows], ['DELETE', deleteFlow]),
   route('/v1/management-nodes/platform-timezone', ['GET', platformTimeZone]),
   route('/v1/resources/names', ['GET', getResourceNames]),
 ].sort((a, b) => a.variables - b.variables);
@@ -350,13 +448,23 @@ export const CONTEXT_PATH = '/zstack';
  * own HTML error page.
  */
 function containerNotFound(path: string): Outcome {
-  const title = 'HTTP Status 404 – Not Found';
+  return containerError(
+    404,
+    'Not Found',
+    'The origin server did not find a current representation for the target resource or is not willing to disclose that one exists.',
+    path,
+  );
+}
+
+/** Tomcat's error report page (its exact markup is INFERRED). */
+function containerError(status: number, reason: string, description: string, message = ''): Outcome {
+  const title = `HTTP Status ${status} – ${reason}`;
   return {
-    status: 404,
+    status,
     html:
       `<!doctype html><html lang="en"><head><title>${title}</title></head><body><h1>${title}</h1>` +
-      `<hr class="line" /><p><b>Type</b> Status Report</p><p><b>Message</b> ${escapeHtml(path)}</p>` +
-      '<p><b>Description</b> The origin server did not find a current representation for the target resource or is not willing to disclose that one exists.</p>' +
+      `<hr class="line" /><p><b>Type</b> Status Report</p><p><b>Message</b> ${escapeHtml(message)}</p>` +
+      `<p><b>Description</b> ${description}</p>` +
       '<hr class="line" /><h3>Apache Tomcat</h3></body></html>',
   };
 }
@@ -388,6 +496,84 @@ function parseBody(body: string): Record<string, unknown> {
 
 const WRITE_METHODS = ['POST', 'PUT', 'DELETE'];
 
+/**
+ * RestServer.handleNonUniqueApi (L759-809): the method picks the API; a method with no API on the path
+ * is a 500 naming the request URI (context path included), HEAD a 405.
+ */
+function nonUniqueApi(r: Route, req: Incoming, parse: () => Record<string, unknown>): ApiDef {
+  const byMethod = (m: string, what: string): ApiDef => {
+    const found = r.apis.find((a) => a.method === m);
+    if (!found) throw new RestError(500, `No ${what} API found for the path[${req.path}]`);
+    return found.api;
+  };
+  switch (req.method) {
+    case 'POST':
+      return byMethod('POST', 'creational');
+    case 'PUT': {
+      const body = parse();
+      const found = r.apis.find(
+        (a) => a.method === 'PUT' && a.api.paramName !== undefined && a.api.paramName in body,
+      );
+      if (!found) {
+        const v1 = req.path.slice(CONTEXT_PATH.length);
+        throw new RestError(400, `the body doesn't contain action mapping to the URL[${v1}]`);
+      }
+      return found.api;
+    }
+    case 'GET':
+      return byMethod('GET', 'query');
+    case 'DELETE':
+      return byMethod('DELETE', 'delete');
+    default:
+      throw new RestError(405, `The method[${req.method}] is not allowed for the path[${req.path}]`);
+  }
+}
+
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * RestServer.checkTime (L1026-1045): `EEE, dd MMM yyyy HH:mm:ss z`, within 15 minutes of the server's
+ * wall clock; with rest.checkTimeZone off (the default) the zone is ignored. Which zone names Java's
+ * `z` accepts is approximated (letters, optionally with an offset).
+ */
+function checkDate(core: Core, date: string | undefined): void {
+  if (date === undefined) throw new RestError(400, "'Date' must be incuded in request header");
+  const m =
+    /^([A-Za-z]{3}), (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([A-Za-z]+(?:[+-]\d{1,2}(?::?\d{2})?)?)$/.exec(
+      date,
+    );
+  const month = m ? MONTHS.indexOf(m[3] as string) : -1;
+  if (!m || !DAYS.includes(m[1] as string) || month < 0) {
+    throw new RestError(400, "'Date' format error, correct format is 'EEE, dd MMM yyyy HH:mm:ss z'");
+  }
+  const wall = Date.UTC(Number(m[4]), month, Number(m[2]), Number(m[5]), Number(m[6]), Number(m[7]));
+  const now = Date.now();
+  const nowWall = now + zoneOffsetMs(now, core.timeZone);
+  if (Math.abs(wall - nowWall) > 15 * 60_000) throw new RestError(403, 'requestTimeTooSkewed');
+}
+
+/**
+ * RestServer.handleApi's Authorization check (L864-902); returns the session uuid to evaluate. An
+ * empty `OAuth` value is an empty session uuid, which session evaluation finds expired. Access keys
+ * (`ZStack <id>:<signature>`) pass the header checks, then find no backend: the verifier is closed
+ * source and the simulator has none.
+ */
+function authenticate(core: Core, req: Incoming): string {
+  const raw = req.headers.authorization;
+  if (raw === undefined) throw new RestError(400, "missing header 'Authorization'");
+  const auth = raw.trim();
+  if (auth.startsWith('OAuth')) return auth.replace('OAuth', '').trim();
+  if (auth.startsWith('ZStack')) {
+    checkDate(core, req.headers.date);
+    if (auth.replace('ZStack', '').trim().split(':').length !== 2) {
+      throw new RestError(400, "accessKey format is 'ZStack AccessKeyId:Signature'");
+    }
+    throw new RestError(400, 'unable to find RestAuthenticationBackend[provider type: ZStack]');
+  }
+  throw new RestError(400, "Authorization type must be 'OAuth'");
+}
+
 function locationHost(core: Core, headers: Record<string, string>): string {
   return core.advertisedHost ?? headers.host ?? core.listenHost;
 }
@@ -416,10 +602,37 @@ export function dispatch(core: Core, req: Incoming, forcedError?: ApiError): Out
   }
 }
 
+/** The methods RestServerController maps on `/v1/**`; Spring answers any other itself. */
+const MAPPED_METHODS = ['POST', 'PUT', 'DELETE', 'GET', 'HEAD'];
+
+/** Spring 5.2 (ZStack's pom.xml) for a method no mapping declares: OPTIONS is answered, the rest is 405. */
+function springUnmapped(method: string): Outcome {
+  const allow = MAPPED_METHODS.join(',');
+  // RequestMappingInfoHandlerMapping's HttpOptionsHandler: 200, an Allow header, no body.
+  if (method === 'OPTIONS') return { status: 200, text: '', headers: { Allow: `${allow},OPTIONS` } };
+  // HttpRequestMethodNotSupportedException → DefaultHandlerExceptionResolver → sendError(405): the
+  // container's error page.
+  return {
+    ...containerError(
+      405,
+      'Method Not Allowed',
+      'The method received in the request-line is known by the origin server but not supported by the target resource.',
+    ),
+    headers: { Allow: allow },
+  };
+}
+
+/** AntPathMatcher's `/v1/**` also matches `/v1` itself. */
+function isMapped(v1: string): boolean {
+  return v1 === '/v1' || v1.startsWith('/v1/');
+}
+
 function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Outcome {
   if (!req.path.startsWith(`${CONTEXT_PATH}/`)) return containerNotFound(req.path);
   const v1 = req.path.slice(CONTEXT_PATH.length);
-  if (!v1.startsWith('/v1/')) throw new RestError(404, `no api mapping to ${v1}`);
+  // Only `/v1/**` is mapped (RestServerController): anything else is the container's own 404.
+  if (!isMapped(v1)) return containerNotFound(req.path);
+  if (!MAPPED_METHODS.includes(req.method)) return springUnmapped(req.method);
   if (v1.startsWith('/v1/api-jobs/')) return pollJob(core, req, v1.slice('/v1/api-jobs/'.length));
 
   const matched = matchRoute(v1);
@@ -432,27 +645,15 @@ function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Out
   if (only) {
     // A path served by one API ignores the method (RestServer's unique-path quirk).
     api = only.api;
-  } else if (req.method === 'PUT') {
-    body = parseBody(req.body);
-    const b = body;
-    const found = r.apis.find(
-      (a) => a.method === 'PUT' && a.api.paramName !== undefined && a.api.paramName in b,
-    );
-    if (!found) throw new RestError(400, `the body doesn't contain action mapping to the URL[${v1}]`);
-    api = found.api;
   } else {
-    const found = r.apis.find((a) => a.method === req.method);
-    if (!found) throw new RestError(405, `The method[${req.method}] is not allowed for the path[${v1}]`);
-    api = found.api;
+    api = nonUniqueApi(r, req, () => {
+      body = parseBody(req.body);
+      return body;
+    });
   }
 
   let sessionUuid = '';
-  if (api.auth) {
-    const auth = req.headers.authorization;
-    if (auth === undefined) throw new RestError(400, "missing header 'Authorization'");
-    if (!auth.startsWith('OAuth')) throw new RestError(400, "Authorization type must be 'OAuth'");
-    sessionUuid = auth.slice('OAuth'.length).trim();
-  }
+  if (api.auth) sessionUuid = authenticate(core, req);
 
   if (req.method === 'POST' || req.method === 'PUT') body ??= parseBody(req.body);
   body ??= {};
@@ -492,12 +693,18 @@ function dispatchOrThrow(core: Core, req: Incoming, forcedError?: ApiError): Out
     }
     if (forcedError) throw forcedError;
     const out = api.run(ctx);
-    return { body: out, schema: api.inventoryClass ? { inventory: api.inventoryClass } : {} };
+    const schema = api.schemaOf
+      ? api.schemaOf(out)
+      : api.inventoryClass
+        ? { inventory: api.inventoryClass }
+        : {};
+    return { body: out, schema };
   };
 
   if (!api.async) {
     const { body: out, schema } = work();
-    if (req.headers['x-json-schema'] !== undefined && !('inventories' in out) && !('total' in out)) {
+    // writeResponse (L1227): X-JSON-Schema asks for `schema` on any reply; a query reply has its own.
+    if (req.headers['x-json-schema'] !== undefined && !('schema' in out)) {
       return json(200, { schema, ...out }, true);
     }
     return json(200, out, true);

@@ -72,6 +72,8 @@ export interface QueryRequest {
   replyWithCount: boolean;
   sort?: { field: string; desc: boolean };
   fields?: string[];
+  /** A system-tag filter `filterType:condition(s)` (QueryFacadeImpl L474). */
+  filterName?: string;
 }
 
 /**
@@ -137,21 +139,37 @@ function parseInteger(name: string, v: string): number {
   return n;
 }
 
-/** Throws RestError (plain-text 400) for what the REST layer itself rejects. */
+/**
+ * Java's `String.split(sep)`: trailing empty strings are removed (so `","` gives none), but an empty
+ * input gives one empty string and empty pieces in the middle stay.
+ */
+function javaSplit(s: string, sep: string): string[] {
+  const parts = s.split(sep);
+  if (s === '') return parts;
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/**
+ * RestServer.handleQueryApi: throws RestError (plain-text 400) for what the REST layer itself
+ * rejects. Names and every value but q's are trimmed (L1102); an empty name is taken as `q`
+ * (`"q".startsWith(varname)`).
+ */
 export function parseQueryRequest(pairs: [string, string][]): QueryRequest {
   // Every parameter but q is read as its first value (`e.getValue()[0]`): a repeat is no error.
   const first = new Map<string, string>();
   const conds = new Set<string>();
-  for (const [k, v] of pairs) {
-    if (k === 'q') conds.add(v);
-    else if (!first.has(k)) first.set(k, v);
+  for (const [rawKey, v] of pairs) {
+    const k = rawKey.trim();
+    if ('q'.startsWith(k)) conds.add(v);
+    else if (!first.has(k)) first.set(k, v.trim());
   }
   const one = (name: string): string | undefined => first.get(name);
   const req: QueryRequest = {
     conditions: [...conds].map(parseCondition),
     limit: 1000,
     start: 0,
-    // Java's Boolean.valueOf: anything but "true" (any case) is false, never an error.
+    // Java's Boolean.parseBoolean: anything but "true" (any case) is false, never an error.
     count: one('count')?.toLowerCase() === 'true',
     replyWithCount: one('replyWithCount')?.toLowerCase() === 'true',
   };
@@ -159,27 +177,36 @@ export function parseQueryRequest(pairs: [string, string][]): QueryRequest {
   if (limit !== undefined) req.limit = parseInteger('limit', limit);
   const start = one('start');
   if (start !== undefined) req.start = parseInteger('start', start);
+  const filterName = one('filterName');
+  if (filterName !== undefined && filterName !== '') req.filterName = filterName;
   const sort = one('sort');
   if (sort !== undefined) {
-    const s = sort.trim();
-    if (s.startsWith('-')) req.sort = { field: s.slice(1).trim(), desc: true };
-    else if (s.startsWith('+')) req.sort = { field: s.slice(1).trim(), desc: false };
-    else req.sort = { field: s, desc: false };
+    if (sort.startsWith('-')) req.sort = { field: sort.replace(/^-+/, '').trim(), desc: true };
+    else if (sort.startsWith('+')) req.sort = { field: sort.replace(/^\++/, '').trim(), desc: false };
+    else req.sort = { field: sort, desc: false };
   }
   const fields = one('fields');
   if (fields !== undefined) {
-    const list = fields
-      .split(',')
-      .map((f) => f.trim())
-      .filter((f) => f !== '');
-    if (list.length === 0) throw new RestError(400, `'fields' contains zero field`);
+    // Pieces are trimmed but empty ones stay: `fields=` and `uuid,,name` reach ZQL, which refuses them.
+    const list = javaSplit(fields, ',').map((f) => f.trim());
+    if (list.length === 0) throw new RestError(400, "Invalid query parameter. 'fields' contains zero field");
     req.fields = list;
   }
   return req;
 }
 
-function zqlError(details: string): ApiError {
-  return new ApiError('SYS.1007', details);
+/**
+ * What ZQL refuses (an unknown field, a value it cannot convert, a bad sort) is a CloudRuntimeException
+ * that QueryFacadeImpl.handle (L379) wraps in another: SYS.1000 (ErrorFacade.throwableToInternalError),
+ * details the wrapped exception's toString().
+ */
+function zqlError(message: string): ApiError {
+  return new ApiError('SYS.1000', `org.zstack.header.exception.CloudRuntimeException: ${message}`);
+}
+
+function unknownField(schema: QuerySchema, name: string): ApiError {
+  // ZQLMetadata.FieldChainQuery.verify (L173): `%s` of a Class prints "class <name>".
+  return zqlError(`inventory class[class ${schema.className}] not having field[${name}]`);
 }
 
 function internalError(message: string): ApiError {
@@ -197,20 +224,19 @@ function resolveField(schema: QuerySchema, name: string): Resolved {
   for (let i = 0; i < path.length; i++) {
     const seg = path[i] as string;
     const t = Object.hasOwn(current.fields, seg) ? current.fields[seg] : undefined;
-    if (t === undefined) {
-      throw zqlError(`ZQL error: unknown field[${name}] of inventory[${schema.className}]`);
-    }
+    if (t === undefined) throw unknownField(current, seg);
     const last = i === path.length - 1;
     if (typeof t === 'object') {
-      if (last) throw zqlError(`ZQL error: field[${name}] is a nested inventory, name one of its fields`);
+      // INFERRED wording: ZQL cannot compare a whole nested inventory.
+      if (last) throw zqlError(`field[${name}] is a nested inventory, name one of its fields`);
       current = t.nested;
       continue;
     }
     // Free-form JSON is a text column to the database: you cannot reach into it.
-    if (!last) throw zqlError(`ZQL error: unknown field[${name}] of inventory[${schema.className}]`);
+    if (!last) throw unknownField(current, path[i + 1] as string);
     return { type: t, path };
   }
-  throw zqlError(`ZQL error: unknown field[${name}] of inventory[${schema.className}]`);
+  throw unknownField(schema, name);
 }
 
 function leafValues(row: Row, path: string[]): unknown[] {
@@ -237,32 +263,44 @@ function convert(
     case 'string':
       return raw;
     case 'int': {
-      if (!/^[+-]?\d+(\.\d+)?$/.test(raw.trim()))
-        throw zqlError(`ZQL error: invalid value[${raw}] for field[${field}]`);
+      if (!/^[+-]?\d+(\.\d+)?$/.test(raw.trim())) throw zqlError(`invalid value[${raw}] for field[${field}]`);
       return Number(raw);
     }
     case 'bool': {
       const l = raw.toLowerCase();
-      if (l !== 'true' && l !== 'false')
-        throw zqlError(`ZQL error: invalid value[${raw}] for field[${field}]`);
+      if (l !== 'true' && l !== 'false') throw zqlError(`invalid value[${raw}] for field[${field}]`);
       return l === 'true';
     }
     case 'date': {
       if (/^\d+$/.test(raw)) return Number(raw);
       const m = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$/.exec(raw);
-      if (!m) throw zqlError(`ZQL error: invalid value[${raw}] for field[${field}]`);
+      if (!m) throw zqlError(`invalid value[${raw}] for field[${field}]`);
       const [y, mo, day, h, mi, sec] = m.slice(1).map((x) => Number(x ?? 0));
       const wall = Date.UTC(y ?? 0, (mo ?? 1) - 1, day ?? 1, h ?? 0, mi ?? 0, sec ?? 0);
       return zonedToEpoch(wall, timeZone);
     }
     case 'json':
-      throw zqlError(`ZQL error: field[${field}] cannot be compared`);
+      throw zqlError(`field[${field}] cannot be compared`);
   }
+}
+
+/**
+ * MySQL's default collation for ZStack's `DEFAULT CHARSET=utf8` tables (utf8_general_ci): letters
+ * compare without case or accents. An approximation: Unicode lower case of the NFD form without
+ * combining marks.
+ */
+export function collationKey(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** `=`, `<`, IN… under a PAD SPACE collation: trailing spaces do not count (LIKE does count them). */
+function padKey(s: string): string {
+  return collationKey(s).replace(/ +$/, '');
 }
 
 function likeToRegExp(pattern: string): RegExp {
   let src = '';
-  for (const ch of pattern) {
+  for (const ch of collationKey(pattern)) {
     if (ch === '%') src += '.*';
     else if (ch === '_') src += '.';
     else src += ch.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
@@ -271,6 +309,11 @@ function likeToRegExp(pattern: string): RegExp {
 }
 
 type Predicate = (row: Row) => boolean;
+
+/** Text compares under the collation; numbers, booleans and dates as they are. */
+function comparable(v: unknown): unknown {
+  return typeof v === 'string' ? padKey(v) : v;
+}
 
 function compile(schema: QuerySchema, cond: Condition, timeZone: string): Predicate {
   const { type, path } = resolveField(schema, cond.name);
@@ -282,23 +325,23 @@ function compile(schema: QuerySchema, cond: Condition, timeZone: string): Predic
   switch (cond.op) {
     case '?=':
     case '!?=': {
-      const set = raw.split(',').map((s) => convert(cond.name, type, s, timeZone));
+      const set = raw.split(',').map((s) => comparable(convert(cond.name, type, s, timeZone)));
       const negate = cond.op === '!?=';
-      test = (v) => set.includes(v as never) !== negate;
+      test = (v) => set.includes(comparable(v) as never) !== negate;
       break;
     }
     case '~=':
     case '!~=': {
       const re = likeToRegExp(raw);
       const negate = cond.op === '!~=';
-      test = (v) => re.test(String(v)) !== negate;
+      test = (v) => re.test(collationKey(String(v))) !== negate;
       break;
     }
     default: {
-      const x = convert(cond.name, type, raw, timeZone);
+      const x = comparable(convert(cond.name, type, raw, timeZone)) as string | number | boolean;
       const op = cond.op;
       test = (v) => {
-        const a = v as string | number | boolean;
+        const a = comparable(v) as string | number | boolean;
         switch (op) {
           case '=':
             return a === x;
@@ -353,13 +396,22 @@ function compareValues(a: unknown, b: unknown): number {
   const an = a === null || a === undefined;
   const bn = b === null || b === undefined;
   if (an || bn) return an === bn ? 0 : an ? -1 : 1; // MySQL sorts NULL first when ascending
-  const x = a as string | number;
-  const y = b as string | number;
+  // ORDER BY on a text column follows the collation too: no case, no accents.
+  const x = comparable(a) as string | number;
+  const y = comparable(b) as string | number;
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Runs a parsed query; throws ApiError (503) for what ZQL rejects. Returns the reply body. */
 export function runQuery(schema: QuerySchema, rows: Row[], req: QueryRequest, timeZone: string): Row {
+  // QueryFacadeImpl builds the ZQL text first: a malformed filterName fails before ZQL runs (L474,
+  // L517-521). No QueryBelongFilter applies to ticket inventories, so every well-formed one is unknown.
+  if (req.filterName !== undefined) {
+    if (javaSplit(req.filterName, ':').length < 2) {
+      throw new ApiError('SYS.1007', 'filterName must be formatted as [filterType:condition(s)]');
+    }
+    throw zqlError(`unable to find QueryBelongFilter with type[${req.filterName}]`);
+  }
   const predicates = req.conditions.map((c) => compile(schema, c, timeZone));
   let matched = rows.filter((r) => predicates.every((p) => p(r)));
   if (req.count) return { total: matched.length, schema: {} };
@@ -367,7 +419,9 @@ export function runQuery(schema: QuerySchema, rows: Row[], req: QueryRequest, ti
     const { field, desc } = req.sort;
     const t = Object.hasOwn(schema.fields, field) ? schema.fields[field] : undefined;
     if (t === undefined || typeof t === 'object' || t === 'json') {
-      throw zqlError(`ZQL error: cannot sort by field[${field}] of inventory[${schema.className}]`);
+      throw t === undefined
+        ? unknownField(schema, field)
+        : zqlError(`cannot sort by field[${field}] of inventory[class ${schema.className}]`);
     }
     matched = matched
       .map((r, i) => ({ r, i }))
@@ -377,13 +431,14 @@ export function runQuery(schema: QuerySchema, rows: Row[], req: QueryRequest, ti
   const fields = req.fields;
   for (const f of fields ?? []) {
     if (!Object.hasOwn(schema.fields, f)) {
-      throw zqlError(`ZQL error: unknown field[${f}] of inventory[${schema.className}]`);
+      throw unknownField(schema, f);
     }
   }
   // ZQL hands limit and offset to JPA's setMaxResults/setFirstResult, which refuse negatives with an
   // IllegalArgumentException; the query service reports that as an internal error.
-  if (req.limit < 0) throw internalError(`Negative value (${req.limit}) passed to setMaxResults`);
-  if (req.start < 0) throw internalError(`Negative value (${req.start}) passed to setFirstResult`);
+  // Hibernate 5.3.26 (ZStack's pom.xml), AbstractProducedQuery.setMaxResults/setFirstResult.
+  if (req.limit < 0) throw internalError('max-results cannot be negative');
+  if (req.start < 0) throw internalError(`first-result value cannot be negative : ${req.start}`);
   const total = matched.length;
   const page = matched.slice(req.start, req.start + req.limit);
   let rendered = page.map((r) => renderRow(schema, r, timeZone));

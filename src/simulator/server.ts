@@ -143,7 +143,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const headersFor = (o: Outcome, length: number): Record<string, string | number> => {
-    const h: Record<string, string | number> = { 'Content-Length': length };
+    const h: Record<string, string | number> = { ...o.headers, 'Content-Length': length };
     if ('html' in o) h['Content-Type'] = 'text/html;charset=utf-8';
     else if (contentType)
       h['Content-Type'] = 'json' in o ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8';

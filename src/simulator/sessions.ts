@@ -39,7 +39,6 @@ export class SessionStore {
 
   /** AuthorizationManager.evaluateSession: ID.1001 for unknown/expired (and drops it), else renews. */
   evaluate(uuid: string): Session {
-    if (uuid === '') throw new ApiError('ID.1001', 'session uuid is null');
     const s = this.sessions.get(uuid);
     if (!s || s.expiredDate <= Date.now()) {
       this.sessions.delete(uuid);

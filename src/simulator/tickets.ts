@@ -223,6 +223,32 @@ export interface NamedResource {
   type: string;
 }
 
+/**
+ * ResourceVO.concreteResourceType: the Java class of the row (`getClass().getName()` in
+ * ResourceVO.prePersist), NOT NULL. Classes of the closed-source ticket and IAM2 modules are INFERRED
+ * from their SDK inventories' packages.
+ */
+const CONCRETE_TYPES: Record<string, string> = {
+  AccountVO: 'org.zstack.header.identity.AccountVO',
+  UserVO: 'org.zstack.header.identity.UserVO',
+  ImageVO: 'org.zstack.header.image.ImageVO',
+  InstanceOfferingVO: 'org.zstack.header.configuration.InstanceOfferingVO',
+  DiskOfferingVO: 'org.zstack.header.configuration.DiskOfferingVO',
+  L3NetworkVO: 'org.zstack.header.network.l3.L3NetworkVO',
+  VmInstanceVO: 'org.zstack.header.vm.VmInstanceVO',
+  IAM2VirtualIDVO: 'org.zstack.iam2.entity.IAM2VirtualIDVO',
+  IAM2ProjectVO: 'org.zstack.iam2.entity.IAM2ProjectVO',
+  TicketVO: 'org.zstack.ticket.entity.TicketVO',
+  TicketStatusHistoryVO: 'org.zstack.ticket.entity.TicketStatusHistoryVO',
+  TicketTypeVO: 'org.zstack.ticket.entity.TicketTypeVO',
+  TicketFlowCollectionVO: 'org.zstack.ticket.iam2.entity.IAM2TicketFlowCollectionVO',
+  TicketFlowVO: 'org.zstack.ticket.iam2.entity.IAM2TicketFlowVO',
+};
+
+export function concreteResourceType(type: string): string {
+  return CONCRETE_TYPES[type] ?? `org.zstack.header.${type}`;
+}
+
 /** Deterministic, ZStack-shaped (v4, no dashes) uuid from a seed text. */
 export function uuidFrom(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');
@@ -247,6 +273,11 @@ export class World {
   requestFailures: RequestFailure[] = [];
   private meta = new Map<string, TicketMeta>();
   private counter = 0;
+  /**
+   * TicketStatusHistoryVO.sequence is `INT AUTO_INCREMENT UNIQUE` (V4.0.0 migration): one counter for
+   * the whole table, not a position within one ticket.
+   */
+  private historySequence = 0;
   /** Seeding swaps in a fixed clock so the demo data is the same on every run. */
   clock: () => number = () => Date.now();
 
@@ -265,6 +296,8 @@ export class World {
     if (vid) return { uuid, name: vid.name, type: 'IAM2VirtualIDVO' };
     const ticket = this.tickets.get(uuid);
     if (ticket) return { uuid, name: ticket.name as string, type: 'TicketVO' };
+    // History rows are resources too (V3.1.1 lists TicketStatusHistoryVO among ResourceVO's tables); they have no name.
+    if (this.histories.has(uuid)) return { uuid, type: 'TicketStatusHistoryVO' };
     const collection = this.flowCollections.get(uuid);
     if (collection) return { uuid, name: collection.name as string, type: 'TicketFlowCollectionVO' };
     const flow = this.flows.get(uuid);
@@ -283,7 +316,14 @@ export class World {
     // MySQL's default collation compares case-insensitively.
     for (const uuid of new Set(uuids.map((u) => u.toLowerCase()))) {
       const row = this.resourceRow(uuid);
-      if (row) rows.push({ uuid: row.uuid, resourceName: row.name, resourceType: row.type });
+      if (row) {
+        rows.push({
+          uuid: row.uuid,
+          resourceName: row.name,
+          resourceType: row.type,
+          concreteResourceType: concreteResourceType(row.type),
+        });
+      }
     }
     return rows.sort((a, b) => ((a.uuid as string) < (b.uuid as string) ? -1 : 1));
   }
@@ -362,7 +402,7 @@ export class World {
 
   private appendHistory(
     ticket: Row,
-    from: string | undefined,
+    from: string,
     to: string,
     actor: Actor,
     flowName: unknown,
@@ -370,7 +410,8 @@ export class World {
     context: Record<string, unknown>,
   ): Row {
     const now = this.clock();
-    const sequence = this.historyRows(ticket.uuid as string).length + 1;
+    this.historySequence += 1;
+    const sequence = this.historySequence;
     const row: Row = {
       uuid: this.nextUuid(),
       ticketUuid: ticket.uuid,
@@ -475,7 +516,9 @@ export class World {
     };
     this.tickets.set(ticket.uuid as string, ticket);
     this.meta.set(ticket.uuid as string, { submitterUuid: actor.uuid, accountUuid: actor.accountUuid });
-    this.appendHistory(ticket, undefined, 'Pending', actor, first.name, undefined, {});
+    // fromStatus is NOT NULL (V2.4.0 migration). The closed-source module's value for the creation
+    // row is unknown; the simulator writes Pending → Pending (the implicit open).
+    this.appendHistory(ticket, 'Pending', 'Pending', actor, first.name, undefined, {});
     return ticket;
   }
 
@@ -634,6 +677,142 @@ export class World {
     }
     this.tickets.delete(uuid);
     this.meta.delete(uuid);
+  }
+
+  // ---- flow and flow-collection writes (F2, F4, F8, F10) ----
+
+  private requireAdmin(actor: Actor, what: string): void {
+    if (actor.kind !== 'admin') {
+      fail('ID.1002', `operation denied. Only an admin can ${what}, ${actor.uuid} is not one`);
+    }
+  }
+
+  private newFlow(
+    params: Record<string, unknown>,
+    collectionUuid: string,
+    parent: unknown,
+    msg: string,
+  ): Row {
+    const approverUuid = params.approverUuid;
+    if (typeof approverUuid !== 'string') mandatory('approverUuid', msg);
+    if (!this.virtualIds.has(approverUuid)) {
+      fail(
+        'SYS.1003',
+        `invalid field[approverUuid], resource[uuid:${approverUuid}, type:IAM2VirtualIDVO] not found`,
+      );
+    }
+    maxLength('name', msg, params.name, 255);
+    maxLength('description', msg, params.description, 2048);
+    const now = this.clock();
+    const uuid = this.nextUuid();
+    return {
+      uuid,
+      name: typeof params.name === 'string' ? params.name : undefined,
+      description: typeof params.description === 'string' ? params.description : undefined,
+      parentFlowUuid: typeof parent === 'string' ? parent : undefined,
+      flowContext: JSON.stringify({ approverUuid }),
+      flowContextType: 'IAM2',
+      collectionUuid,
+      approverUuid,
+      valid: true,
+      createDate: now,
+      lastOpDate: now,
+    };
+  }
+
+  /** CreateIAM2TicketFlowCollection: the collection and its flows, chained in the order given. */
+  createFlowCollection(params: Record<string, unknown>, actor: Actor): Row {
+    const msg = 'org.zstack.ticket.iam2.api.APICreateIAM2TicketFlowCollectionMsg';
+    if (typeof params.name !== 'string') mandatory('name', msg);
+    if (typeof params.projectUuid !== 'string') mandatory('projectUuid', msg);
+    maxLength('name', msg, params.name, 255);
+    maxLength('description', msg, params.description, 2048);
+    this.requireAdmin(actor, 'create a ticket flow collection');
+    const flows = Array.isArray(params.flows) ? params.flows.filter(isObject) : [];
+    const now = this.clock();
+    const uuid = this.nextUuid();
+    const rows: Row[] = [];
+    let parent: unknown;
+    for (const f of flows) {
+      const row = this.newFlow(f, uuid, parent, msg);
+      rows.push(row);
+      parent = row.uuid;
+    }
+    const collection: Row = {
+      uuid,
+      name: params.name,
+      description: typeof params.description === 'string' ? params.description : undefined,
+      state: 'Enabled',
+      status: 'Valid',
+      isDefault: params.isDefault === true,
+      ticketTypeUuids: Array.isArray(params.ticketTypeUuids) ? params.ticketTypeUuids.map(String) : [],
+      projectUuid: params.projectUuid,
+      createDate: now,
+      lastOpDate: now,
+    };
+    if (collection.isDefault === true) for (const c of this.flowCollections.values()) c.isDefault = false;
+    this.flowCollections.set(uuid, collection);
+    for (const r of rows) this.flows.set(r.uuid as string, r);
+    return { ...collection, flows: this.flowsOf(uuid).map(flowRow) };
+  }
+
+  private collectionInUse(uuid: string): boolean {
+    return [...this.tickets.values()].some(
+      (t) => t.flowCollectionUuid === uuid && t.status !== 'FinalApproved',
+    );
+  }
+
+  /** DeleteTicketFlowCollection: refused while an unfinished ticket goes through it. */
+  deleteFlowCollection(uuid: string, actor: Actor): void {
+    if (!this.flowCollections.has(uuid)) {
+      fail('SYS.1003', `invalid field[uuid], resource[uuid:${uuid}, type:TicketFlowCollectionVO] not found`);
+    }
+    this.requireAdmin(actor, 'delete a ticket flow collection');
+    if (this.collectionInUse(uuid)) {
+      fail('SYS.1006', `ticket flow collection[uuid:${uuid}] is used by unfinished tickets`);
+    }
+    for (const f of this.flowsOf(uuid)) this.flows.delete(f.uuid as string);
+    this.flowCollections.delete(uuid);
+  }
+
+  /** AddIAM2TicketFlow: appended after `parentFlowUuid` (default: the last flow), the chain relinked. */
+  addFlow(params: Record<string, unknown>, actor: Actor): Row {
+    const msg = 'org.zstack.ticket.iam2.api.APIAddIAM2TicketFlowMsg';
+    const collectionUuid = params.collectionUuid;
+    if (typeof collectionUuid !== 'string') mandatory('collectionUuid', msg);
+    if (!this.flowCollections.has(collectionUuid)) {
+      fail(
+        'SYS.1003',
+        `invalid field[collectionUuid], resource[uuid:${collectionUuid}, type:TicketFlowCollectionVO] not found`,
+      );
+    }
+    this.requireAdmin(actor, 'add a ticket flow');
+    const chain = this.flowsOf(collectionUuid);
+    const parent = typeof params.parentFlowUuid === 'string' ? params.parentFlowUuid : chain.at(-1)?.uuid;
+    if (parent !== undefined && !chain.some((f) => f.uuid === parent)) {
+      fail(
+        'SYS.1003',
+        `invalid field[parentFlowUuid], resource[uuid:${String(parent)}, type:TicketFlowVO] not found`,
+      );
+    }
+    const row = this.newFlow(params, collectionUuid, parent, msg);
+    const child = chain.find((f) => f.parentFlowUuid === parent);
+    if (child) child.parentFlowUuid = row.uuid;
+    this.flows.set(row.uuid as string, row);
+    return flowRow(row);
+  }
+
+  /** DeleteTicketFlow: its child is relinked to its parent; refused while a ticket waits at it. */
+  deleteFlow(uuid: string, actor: Actor): void {
+    const flow = this.flows.get(uuid);
+    if (!flow) fail('SYS.1003', `invalid field[uuid], resource[uuid:${uuid}, type:TicketFlowVO] not found`);
+    this.requireAdmin(actor, 'delete a ticket flow');
+    if ([...this.tickets.values()].some((t) => t.currentFlowUuid === uuid && t.status !== 'FinalApproved')) {
+      fail('SYS.1006', `ticket flow[uuid:${uuid}] is the current flow of unfinished tickets`);
+    }
+    for (const f of this.flows.values())
+      if (f.parentFlowUuid === uuid) f.parentFlowUuid = flow.parentFlowUuid;
+    this.flows.delete(uuid);
   }
 
   archiveRows(): Row[] {

@@ -34,4 +34,17 @@ describe('schema.graphql', () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it('TicketStatusHistory.sequence says what real ZStack sends: one table-wide AUTO_INCREMENT counter, not 1..n per ticket (issue 25, D2; V4.0.0 migration)', () => {
+    const history = schema.getType('TicketStatusHistory');
+    const fields =
+      history && 'getFields' in history
+        ? (history.getFields() as Record<string, { description?: string | null }>)
+        : {};
+    const text = fields.sequence?.description ?? '';
+    expect(text).toMatch(/one counter for its whole history table/);
+    expect(text).toMatch(/neither numbered from 1/);
+    const from = fields.fromStatus?.description ?? '';
+    expect(from).not.toMatch(/null for the row written when the ticket was created/);
+  });
 });

@@ -106,6 +106,42 @@ describe('ZStack ErrorCodes become codes, with the whole ErrorCode in extensions
   });
 });
 
+describe('upstream query errors, as real ZStack sends them (issue 25, D8)', () => {
+  const LIST = `query($where: TicketWhere) { tickets(first: 5, where: $where) { nodes { uuid name } } }`;
+  const gets = () => h.simulator.controls.count({ method: 'GET', path: '/v1/tickets' });
+
+  it('a ZQL refusal is SYS.1000 at ZStack (QueryFacadeImpl wraps a CloudRuntimeException) → UPSTREAM_ERROR, not BAD_USER_INPUT', async () => {
+    // What ZStack answers for a field it does not know, e.g. one an older ZStack lacks
+    // (ZQLMetadata.FieldChainQuery.verify, wrapped by QueryFacadeImpl.handle).
+    h.simulator.controls.injectFault({
+      fault: {
+        kind: 'errorCode',
+        code: 'SYS.1000',
+        description: 'An internal error happened in system',
+        details:
+          'org.zstack.header.exception.CloudRuntimeException: inventory class[class org.zstack.ticket.entity.TicketInventory] not having field[name]',
+      },
+      method: 'GET',
+      path: '/v1/tickets',
+    });
+    const res = await h.gql(LIST, {}, { session: admin });
+    expect(res.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_ERROR',
+      zstack: { code: 'SYS.1000' },
+    });
+    expect(gets()).toBe(1);
+    expectNoLeak(res);
+  });
+
+  it('input ZQL would refuse is refused by the gateway itself, before any call (BAD_USER_INPUT)', async () => {
+    for (const where of [{ nameContains: '50%' }, { name: 'a!=b' }, { uuidIn: ['not-a-uuid'] }]) {
+      const res = await h.gql(LIST, { where }, { session: admin });
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(where)).toBe('BAD_USER_INPUT');
+    }
+    expect(gets()).toBe(0);
+  });
+});
+
 describe('transport faults', () => {
   it('plain-text 500 → UPSTREAM_ERROR naming the status, not the body', async () => {
     h.simulator.controls.injectFault({

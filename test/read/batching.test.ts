@@ -38,7 +38,7 @@ describe('batching', () => {
       expect(node.history.every((x: Any) => x.ticketUuid === node.uuid)).toBe(true);
       const seqs = node.history.map((x: Any) => x.sequence);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-      expect(node.history[0].fromStatus).toBeNull();
+      expect(node.history[0].fromStatus).toBe('PENDING');
       expect(node.history[0].toStatus).toBe('PENDING');
       expect(node.flowCollection.uuid).toBe(demo.flowCollectionUuid);
       expect(node.flowCollection.flows.map((f: Any) => f.approverUuid)).toEqual(

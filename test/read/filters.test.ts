@@ -46,6 +46,14 @@ describe('filters map to q= and return the right tickets', () => {
     expect(names).toHaveLength(11);
   });
 
+  it('name and nameContains match without regard to case, as ZStack on MySQL’s default collation does (issue 25, D14)', async () => {
+    const exact = await list({ name: 'DEMO Ticket 7' });
+    expect(qs()).toEqual(['name=DEMO Ticket 7']);
+    expect(exact.data.tickets.nodes.map((n: Any) => n.name)).toEqual(['demo ticket 7']);
+    const contains = await list({ nameContains: 'TICKET 1' });
+    expect(contains.data.tickets.nodes).toHaveLength(11);
+  });
+
   it('uuidIn (any case, sent lower-case), ticketTypeUuid, flowCollectionUuid and accountSystemType together', async () => {
     const all = tickets();
     const typeUuid = all[0]?.ticketTypeUuid as string;

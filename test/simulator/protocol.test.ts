@@ -186,7 +186,8 @@ describe('sessions', () => {
   it.each([
     [undefined, "missing header 'Authorization'"],
     ['Bearer abc', "Authorization type must be 'OAuth'"],
-    ['ZStack key:sig', "Authorization type must be 'OAuth'"],
+    // RestServer.checkTime (L1026): an access key needs a Date header before anything else.
+    ['ZStack key:sig', "'Date' must be incuded in request header"],
   ])('Authorization %s → 400 plain text', async (header, text) => {
     const r = await call(sim, 'GET', '/v1/tickets', { headers: header ? { Authorization: header } : {} });
     expect(r.status).toBe(400);
@@ -497,13 +498,16 @@ describe('REST layer quirks', () => {
   it.each([
     ['GET', '/v1/nothing', 404, 'no api mapping to /v1/nothing'],
     ['GET', '/v1/tickets/a/b/c', 404, 'no api mapping to /v1/tickets/a/b/c'],
+    // RestServer.handleNonUniqueApi (L768-803): a method with no API on a shared path is a 500 naming
+    // the request URI, context path included.
     [
       'GET',
       '/v1/tickets/abc/actions',
-      405,
-      'The method[GET] is not allowed for the path[/v1/tickets/abc/actions]',
+      500,
+      'No query API found for the path[/zstack/v1/tickets/abc/actions]',
     ],
-    ['POST', '/v1/tickets/abc', 405, 'The method[POST] is not allowed for the path[/v1/tickets/abc]'],
+    ['POST', '/v1/tickets/abc', 500, 'No creational API found for the path[/zstack/v1/tickets/abc]'],
+    ['DELETE', '/v1/tickets', 500, 'No delete API found for the path[/zstack/v1/tickets]'],
     // A PUT on a shared path always looks for an action key, even where no API is an action.
     ['PUT', '/v1/tickets', 400, "the body doesn't contain action mapping to the URL[/v1/tickets]"],
   ])('%s %s → %i plain text', async (method, path, status, text) => {

@@ -40,6 +40,7 @@ describe('GetResourceNames', () => {
       uuid: demo.admin.uuid,
       resourceName: 'admin',
       resourceType: 'AccountVO',
+      concreteResourceType: 'org.zstack.header.identity.AccountVO',
     });
     expect(byUuid.get(demo.projectUuid)).toMatchObject({
       resourceName: 'demo-project',
