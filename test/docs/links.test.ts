@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The documentation as reference: every relative link of README.md, docs/*.md and the simulator's
  * README lands on a file of the repository, and every `#anchor` on a heading of its page; and the
- * architecture page's "Where things live" names exactly the folders of src/.
+ * architecture page's "Where things live" names exactly the folders of src/; and the configuration
+ * page's one table has a row for every variable the configuration code reads.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -108,5 +109,33 @@ describe('documentation links', () => {
     };
     walk(join(ROOT, 'src'));
     expect(listed.sort()).toEqual(folders.sort());
+  });
+
+  it('docs/configuration.md has a row for every variable src/config*.ts reads', () => {
+    const page = read('docs/configuration.md');
+    const documented = new Set<string>();
+    for (const line of page.split('\n')) {
+      const first = /^\| ([^|]+) \|/.exec(line)?.[1];
+      for (const m of first?.matchAll(/`([A-Z][A-Z0-9_]+)`/g) ?? []) documented.add(m[1] as string);
+    }
+    // Wherever the configuration code lives (src/config.ts, or a src/config/ folder), its quoted
+    // SCREAMING_SNAKE names are the variables it reads.
+    const sources: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) walk(path);
+        else if (/\.ts$/.test(e.name) && /(^|\/)config(\/|[.-])/.test(relative(join(ROOT, 'src'), path)))
+          sources.push(path);
+      }
+    };
+    walk(join(ROOT, 'src'));
+    expect(sources.length).toBeGreaterThan(0);
+    const read_ = new Set<string>();
+    for (const path of sources)
+      for (const m of readFileSync(path, 'utf8').matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g))
+        read_.add(m[1] as string);
+    expect(read_.size).toBeGreaterThan(40);
+    expect([...read_].filter((name) => !documented.has(name)).sort()).toEqual([]);
   });
 });
