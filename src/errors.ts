@@ -50,40 +50,40 @@ export const errorCodeDescriptions = {
   PERSISTED_QUERY_NOT_IN_LIST:
     'The gateway does not know this persisted-operation hash. Deploy a client whose manifest the gateway was started with.',
   PERSISTED_QUERY_ONLY:
-    'The gateway runs only persisted operations (PERSISTED_OPERATIONS_ONLY=true) and a document was sent as text. Send its hash instead.',
+    'The gateway runs only persisted operations and a document was sent as text. Send its hash instead.',
   PERSISTED_QUERY_NOT_FOUND:
     "An automatic persisted query: the gateway does not know this hash (yet). Send the request again with the document and its hash; Apollo's PersistedQueryLink does so by itself.",
   PERSISTED_QUERY_MISMATCH:
     "An automatic persisted query whose sha256Hash is not the hash of the document sent with it; nothing ran and nothing was stored. Fix the client's hashing.",
   PERSISTED_QUERY_NOT_SUPPORTED:
-    'A persisted-query hash was sent but this gateway runs neither a manifest nor automatic persisted queries (APQ_CACHE_MAX_BYTES=0). Send documents as text.',
+    'A persisted-query hash was sent but this gateway runs neither a manifest nor automatic persisted queries. Send documents as text.',
   // Limits
-  PAYLOAD_TOO_LARGE: 'The request body is over MAX_BODY_BYTES (HTTP 413). Send a smaller request.',
+  PAYLOAD_TOO_LARGE: 'The request body is over the size limit (HTTP 413). Send a smaller request.',
   REQUEST_TIMEOUT:
-    'The request was not received within HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS (HTTP 408, connection closed). Send it again, faster.',
-  DEPTH_LIMIT_EXCEEDED: 'The document is nested deeper than GRAPHQL_MAX_DEPTH. Nothing ran; ask for less.',
-  ALIAS_LIMIT_EXCEEDED: 'The document has more aliases than GRAPHQL_MAX_ALIASES. Nothing ran; ask for less.',
-  TOKEN_LIMIT_EXCEEDED: 'The document has more tokens than GRAPHQL_MAX_TOKENS. Nothing ran; ask for less.',
+    'The request headers or body did not arrive in time (HTTP 408, connection closed). Send it again, faster.',
+  DEPTH_LIMIT_EXCEEDED: 'The document is nested deeper than the depth limit. Nothing ran; ask for less.',
+  ALIAS_LIMIT_EXCEEDED: 'The document has more aliases than the alias limit. Nothing ran; ask for less.',
+  TOKEN_LIMIT_EXCEEDED: 'The document has more tokens than the token limit. Nothing ran; ask for less.',
   COST_LIMIT_EXCEEDED:
-    'The operation, with its variables, would cost more than GRAPHQL_MAX_COST (or introspect too much). Nothing ran; ask for smaller pages or fewer fields.',
+    'The operation, with its variables, would cost more than the cost limit (or introspect too much). Nothing ran; ask for smaller pages or fewer fields.',
   SUBSCRIPTION_LIMIT_EXCEEDED:
     'Too many ticketUpdated streams are open for this session, account, client or gateway (`extensions.scope`, `extensions.limit`). Close a stream before opening another.',
   DOCUMENT_SIZE_LIMIT_EXCEEDED:
-    'The document text is over GRAPHQL_MAX_DOCUMENT_BYTES. Nothing ran; send a shorter document or a persisted one.',
+    'The document text is over the size limit. Nothing ran; send a shorter document or a persisted one.',
   ROW_LIMIT_EXCEEDED:
-    'The operation would read more than MAX_ROWS_PER_OPERATION rows from ZStack; that field is null, the rest arrived. Page with smaller requests.',
+    'The operation would read more rows from ZStack than the per-operation limit; that field is null, the rest arrived. Page with smaller requests.',
   UPSTREAM_CALL_LIMIT_EXCEEDED:
-    'The operation already made MAX_UPSTREAM_CALLS_PER_OPERATION calls to ZStack; this one was not sent, that field is null, the rest arrived. Split the operation.',
+    'The operation already made as many calls to ZStack as one operation may (`extensions.limit`); this one was not sent, that field is null, the rest arrived. Split the operation.',
   NAME_LIMIT_EXCEEDED:
-    'The operation asked for names of more distinct uuids than MAX_NAMED_UUIDS_PER_OPERATION; this one was not looked up (null). Ask for fewer names per operation.',
+    'The operation asked for names of more distinct uuids than one operation may (`extensions.limit`); this one was not looked up (null). Ask for fewer names per operation.',
   RESOURCE_LIMIT_EXCEEDED:
-    'A ticket request names more resources than MAX_RESOURCES_PER_REQUEST; the list was cut, a null entry stands for the rest. Show that more exist.',
+    'A ticket request names more resources than one list shows (`extensions.limit`); the list was cut, a null entry stands for the rest. Show that more exist.',
   UPSTREAM_REQUEST_TOO_LARGE:
-    'The call to ZStack would carry more than ZSTACK_MAX_REQUEST_BYTES (`extensions.limitBytes`); nothing was sent. Send a smaller input.',
+    'The call to ZStack would carry more bytes than the gateway sends in one call (`extensions.limitBytes`); nothing was sent. Send a smaller input.',
   UPSTREAM_RESPONSE_TOO_LARGE:
-    'ZStack answered more than ZSTACK_MAX_RESPONSE_BYTES (`extensions.scope`: call or operation); it was not read, that field is null. Ask for smaller pages; for a write, check before retrying.',
+    'The answer of ZStack was larger than the gateway reads for one call or one operation (`extensions.scope`: call or operation, `extensions.limitBytes`); it was not read, that field is null. Ask for smaller pages; for a write, check before retrying.',
   WEBSOCKET_LIMIT_EXCEEDED:
-    'GraphQL over WebSocket: this socket already runs WS_MAX_OPERATIONS_PER_SOCKET operations (`extensions.scope: "operations"`; complete one first), or WS_MAX_SOCKETS sockets are open (`"sockets"`: the upgrade is answered HTTP 503). Retry later or use another transport.',
+    'GraphQL over WebSocket: this socket already runs as many operations as one socket may (`extensions.scope: "operations"`; complete one first), or the gateway has as many sockets open as it allows (`"sockets"`: the upgrade is answered HTTP 503). Retry later or use another transport.',
   RATE_LIMITED:
     'logIn was refused before reaching ZStack: too many attempts from this address or failures for this account. Wait `extensions.retryAfterSeconds` (also the Retry-After header).',
 } as const satisfies Record<string, string>;

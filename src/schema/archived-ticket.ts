@@ -81,7 +81,7 @@ export const ArchivedTicket = ArchivedTicketNode.implement({
       type: [ArchivedTicketStatusHistory],
       nullable: { list: true, items: false },
       description:
-        'The archived status changes of the ticket, oldest first (by sequence, then date). All archived tickets of one response share one upstream call; null, with the error at this path, when that call fails.',
+        'The archived status changes of the ticket, oldest first (by sequence, then date). Fetched for all archived tickets of one response together; null, with the error at this path, when that fetch fails.',
       resolve: (a, _args, ctx) =>
         a.ticketUuid ? ctx.loaders.archivedHistoriesByTicketUuid.load(a.ticketUuid.toLowerCase()) : [],
     }),

@@ -99,7 +99,7 @@ builder.queryFields((t) => ({
   nodes: t.field({
     type: [Node],
     nullable: { list: false, items: true },
-    description: `The objects with these global ids, in the order asked (at most ${MAX_NODE_IDS} ids). Each entry is null for an id ZStack does not know, or null with its own error: BAD_USER_INPUT for an id this gateway did not hand out, the upstream error when its lookup failed. Ids of one type are looked up together: up to 100 uuids per upstream call.`,
+    description: `The objects with these global ids, in the order asked (at most ${MAX_NODE_IDS} ids). Each entry is null for an id ZStack does not know, or null with its own error: BAD_USER_INPUT for an id this gateway did not hand out, the upstream error when its lookup failed. Ids of one type are looked up together.`,
     args: {
       ids: t.arg.idList({
         required: true,

@@ -110,7 +110,7 @@ async function nameRow(ref: ResourceRefShape, ctx: Context) {
 
 export const ResourceRef = builder.objectRef<ResourceRefShape>('ResourceRef').implement({
   description:
-    "A ZStack resource named by its uuid (ZStack's GetResourceNames). Selecting only uuid costs nothing; every name and type of one operation is fetched in one upstream call per 100 distinct uuids, up to MAX_NAMED_UUIDS_PER_OPERATION distinct uuids (past it, name and type are errors with NAME_LIMIT_EXCEEDED).",
+    "A ZStack resource named by its uuid (ZStack's GetResourceNames). Selecting only uuid costs nothing; every name and type of one operation is looked up together, up to the gateway's limit of distinct uuids per operation (past it, name and type are errors with NAME_LIMIT_EXCEEDED).",
   fields: (t) => ({
     uuid: t.exposeID('uuid', { description: 'The resource uuid, as the data that refers to it holds it.' }),
     name: t.string({

@@ -11,7 +11,7 @@ import { MAX_UUID_IN, TicketWhere, ticketConditions } from './ticket-query.js';
 
 builder.subscriptionType({
   description:
-    "Live updates over Server-Sent Events (POST /graphql with Accept: text/event-stream), Apollo's multipart HTTP subscriptions (Accept: multipart/mixed;subscriptionSpec=1.0, application/json) or GraphQL over WebSocket (ws://…/graphql, graphql-transport-ws). Needs the caller's session.",
+    "Live updates over Server-Sent Events (Accept: text/event-stream), Apollo's multipart HTTP subscriptions (Accept: multipart/mixed;subscriptionSpec=1.0, application/json) or GraphQL over WebSocket (graphql-transport-ws). Needs the caller's session.",
 });
 
 async function* nothing(): AsyncGenerator<ApiTicket> {}
@@ -49,7 +49,7 @@ builder.subscriptionField('ticketUpdated', (t) =>
   t.field({
     type: Ticket,
     description:
-      "Emits a ticket each time it changes: at once for changes made through this gateway's mutations (through any instance's, with REDIS_URL), and within TICKET_POLL_INTERVAL_MS for changes made elsewhere (ZStack has no push for tickets, so the gateway polls it: one query per session per interval for the tickets changed since the last poll, whatever the number of streams; each stream's filter is applied in memory). Give uuids, where, or both (where: {} watches every ticket the session can see). At most MAX_TICKET_SUBSCRIPTIONS_PER_SESSION streams per session, MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT per account (sessions logged in through this gateway), MAX_TICKET_SUBSCRIPTIONS_PER_CLIENT per client address and MAX_TICKET_SUBSCRIPTIONS in all (SUBSCRIPTION_LIMIT_EXCEEDED, extensions.scope session, account, client or total). A stream whose client does not read (more than STREAM_MAX_BUFFERED_BYTES unsent when the next event is ready) is cut. Streams end with complete when the gateway drains.",
+      "Emits a ticket each time it changes: at once for changes made through this gateway's mutations, and within the gateway's poll interval (5 s by default) for changes made elsewhere (ZStack has no push for tickets, so the gateway polls it). Give uuids, where, or both (where: {} watches every ticket the session can see). The number of open streams is capped per session, per account, per client address and in all: one more is refused with SUBSCRIPTION_LIMIT_EXCEEDED (extensions.scope session, account, client or total). A stream whose client does not read its events is cut. Streams end with complete when the gateway shuts down.",
     args: {
       uuids: t.arg.idList({ description: `The tickets to watch (at most ${MAX_UUID_IN}).` }),
       where: t.arg({ type: TicketWhere, description: 'Watch the tickets matching this filter.' }),

@@ -171,7 +171,7 @@ builder.mutationField('createTicket', (t) =>
     type: CreateTicketPayload,
     nullable: true,
     description:
-      "Submit a ticket (ZStack CreateTicket: POST /v1/tickets); it starts Pending at the first flow. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
+      "Submit a ticket (ZStack CreateTicket); it starts Pending at the first flow. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: { input: t.arg({ type: CreateTicketInput, required: true, description: 'The ticket to submit.' }) },
     resolve: async (_root, { input }, ctx) => {
       const name = checkLength(input.name, MAX_NAME, 'name') as string;
@@ -234,7 +234,7 @@ builder.mutationField('updateTicketRequest', (t) =>
     type: UpdateTicketRequestPayload,
     nullable: true,
     description:
-      "Replace a ticket's requests, e.g. after a rejection (ZStack UpdateTicketRequest: PUT /v1/tickets/{uuid}/actions); by its submitter or an admin. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
+      "Replace a ticket's requests, e.g. after a rejection (ZStack UpdateTicketRequest); by its submitter or an admin. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: {
       input: t.arg({ type: UpdateTicketRequestInput, required: true, description: 'What to change.' }),
     },
@@ -292,7 +292,7 @@ builder.mutationField('deleteTicket', (t) =>
     type: DeleteTicketPayload,
     nullable: true,
     description:
-      "Delete a ticket (ZStack DeleteTicket: DELETE /v1/tickets/{uuid}?deleteMode=Permissive); by its submitter or an admin. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
+      "Delete a ticket (ZStack DeleteTicket, permissive mode); by its submitter or an admin. Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: { input: t.arg({ type: DeleteTicketInput, required: true, description: 'The ticket to delete.' }) },
     resolve: async (_root, { input }, ctx) => {
       const uuid = parseUuid(input.uuid, 'uuid');
@@ -329,7 +329,7 @@ builder.mutationField('changeTicketStatus', (t) =>
     type: ChangeTicketStatusPayload,
     nullable: true,
     description:
-      "Approve, reject, cancel, reopen or open a ticket (ZStack ChangeTicketStatus: PUT /v1/tickets/{uuid}/actions). Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
+      "Approve, reject, cancel, reopen or open a ticket (ZStack ChangeTicketStatus). Waits for ZStack's job; JOB_PENDING with extensions.jobUuid if it outlives the job timeout.",
     args: { input: t.arg({ type: ChangeTicketStatusInput, required: true, description: 'What to change.' }) },
     resolve: async (_root, { input }, ctx) => {
       const upstream = {

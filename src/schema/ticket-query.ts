@@ -122,7 +122,7 @@ export const OrderDirection = builder.enumType('OrderDirection', {
 });
 
 export const TicketOrder = builder.inputType('TicketOrder', {
-  description: 'How to sort tickets; sent to ZStack as sort=+field or sort=-field.',
+  description: 'How to sort tickets (ZStack sorts on one field).',
   fields: (t) => ({
     field: t.field({ type: TicketOrderField, required: true, description: 'The field to sort by.' }),
     direction: t.field({
@@ -258,7 +258,7 @@ builder.queryField('ticket', (t) =>
     type: Ticket,
     nullable: true,
     description:
-      'One ticket by uuid; null when ZStack returns none. Every ticket field of one request is fetched in one upstream call (per 100 uuids).',
+      'One ticket by uuid; null when ZStack returns none. All ticket(uuid:) fields of one request are looked up together.',
     args: { uuid: t.arg.id({ required: true, description: 'The ticket uuid (32 hex characters).' }) },
     resolve: (_root, args, ctx) => {
       const uuid = parseUuid(args.uuid, 'uuid');

@@ -58,7 +58,7 @@ export const TicketRequest = builder.objectRef<ApiTicketRequest>('TicketRequest'
       type: [ResourceRef],
       nullable: { list: false, items: true },
       description:
-        'The ZStack resources the apiBody names: every value, at any depth, of a key ending in Uuid (a string) or Uuids (a list of strings) that is a ZStack uuid (32 hex characters), in first-seen order (depth first, keys in the order received), without duplicates. Nesting deeper than 32 levels and values past the first 10,000 are not looked at. At most MAX_RESOURCES_PER_REQUEST (default 100) are listed: when the apiBody names more, the list ends with one null entry whose error (RESOURCE_LIMIT_EXCEEDED) says it was cut there; every other entry is non-null.',
+        'The ZStack resources the apiBody names: every value, at any depth, of a key ending in Uuid (a string) or Uuids (a list of strings) that is a ZStack uuid (32 hex characters), in first-seen order (depth first, keys in the order received), without duplicates. Nesting deeper than 32 levels and values past the first 10,000 are not looked at. At most 100 are listed (a limit of the gateway): when the apiBody names more, the list ends with one null entry whose error (RESOURCE_LIMIT_EXCEEDED) says it was cut there; every other entry is non-null.',
       // An Error as a list item is that item's field error (graphql-js and graphql-jit alike); Pothos's
       // item type does not say so.
       resolve: (r, _args, ctx) =>
@@ -202,14 +202,14 @@ builder.objectFields(Ticket, (t) => ({
     // Its own upstream call: if it fails, only this list is null (with the error at its path).
     nullable: { list: true, items: false },
     description:
-      'Every status change of the ticket, oldest first (by sequence, then date). All tickets of one response share one upstream call; null, with the error at this path, when that call fails.',
+      'Every status change of the ticket, oldest first (by sequence, then date). Fetched for all tickets of one response together; null, with the error at this path, when that fetch fails.',
     resolve: (ticket, _args, ctx) => ctx.loaders.historiesByTicketUuid.load(ticket.uuid),
   }),
   ticketType: t.field({
     type: TicketType,
     nullable: true,
     description:
-      'The ticket type; null when the ticket has none, when ZStack no longer knows it, or (with the error at this path) when its upstream call fails.',
+      'The ticket type; null when the ticket has none, when ZStack no longer knows it, or (with the error at this path) when it cannot be fetched.',
     resolve: (ticket, _args, ctx) =>
       ticket.ticketTypeUuid ? ctx.loaders.ticketTypeByUuid.load(ticket.ticketTypeUuid) : null,
   }),
@@ -217,7 +217,7 @@ builder.objectFields(Ticket, (t) => ({
     type: TicketFlowCollection,
     nullable: true,
     description:
-      'The flow collection (approval chain) the ticket goes through, with its flows; null when unknown or (with the error at this path) when its upstream call fails.',
+      'The flow collection (approval chain) the ticket goes through, with its flows; null when unknown or (with the error at this path) when it cannot be fetched.',
     resolve: (ticket, _args, ctx) =>
       ticket.flowCollectionUuid ? ctx.loaders.flowCollectionByUuid.load(ticket.flowCollectionUuid) : null,
   }),

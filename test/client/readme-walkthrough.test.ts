@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * Every shell block of the README, run as a reader pastes them: in order, in one bash, against
+ * Every shell block of the README and then of the docs/ pages (in DOCS' order), run as a reader
+ * pastes them: in order, in one bash, against
  * `npm start` (the embedded simulator's demo data), with only the gateway's address changed (it
  * listens on a free port). A block is skipped only when the line before it says why
  * (`<!-- readme-test: skip: … -->`: installs, deployments, benchmarks); a stream
@@ -15,9 +16,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/**
+ * The pages whose examples run, in this order: the README's blocks set `$SESSION`, which the docs'
+ * blocks reuse. docs/zstack-protocol.md is not here: it describes ZStack's own wire, not the gateway.
+ */
+const DOCS = [
+  'README.md',
+  'docs/api.md',
+  'docs/subscriptions.md',
+  'docs/clients.md',
+  'docs/errors.md',
+  'docs/configuration.md',
+  'docs/operations.md',
+  'docs/several-gateways.md',
+  'docs/architecture.md',
+  'docs/performance.md',
+] as const;
 
 interface Block {
+  /** The page, relative to the repository root. */
+  file: string;
   /** 1-based line of the opening fence. */
   line: number;
   kind: 'run' | 'stream' | 'skip';
@@ -25,18 +43,19 @@ interface Block {
   text: string;
 }
 
-/** The README's fenced blocks of one language, each with the readme-test marker on the line before. */
-function fencedBlocks(languages: RegExp): Block[] {
-  const lines = README.split('\n');
+/** One page's fenced blocks of one language, each with the readme-test marker on the line before. */
+function pageBlocks(file: string, languages: RegExp): Block[] {
+  const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
     const fence = /^```(\w*)\s*$/.exec(lines[i] ?? '');
     if (!fence) continue;
     const end = lines.findIndex((l, j) => j > i && /^```\s*$/.test(l));
-    if (end === -1) throw new Error(`README.md:${i + 1}: unclosed fence`);
+    if (end === -1) throw new Error(`${file}:${i + 1}: unclosed fence`);
     if (languages.test(fence[1] ?? '')) {
       const marker = /^<!-- readme-test: (stream|skip: (.+)) -->$/.exec(lines[i - 1] ?? '');
       blocks.push({
+        file,
         line: i + 1,
         kind: marker === null ? 'run' : marker[1] === 'stream' ? 'stream' : 'skip',
         reason: marker?.[2],
@@ -47,6 +66,10 @@ function fencedBlocks(languages: RegExp): Block[] {
   }
   return blocks;
 }
+
+/** The fenced blocks of one language of every page in DOCS, in that order. */
+const fencedBlocks = (languages: RegExp): Block[] => DOCS.flatMap((file) => pageBlocks(file, languages));
+const where = (b: Block | undefined) => `${b?.file}:${b?.line}`;
 
 const shellBlocks = fencedBlocks(/^(sh|bash|shell|console)$/);
 const walkthrough = shellBlocks.find((b) => b.text.includes('export PROJECT='));
@@ -117,9 +140,11 @@ afterAll(async () => {
 
 const at = (address: string) => (text: string) => text.replaceAll('http://127.0.0.1:4000/graphql', address);
 
-describe('the README, as pasted', () => {
+describe('the README and docs/, as pasted', () => {
   it('marks every shell block it does not run with a reason', () => {
     expect(shellBlocks.length).toBeGreaterThan(5);
+    // The README itself still shows a reader the way in: the approval and the walk-through.
+    expect(pageBlocks('README.md', /^sh$/).filter((b) => b.kind === 'run').length).toBeGreaterThanOrEqual(2);
     for (const b of shellBlocks.filter((x) => x.kind === 'skip')) expect(b.reason?.trim()).toBeTruthy();
     // The walk-through and the examples before it are run, not skipped.
     expect(walkthrough?.kind).toBe('run');
@@ -187,8 +212,7 @@ describe('the README, as pasted', () => {
 
     // No answer of any block carries an error.
     for (let i = 0; i < runnable.length; i++)
-      for (const answer of jsonLines(i))
-        expect(answer.errors, `README.md:${runnable[i]?.line}`).toBeUndefined();
+      for (const answer of jsonLines(i)) expect(answer.errors, where(runnable[i])).toBeUndefined();
 
     // Approving a ticket: logged in, found a pending ticket, approved it (the first of its two steps).
     const approved = jsonLines(indexOf('export TICKET_UUID='));
@@ -227,7 +251,7 @@ describe('the README, as pasted', () => {
     runnable.forEach((b, i) => {
       if (b.kind !== 'stream') return;
       const headers = readFileSync(join(work, `headers-${i}`), 'utf8');
-      expect(headers, `README.md:${b.line}`).toMatch(/^HTTP\/1\.1 200/);
+      expect(headers, where(b)).toMatch(/^HTTP\/1\.1 200/);
       expect(headers).toMatch(/^content-type: (text\/event-stream|multipart\/mixed)/im);
     });
 
