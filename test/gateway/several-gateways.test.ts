@@ -5,8 +5,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, type StartOptions, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
+import { createManualTimer } from '../helpers/manual-timer.js';
 import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
 import { REDIS_TEST_SECRET, useRedisFixture } from '../helpers/redis-gateways.js';
 import { subscribe } from '../helpers/sse.js';
@@ -21,8 +22,8 @@ const LIST = '{ tickets(first: 3) { nodes { uuid status } } }';
 const fx = useRedisFixture();
 
 /** `n` gateways in front of the one fx.simulator, on `url`'s Redis, each with its own keys (a fresh prefix per test). */
-const startGateways = (n: number, env: Record<string, string>, url?: string) =>
-  fx.start(n, { LOG_LEVEL: 'info', ...env }, url);
+const startGateways = (n: number, env: Record<string, string>, url?: string, deps?: StartOptions['deps']) =>
+  fx.start(n, { LOG_LEVEL: 'info', ...env }, url, deps);
 
 async function adminSession(h: Harness): Promise<string> {
   const { admin } = fx.simulator.controls.demo;
@@ -110,39 +111,45 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
 
   it('one live-update query per session per interval with 1, 2 and 3 instances; every instance gets the changes', async () => {
     const intervalMs = 200;
-    const windowMs = 2000;
-    const counts: number[] = [];
+    const rounds = 10;
     for (const n of [1, 2, 3]) {
       fx.simulator.controls.reset();
-      const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
+      // One clock for every instance's feed, moved by hand: a round is one poll interval.
+      const clock = createManualTimer();
+      const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) }, undefined, {
+        feedTimer: clock.timer,
+      });
       const session = await adminSession(hs[0] as Harness);
       const subs = [];
       for (const h of hs)
         subs.push(await watch(h, session, { where: { statusIn: ['PENDING', 'REJECTED'] } }));
       await waitFor(() => hs.every((h) => h.gateway.feed.size === 1), 'a stream on every instance');
-      // Each instance's first poll is its own (its starting point); then the lease holder's.
-      await waitFor(() => pollsOf(session) >= n + 1, 'polling to run');
-      const before = pollsOf(session);
-      const started = Date.now();
+      // A round is over when every instance has its next poll set again (none is polling).
+      const settled = () => waitFor(() => clock.pending === n, 'every instance to set its next poll');
+      // Each instance's first poll is its own (its starting point).
+      clock.advance(0);
+      await waitFor(() => pollsOf(session) >= n, 'every first poll');
+      await settled();
+      expect(pollsOf(session)).toBe(n);
+      for (let round = 1; round <= rounds; round++) {
+        clock.advance(intervalMs);
+        await waitFor(() => pollsOf(session) >= n + round, `round ${round}'s poll`);
+        await settled();
+      }
+      // Then only the lease holder's: one query an interval, whatever the number of instances.
+      expect(pollsOf(session) - n).toBe(rounds);
       const uuid = pendingTickets()[0] as string;
       fx.simulator.controls.changeTicketStatus(uuid, 'reject'); // made at ZStack: only a poll finds it
+      clock.advance(intervalMs);
       for (const sub of subs) {
-        const event = await sub.next(intervalMs * 3);
+        const event = await sub.next(3000);
         expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
       }
-      // The measurement window itself: polls are counted over a fixed span of time.
-      await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));
-      const polls = pollsOf(session) - before;
-      counts.push(polls);
-      expect(polls).toBeGreaterThanOrEqual(windowMs / intervalMs / 2);
-      expect(polls).toBeLessThanOrEqual(windowMs / intervalMs + 2);
+      expect(pollsOf(session) - n).toBe(rounds + 1);
       for (const sub of subs) sub.close();
       await Promise.all(hs.map((h) => h.close()));
       fx.gateways.splice(0);
     }
-    console.info(
-      `live-update queries for one session in ${windowMs} ms at ${intervalMs} ms: 1 instance ${counts[0]}, 2 instances ${counts[1]}, 3 instances ${counts[2]}`,
-    );
   });
 
   it("a job callback received by B completes the mutation waiting on A before A's next poll", async () => {
