@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, type StartOptions, startHarness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids, type StartOptions, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
 import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
@@ -25,17 +25,7 @@ const fx = useRedisFixture();
 const startGateways = (n: number, env: Record<string, string>, url?: string, deps?: StartOptions['deps']) =>
   fx.start(n, { LOG_LEVEL: 'info', ...env }, url, deps);
 
-async function adminSession(h: Harness): Promise<string> {
-  const { admin } = fx.simulator.controls.demo;
-  return h.logIn({ accountName: admin.accountName, password: admin.password });
-}
-
-function pendingTickets(): string[] {
-  return fx.simulator.controls
-    .listTickets()
-    .filter((t) => t.status === 'Pending')
-    .map((t) => t.uuid as string);
-}
+const pendingTickets = () => pendingTicketUuids(fx.simulator);
 
 const ticketQueriesOf = (session: string) =>
   fx.simulator.controls.requests.filter(
@@ -67,7 +57,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
   it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
     fx.simulator.controls.reset();
     const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: '60000' })) as [Harness, Harness];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     // What anyone reading Redis sees: its keys and values, and every message on its channels.
     const spy = new Redis(fx.redis.url);
     const heard: string[] = [];
@@ -119,7 +109,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
       const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) }, undefined, {
         feedTimer: clock.timer,
       });
-      const session = await adminSession(hs[0] as Harness);
+      const session = await (hs[0] as Harness).adminSession();
       const subs = [];
       for (const h of hs)
         subs.push(await watch(h, session, { where: { statusIn: ['PENDING', 'REJECTED'] } }));
@@ -172,7 +162,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
     });
     fx.gateways.push(a);
     await waitFor(() => a.gateway.cluster?.up === true, 'A to reach Redis');
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const uuid = pendingTickets()[0] as string;
     // A 1.6 s job: A's fallback polls (webhook mode, nothing learnt yet) go at 0, 0.1, 0.3, 0.7, 1.5 and
     // 2.5 s after the 202, so only the callback explains an answer within a few hundred ms of its end.
@@ -205,7 +195,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
       Harness,
       Harness,
     ];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const uuid = pendingTickets()[0] as string;
     fx.simulator.controls.setJobLatency(1500);
     try {
@@ -235,7 +225,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
     fx.simulator.controls.reset();
     const intervalMs = 200;
     const hs = await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
-    const session = await adminSession(hs[0] as Harness);
+    const session = await (hs[0] as Harness).adminSession();
     const subs = [];
     for (const h of hs) subs.push(await watch(h, session, { where: {} }));
     await waitFor(() => pollsOf(session) >= 2, 'polling to run');
@@ -299,7 +289,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
     const h = await startHarness({ upstream: fx.simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });
     fx.gateways.push(h);
     expect(h.gateway.cluster).toBeUndefined();
-    const session = await adminSession(h);
+    const session = await h.adminSession();
     const res = await h.gql(LIST, {}, { session });
     expect(res.errors).toBeUndefined();
   });
@@ -319,7 +309,7 @@ describe.skipIf(skipRedisTests)('Redis stopped mid-test and started again', () =
       Harness,
       Harness,
     ];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const [x, y, z] = pendingTickets() as [string, string, string];
     const subB = await watch(b, session, { uuids: [x, y, z] });
     const subA = await watch(a, session, { uuids: [x, y, z] });
@@ -328,7 +318,7 @@ describe.skipIf(skipRedisTests)('Redis stopped mid-test and started again', () =
 
     // Queries through both instances all along, until the end of the test (another session: its
     // ticket queries are not the live-update polls counted below).
-    const reader = await adminSession(b);
+    const reader = await b.adminSession();
     const failures: unknown[] = [];
     let running = true;
     let served = 0;

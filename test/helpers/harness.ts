@@ -106,6 +106,8 @@ export interface Harness extends Served {
   ): Promise<GraphQLResponse<T>>;
   /** Logs in at the gateway and returns the session uuid. */
   logIn(input: Record<string, unknown>): Promise<string>;
+  /** Logs in at the gateway as the simulator's demo admin account and returns the session uuid. */
+  adminSession(): Promise<string>;
 }
 
 /** startGateway with a JSON client for its /graphql. */
@@ -116,6 +118,18 @@ export async function startHarness(options: StartOptions = {}): Promise<Harness>
     return { status: res.status, ...res.body } as never;
   };
   const logIn: Harness['logIn'] = (input) => logInAt(served.url, input);
+  const adminSession = () => {
+    const { admin } = served.simulator.controls.demo;
+    return logIn({ accountName: admin.accountName, password: admin.password });
+  };
 
-  return { ...served, gql, logIn };
+  return { ...served, gql, logIn, adminSession };
+}
+
+/** The uuids of the simulator's Pending tickets, in its order. */
+export function pendingTicketUuids(simulator: Simulator): string[] {
+  return simulator.controls
+    .listTickets()
+    .filter((t) => t.status === 'Pending')
+    .map((t) => t.uuid as string);
 }
