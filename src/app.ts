@@ -46,7 +46,7 @@ export interface AppOptions {
    */
   tracer?: Tracing;
   /** Passed to createGateway (an upstream client for tests); the observability hooks are added. */
-  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage'> & {
+  deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage' | 'onJobNotice'> & {
     /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
     heartbeatTimer?: FeedTimer;
   };

@@ -117,6 +117,8 @@ export interface GatewayDeps {
   onCall?: (e: UpstreamCallEvent) => void;
   /** Observes every job wait of the client createGateway creates. */
   onJob?: (e: JobEvent) => void;
+  /** Observes every job-done notice passed to the client: a webhook callback here, or one relayed through Redis. */
+  onJobNotice?: (jobUuid: string) => void;
   /** Traces the upstream calls and job waits of the client createGateway creates. */
   tracer?: UpstreamTracer;
   /** Where yoga's own log lines go; yoga's console logger when unset. */
@@ -247,10 +249,14 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     onError: deps.onFeedError,
     share: cluster,
   });
+  const jobNotice = (jobUuid: string) => {
+    deps.onJobNotice?.(jobUuid);
+    client.notifyJobDone(jobUuid);
+  };
   cluster?.listen({
     entry: (entry) => feed.received(entry),
     catchUp: () => feed.catchUp(),
-    job: (jobUuid) => client.notifyJobDone(jobUuid),
+    job: jobNotice,
   });
   const logins = createLoginLimiter({
     attemptsPerClientPerMinute: config.loginAttemptsPerClientPerMinute ?? 0,
@@ -351,7 +357,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     feed,
     cluster,
     notifyJobDone(jobUuid) {
-      client.notifyJobDone(jobUuid);
+      jobNotice(jobUuid);
       cluster?.publishJob(jobUuid);
     },
     drain() {

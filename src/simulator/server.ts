@@ -107,7 +107,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const core: Core = {
     world,
-    sessions: new SessionStore(options.sessionTimeoutSec ?? 7200),
+    sessions: new SessionStore(options.sessionTimeoutSec ?? 7200, options.sessionClock),
     jobs,
     timeZone: options.timeZone ?? 'UTC',
     advertisedHost: options.advertisedHost,

@@ -20,10 +20,14 @@ export interface Session {
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly timeoutSec: number) {}
+  constructor(
+    private readonly timeoutSec: number,
+    /** Epoch ms now (tests move it by hand). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(principal: Principal): Session {
-    const now = Date.now();
+    const now = this.now();
     const accountUuid = principal.kind === 'account' ? principal.uuid : principal.accountUuid;
     const s: Session = {
       uuid: randomUUID().replace(/-/g, ''),
@@ -40,18 +44,18 @@ export class SessionStore {
   /** AuthorizationManager.evaluateSession: ID.1001 for unknown/expired (and drops it), else renews. */
   evaluate(uuid: string): Session {
     const s = this.sessions.get(uuid);
-    if (!s || s.expiredDate <= Date.now()) {
+    if (!s || s.expiredDate <= this.now()) {
       this.sessions.delete(uuid);
       throw new ApiError('ID.1001', 'Session expired');
     }
-    s.expiredDate = Date.now() + this.timeoutSec * 1000;
+    s.expiredDate = this.now() + this.timeoutSec * 1000;
     return s;
   }
 
   /** ValidateSession: checks without renewing. */
   isValid(uuid: string): boolean {
     const s = this.sessions.get(uuid);
-    return s !== undefined && s.expiredDate > Date.now();
+    return s !== undefined && s.expiredDate > this.now();
   }
 
   get(uuid: string): Session | undefined {
@@ -60,11 +64,11 @@ export class SessionStore {
 
   renew(uuid: string, durationSec: number | undefined): Session {
     const s = this.sessions.get(uuid);
-    if (!s || s.expiredDate <= Date.now()) {
+    if (!s || s.expiredDate <= this.now()) {
       this.sessions.delete(uuid);
       throw new ApiError('ID.1001', 'Session expired');
     }
-    s.expiredDate = Date.now() + (durationSec ?? this.timeoutSec) * 1000;
+    s.expiredDate = this.now() + (durationSec ?? this.timeoutSec) * 1000;
     return s;
   }
 

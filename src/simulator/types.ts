@@ -13,6 +13,8 @@ export interface SimulatorOptions {
   timeZone?: string;
   /** Sliding session lifetime; default 7200. */
   sessionTimeoutSec?: number;
+  /** The sessions' clock in epoch ms (tests move it by hand); default Date.now. */
+  sessionClock?: () => number;
   /** How long a finished job can still be polled; default 3 h. */
   jobRetentionMs?: number;
   /** Pause between webhook delivery attempts; default 2000. */

@@ -1,7 +1,7 @@
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -73,10 +73,7 @@ describe('Apollo Client 4 HttpLink subscriptions (multipart)', () => {
     const admin = { accountName: c.demo.admin.accountName, password: c.demo.admin.password };
     watcherSession = await h.logIn(admin);
     approverSession = await h.logIn(admin);
-    pending = c
-      .listTickets()
-      .filter((t) => t.status === 'Pending')
-      .map((t) => t.uuid as string);
+    pending = pendingTicketUuids(h.simulator);
   });
   afterEach(async () => {
     for (const s of subs.splice(0)) s.unsubscribe();
@@ -119,7 +116,7 @@ describe('Apollo Client 4 HttpLink subscriptions (multipart)', () => {
 
   it("a session that expires during the stream: Apollo reports the stream's error (protocol error, UNAUTHENTICATED)", async () => {
     const c = h.simulator.controls;
-    const session = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const session = await h.adminSession();
     const stream = watch(client(session), { uuids: [pending[2]] });
     subs.push(stream);
     await waitFor(() => h.gateway.feed.size === 1, 'the stream to open');

@@ -52,7 +52,7 @@ describe('urql with Graphcache and subscriptionExchange over graphql-ws', () => 
     // Live-update polls every minute: within this test only a push can deliver the approval.
     h = await startHarness({ env: { TICKET_POLL_INTERVAL_MS: '60000', ZSTACK_TIME_ZONE: 'UTC' } });
     const c = h.simulator.controls;
-    const session = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const session = await h.adminSession();
     const uuid = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
     expect(uuid).toBeDefined();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);

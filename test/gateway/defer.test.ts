@@ -29,7 +29,7 @@ describe('@defer', () => {
   beforeAll(async () => {
     h = await startHarness({ env: { ZSTACK_TIME_ZONE: 'UTC', GRAPHQL_MAX_ALIASES: '2' } });
     const c = h.simulator.controls;
-    session = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    session = await h.adminSession();
     uuid = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
   });
   beforeEach(() => {

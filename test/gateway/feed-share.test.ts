@@ -75,7 +75,7 @@ describe('the live feed with a shared log (in-memory Redis, manual clock)', () =
   async function setUp() {
     h.simulator.controls.reset();
     const c = h.simulator.controls;
-    const session = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const session = await h.adminSession();
     const manual = createManualTimer();
     const redis = createFakeRedis(manual);
     const faults = { a: { claim: false }, b: { claim: false } };

@@ -19,7 +19,7 @@ beforeEach(async () => {
   const c = h.simulator.controls;
   c.reset();
   c.setJobLatency(0);
-  admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+  admin = await h.adminSession();
   pending = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
   c.clearRequests();
 });

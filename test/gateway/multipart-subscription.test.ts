@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids, startHarness } from '../helpers/harness.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
 import {
   APOLLO_SUBSCRIPTION_ACCEPT,
@@ -51,11 +51,8 @@ describe('multipart subscriptions (manual feed and heartbeat clocks)', () => {
   beforeEach(async () => {
     const c = h.simulator.controls;
     c.reset();
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
-    pending = c
-      .listTickets()
-      .filter((t) => t.status === 'Pending')
-      .map((t) => t.uuid as string);
+    admin = await h.adminSession();
+    pending = pendingTicketUuids(h.simulator);
     c.clearRequests();
   });
   afterEach(async () => {
@@ -208,8 +205,7 @@ describe('multipart: queries, mutations and the request log', () => {
   let admin: string;
   beforeAll(async () => {
     h = await startHarness({ env: { LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC' } });
-    const c = h.simulator.controls;
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    admin = await h.adminSession();
   });
   afterAll(() => h.close());
 
@@ -279,7 +275,7 @@ describe('a multipart stream whose client does not read', () => {
 
   it('is cut once more than STREAM_MAX_BUFFERED_BYTES wait unsent; a reading stream keeps its events', async () => {
     const c = h.simulator.controls;
-    const session = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const session = await h.adminSession();
     const uuid = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
     const query = 'subscription($uuids: [ID!]) { ticketUpdated(uuids: $uuids) { uuid description } }';
     const reader = await subscribeMultipart(h.url, query, { uuids: [uuid] }, session);

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids } from '../helpers/harness.js';
 import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
@@ -81,17 +81,7 @@ function report(what: string, recorders: Recorder[], uuid: string, since: number
     .join('; ')}`;
 }
 
-async function adminSession(h: Harness): Promise<string> {
-  const { admin } = fx.simulator.controls.demo;
-  return h.logIn({ accountName: admin.accountName, password: admin.password });
-}
-
-function pendingTickets(): string[] {
-  return fx.simulator.controls
-    .listTickets()
-    .filter((t) => t.status === 'Pending')
-    .map((t) => t.uuid as string);
-}
+const pendingTickets = () => pendingTicketUuids(fx.simulator);
 
 const pollsOf = (session: string) =>
   fx.simulator.controls.requests.filter(
@@ -117,8 +107,8 @@ describe.skipIf(skipRedisTests)('three gateways while Redis fails', () => {
     // No poll during the test: only the shared log (or a catch-up) can bring the change to B and C.
     const hs = await fx.start(3, { LOG_LEVEL: 'info', TICKET_POLL_INTERVAL_MS: '60000' }, own.url);
     const [a, b, c] = hs as [Harness, Harness, Harness];
-    const session = await adminSession(a);
-    const watcher = await adminSession(c); // another session watching the same ticket
+    const session = await a.adminSession();
+    const watcher = await c.adminSession(); // another session watching the same ticket
     const [x] = pendingTickets() as [string];
     const recorders = [
       await watch(a, session, { uuids: [x] }, 'A'),
@@ -162,7 +152,7 @@ describe.skipIf(skipRedisTests)('three gateways while Redis fails', () => {
       own.url,
     );
     const [a, b, c] = hs as [Harness, Harness, Harness];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const [x] = pendingTickets() as [string];
     const recorders = [
       await watch(a, session, { uuids: [x] }, 'A'),
@@ -222,7 +212,7 @@ describe.skipIf(skipRedisTests)('three gateways, one of them dies', () => {
     const intervalMs = 1000;
     const hs = await fx.start(3, { LOG_LEVEL: 'info', TICKET_POLL_INTERVAL_MS: String(intervalMs) });
     const [a, b, c] = hs as [Harness, Harness, Harness];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const [x] = pendingTickets() as [string];
     // A's stream first: A takes the session's lease.
     const onA = await watch(a, session, { uuids: [x] }, 'A');
@@ -280,8 +270,8 @@ describe.skipIf(skipRedisTests)('three gateways, one of them dies', () => {
     fx.simulator.controls.reset();
     const hs = await fx.start(3, { LOG_LEVEL: 'info', TICKET_POLL_INTERVAL_MS: '60000' });
     const [a, b, c] = hs as [Harness, Harness, Harness];
-    const session = await adminSession(a);
-    const approver = await adminSession(b);
+    const session = await a.adminSession();
+    const approver = await b.adminSession();
     const uuids = pendingTickets().slice(0, 6);
     const recorders = [
       await watch(b, approver, { where: { statusIn: ['PENDING', 'REJECTED'] } }, 'B'),
@@ -328,7 +318,7 @@ describe.skipIf(skipRedisTests)('three gateways, one of them dies', () => {
     fx.simulator.controls.reset();
     const hs = await fx.start(2, { LOG_LEVEL: 'info', TICKET_POLL_INTERVAL_MS: '60000' });
     const [a, b] = hs as [Harness, Harness];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const [x, y] = pendingTickets() as [string, string];
     const onB = await watch(b, session, { uuids: [x, y] }, 'B');
     await waitFor(() => pollsOf(session) >= 1, 'the first poll');
@@ -391,7 +381,7 @@ describe.skipIf(skipRedisTests)('three gateways, one of them dies', () => {
         Harness,
         Harness,
       ];
-      const session = await adminSession(a);
+      const session = await a.adminSession();
       const [x] = pendingTickets() as [string];
       const onB = await watch(b, session, { uuids: [x] }, 'B');
       await waitFor(() => pollsOf(session) >= 1, 'the first poll');

@@ -5,8 +5,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids, type StartOptions, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
+import { createManualTimer } from '../helpers/manual-timer.js';
 import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
 import { REDIS_TEST_SECRET, useRedisFixture } from '../helpers/redis-gateways.js';
 import { subscribe } from '../helpers/sse.js';
@@ -21,20 +22,10 @@ const LIST = '{ tickets(first: 3) { nodes { uuid status } } }';
 const fx = useRedisFixture();
 
 /** `n` gateways in front of the one fx.simulator, on `url`'s Redis, each with its own keys (a fresh prefix per test). */
-const startGateways = (n: number, env: Record<string, string>, url?: string) =>
-  fx.start(n, { LOG_LEVEL: 'info', ...env }, url);
+const startGateways = (n: number, env: Record<string, string>, url?: string, deps?: StartOptions['deps']) =>
+  fx.start(n, { LOG_LEVEL: 'info', ...env }, url, deps);
 
-async function adminSession(h: Harness): Promise<string> {
-  const { admin } = fx.simulator.controls.demo;
-  return h.logIn({ accountName: admin.accountName, password: admin.password });
-}
-
-function pendingTickets(): string[] {
-  return fx.simulator.controls
-    .listTickets()
-    .filter((t) => t.status === 'Pending')
-    .map((t) => t.uuid as string);
-}
+const pendingTickets = () => pendingTicketUuids(fx.simulator);
 
 const ticketQueriesOf = (session: string) =>
   fx.simulator.controls.requests.filter(
@@ -59,22 +50,14 @@ async function watch(h: Harness, session: string, variables: Record<string, unkn
 const redisLines = (h: Harness, text: string) =>
   h.logs.filter((l) => l.includes('"component":"redis"') && l.includes(text)).length;
 
-/** The job uuids `h`'s upstream client is told of (a callback here, or relayed through Redis). */
-function notificationsOf(h: Harness): string[] {
-  const seen: string[] = [];
-  const notify = h.gateway.client.notifyJobDone.bind(h.gateway.client);
-  h.gateway.client.notifyJobDone = (jobUuid) => {
-    seen.push(jobUuid);
-    notify(jobUuid);
-  };
-  return seen;
-}
+/** The job uuids `h`'s upstream client was told of (a callback there, or relayed through Redis). */
+const notificationsOf = (h: Harness): string[] => h.jobNotices.map((n) => n.jobUuid);
 
 describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
   it('a subscriber on B sees a mutation made through A within 100 ms (pushed, not polled)', async () => {
     fx.simulator.controls.reset();
     const [a, b] = (await startGateways(2, { TICKET_POLL_INTERVAL_MS: '60000' })) as [Harness, Harness];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     // What anyone reading Redis sees: its keys and values, and every message on its channels.
     const spy = new Redis(fx.redis.url);
     const heard: string[] = [];
@@ -118,39 +101,45 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
 
   it('one live-update query per session per interval with 1, 2 and 3 instances; every instance gets the changes', async () => {
     const intervalMs = 200;
-    const windowMs = 2000;
-    const counts: number[] = [];
+    const rounds = 10;
     for (const n of [1, 2, 3]) {
       fx.simulator.controls.reset();
-      const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
-      const session = await adminSession(hs[0] as Harness);
+      // One clock for every instance's feed, moved by hand: a round is one poll interval.
+      const clock = createManualTimer();
+      const hs = await startGateways(n, { TICKET_POLL_INTERVAL_MS: String(intervalMs) }, undefined, {
+        feedTimer: clock.timer,
+      });
+      const session = await (hs[0] as Harness).adminSession();
       const subs = [];
       for (const h of hs)
         subs.push(await watch(h, session, { where: { statusIn: ['PENDING', 'REJECTED'] } }));
       await waitFor(() => hs.every((h) => h.gateway.feed.size === 1), 'a stream on every instance');
-      // Each instance's first poll is its own (its starting point); then the lease holder's.
-      await waitFor(() => pollsOf(session) >= n + 1, 'polling to run');
-      const before = pollsOf(session);
-      const started = Date.now();
+      // A round is over when every instance has its next poll set again (none is polling).
+      const settled = () => waitFor(() => clock.pending === n, 'every instance to set its next poll');
+      // Each instance's first poll is its own (its starting point).
+      clock.advance(0);
+      await waitFor(() => pollsOf(session) >= n, 'every first poll');
+      await settled();
+      expect(pollsOf(session)).toBe(n);
+      for (let round = 1; round <= rounds; round++) {
+        clock.advance(intervalMs);
+        await waitFor(() => pollsOf(session) >= n + round, `round ${round}'s poll`);
+        await settled();
+      }
+      // Then only the lease holder's: one query an interval, whatever the number of instances.
+      expect(pollsOf(session) - n).toBe(rounds);
       const uuid = pendingTickets()[0] as string;
       fx.simulator.controls.changeTicketStatus(uuid, 'reject'); // made at ZStack: only a poll finds it
+      clock.advance(intervalMs);
       for (const sub of subs) {
-        const event = await sub.next(intervalMs * 3);
+        const event = await sub.next(3000);
         expect(event.data).toMatchObject({ ticketUpdated: { uuid, status: 'REJECTED' } });
       }
-      // The measurement window itself: polls are counted over a fixed span of time.
-      await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));
-      const polls = pollsOf(session) - before;
-      counts.push(polls);
-      expect(polls).toBeGreaterThanOrEqual(windowMs / intervalMs / 2);
-      expect(polls).toBeLessThanOrEqual(windowMs / intervalMs + 2);
+      expect(pollsOf(session) - n).toBe(rounds + 1);
       for (const sub of subs) sub.close();
       await Promise.all(hs.map((h) => h.close()));
       fx.gateways.splice(0);
     }
-    console.info(
-      `live-update queries for one session in ${windowMs} ms at ${intervalMs} ms: 1 instance ${counts[0]}, 2 instances ${counts[1]}, 3 instances ${counts[2]}`,
-    );
   });
 
   it("a job callback received by B completes the mutation waiting on A before A's next poll", async () => {
@@ -173,16 +162,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
     });
     fx.gateways.push(a);
     await waitFor(() => a.gateway.cluster?.up === true, 'A to reach Redis');
-    const atB: string[] = [];
-    let calledBackAt = 0;
-    const notifyB = b.gateway.notifyJobDone.bind(b.gateway);
-    b.gateway.notifyJobDone = (jobUuid) => {
-      atB.push(jobUuid);
-      calledBackAt = Date.now();
-      notifyB(jobUuid);
-    };
-    const atA = notificationsOf(a);
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const uuid = pendingTickets()[0] as string;
     // A 1.6 s job: A's fallback polls (webhook mode, nothing learnt yet) go at 0, 0.1, 0.3, 0.7, 1.5 and
     // 2.5 s after the 202, so only the callback explains an answer within a few hundred ms of its end.
@@ -194,10 +174,10 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
       const polls = fx.simulator.controls.requests.filter((r) => r.path.includes('/v1/api-jobs/'));
       const jobUuid = polls[0]?.path.split('/').pop() as string;
       expect(fx.simulator.controls.jobOf(jobUuid)?.state).toBe('succeeded');
-      expect(atB).toEqual([jobUuid]); // ZStack called B back ...
-      expect(atA).toEqual([jobUuid]); // ... and B told A through Redis
+      expect(notificationsOf(b)).toEqual([jobUuid]); // ZStack called B back ...
+      expect(notificationsOf(a)).toEqual([jobUuid]); // ... and B told A through Redis
       const last = polls[polls.length - 1];
-      const afterCallback = (last?.at ?? 0) - calledBackAt;
+      const afterCallback = (last?.at ?? 0) - (b.jobNotices[0]?.at ?? 0);
       console.info(`callback on B → A's poll ${afterCallback} ms later (${polls.length} job polls)`);
       expect(afterCallback).toBeLessThan(500);
       // The 202 came before the first poll; the next scheduled poll would have been 2.5 s after it.
@@ -215,8 +195,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
       Harness,
       Harness,
     ];
-    const atA = notificationsOf(a);
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const uuid = pendingTickets()[0] as string;
     fx.simulator.controls.setJobLatency(1500);
     try {
@@ -231,11 +210,11 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
       const forged = sent.reduce((a, n) => a + n, 0);
       expect(res.errors).toBeUndefined();
       expect(forged).toBeGreaterThan(50);
-      expect(atA.length).toBeGreaterThan(50); // relayed through Redis ...
+      expect(a.jobNotices.length).toBeGreaterThan(50); // relayed through Redis ...
       // ... but 1.5 s of job costs A the fallback schedule's few polls plus at most one per 250 ms.
       expect(jobPolls().length).toBeLessThanOrEqual(14);
       console.info(
-        `forged callbacks on B: ${forged}, relayed to A: ${atA.length}, A's job polls: ${jobPolls().length}`,
+        `forged callbacks on B: ${forged}, relayed to A: ${a.jobNotices.length}, A's job polls: ${jobPolls().length}`,
       );
     } finally {
       fx.simulator.controls.setJobLatency(0);
@@ -246,7 +225,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
     fx.simulator.controls.reset();
     const intervalMs = 200;
     const hs = await startGateways(2, { TICKET_POLL_INTERVAL_MS: String(intervalMs) });
-    const session = await adminSession(hs[0] as Harness);
+    const session = await (hs[0] as Harness).adminSession();
     const subs = [];
     for (const h of hs) subs.push(await watch(h, session, { where: {} }));
     await waitFor(() => pollsOf(session) >= 2, 'polling to run');
@@ -310,7 +289,7 @@ describe.skipIf(skipRedisTests)('several gateways on one Redis', () => {
     const h = await startHarness({ upstream: fx.simulator, env: { ZSTACK_TIME_ZONE: 'UTC' } });
     fx.gateways.push(h);
     expect(h.gateway.cluster).toBeUndefined();
-    const session = await adminSession(h);
+    const session = await h.adminSession();
     const res = await h.gql(LIST, {}, { session });
     expect(res.errors).toBeUndefined();
   });
@@ -330,7 +309,7 @@ describe.skipIf(skipRedisTests)('Redis stopped mid-test and started again', () =
       Harness,
       Harness,
     ];
-    const session = await adminSession(a);
+    const session = await a.adminSession();
     const [x, y, z] = pendingTickets() as [string, string, string];
     const subB = await watch(b, session, { uuids: [x, y, z] });
     const subA = await watch(a, session, { uuids: [x, y, z] });
@@ -339,7 +318,7 @@ describe.skipIf(skipRedisTests)('Redis stopped mid-test and started again', () =
 
     // Queries through both instances all along, until the end of the test (another session: its
     // ticket queries are not the live-update polls counted below).
-    const reader = await adminSession(b);
+    const reader = await b.adminSession();
     const failures: unknown[] = [];
     let running = true;
     let served = 0;

@@ -52,7 +52,7 @@ describe('a ticketUpdated stream whose client does not read', () => {
 
   it('is cut once more than STREAM_MAX_BUFFERED_BYTES wait unsent; a reading stream keeps its events', async () => {
     const c = h.simulator.controls;
-    const session = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const session = await h.adminSession();
     const uuid = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
     const reader: SseSubscription = await subscribe(h.url, WATCH, { uuids: [uuid] }, session);
     const slow = await nonReader(Number(new URL(h.base).port), session, uuid);

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids, startHarness } from '../helpers/harness.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -28,11 +28,8 @@ function suite(
   beforeEach(async () => {
     const c = h.simulator.controls;
     c.reset();
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
-    pending = c
-      .listTickets()
-      .filter((t) => t.status === 'Pending')
-      .map((t) => t.uuid as string);
+    admin = await h.adminSession();
+    pending = pendingTicketUuids(h.simulator);
     c.clearRequests();
   });
   body(() => ({ h, admin, pending }));
@@ -62,8 +59,7 @@ describe('ticketUpdated: one upstream query per session per interval (manual clo
       },
       deps: { feedTimer: manual.timer },
     });
-    const c = h.simulator.controls;
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    admin = await h.adminSession();
   });
   afterAll(() => h.close());
 
@@ -312,17 +308,14 @@ describe('ticketUpdated: caps, pushes to matching sessions only, one bad ticket,
   beforeEach(async () => {
     const c = h.simulator.controls;
     c.reset();
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    admin = await h.adminSession();
     const approver = c.demo.approvers[0] as { name: string; password: string };
     carol = await h.logIn({
       kind: 'IAM2_VIRTUAL_ID',
       virtualIdName: approver.name,
       password: approver.password,
     });
-    pendingUuids = c
-      .listTickets()
-      .filter((t) => t.status === 'Pending')
-      .map((t) => t.uuid as string);
+    pendingUuids = pendingTicketUuids(h.simulator);
     c.clearRequests();
   });
   afterEach(async () => {

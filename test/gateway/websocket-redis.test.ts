@@ -16,7 +16,7 @@ describe.skipIf(skipRedisTests)('WebSocket subscriptions across instances (REDIS
     const [a, b] = await fixture.start(2, { TICKET_POLL_INTERVAL_MS: '60000' });
     if (a === undefined || b === undefined) throw new Error('two gateways');
     const c = fixture.simulator.controls;
-    const session = await a.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    const session = await a.adminSession();
     const uuid = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
     const polls = () =>
       c.requests.filter(

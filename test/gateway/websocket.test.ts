@@ -4,7 +4,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ErrorCode } from '../../src/errors.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, pendingTicketUuids, startHarness } from '../helpers/harness.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
@@ -63,11 +63,8 @@ describe('GraphQL over WebSocket (graphql-transport-ws) on /graphql', () => {
   beforeEach(async () => {
     const c = h.simulator.controls;
     c.reset();
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
-    pending = c
-      .listTickets()
-      .filter((t) => t.status === 'Pending')
-      .map((t) => t.uuid as string);
+    admin = await h.adminSession();
+    pending = pendingTicketUuids(h.simulator);
     c.clearRequests();
   });
 
@@ -217,12 +214,8 @@ describe('WebSocket caps: counted with SSE streams; operations per socket; socke
         WS_PING_INTERVAL_MS: '50',
       },
     });
-    const c = h.simulator.controls;
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
-    pending = c
-      .listTickets()
-      .filter((t) => t.status === 'Pending')
-      .map((t) => t.uuid as string);
+    admin = await h.adminSession();
+    pending = pendingTicketUuids(h.simulator);
   });
   afterAll(() => h.close());
 
@@ -300,8 +293,7 @@ describe('WebSocket subscribers of one session cost one poll per interval (manua
       },
       deps: { feedTimer: manual.timer },
     });
-    const c = h.simulator.controls;
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    admin = await h.adminSession();
   });
   afterAll(() => h.close());
 
@@ -337,8 +329,7 @@ describe('shutdown: drain completes every subscription and closes every socket w
   let admin: string;
   beforeAll(async () => {
     h = await startHarness({ env: { TICKET_POLL_INTERVAL_MS: '60000', ZSTACK_TIME_ZONE: 'UTC' } });
-    const c = h.simulator.controls;
-    admin = await h.logIn({ accountName: c.demo.admin.accountName, password: c.demo.admin.password });
+    admin = await h.adminSession();
   });
   afterAll(() => h.close());
 

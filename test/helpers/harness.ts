@@ -1,16 +1,15 @@
 import type { Server } from 'node:http';
-import { request } from 'undici';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Gateway } from '../../src/gateway.js';
 import { type Listening, listen, listenMetrics } from '../../src/http/listen.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { type GraphQLBody, logInAt, postGraphQL } from './graphql.js';
 
-export interface GraphQLResponse<T = Record<string, unknown>> {
+/** A GraphQL response body with its HTTP status beside data and errors. */
+export interface GraphQLResponse<T = Record<string, unknown>> extends GraphQLBody<T> {
   status: number;
-  data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
 export interface StartOptions {
@@ -41,6 +40,8 @@ export interface Served {
   url: string;
   /** Every log line written so far (raw JSON text). */
   logs: string[];
+  /** Every job-done notice the upstream client was given (a webhook callback, or relayed through Redis), in order. */
+  jobNotices: { jobUuid: string; at: number }[];
   /** http://127.0.0.1:<port> of the METRICS_PORT server, when the env sets METRICS_PORT (bound on port 0). */
   metricsBase: string | undefined;
   close(): Promise<void>;
@@ -56,9 +57,14 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
       logs.push(line);
     },
   });
+  const jobNotices: Served['jobNotices'] = [];
+  const onJobNotice = (jobUuid: string) => {
+    jobNotices.push({ jobUuid, at: Date.now() });
+    options.deps?.onJobNotice?.(jobUuid);
+  };
   const app = createApp(
     { ...config, zstackUrl: simulator.url },
-    { logger, deps: options.deps, tracer: options.tracer },
+    { logger, deps: { ...options.deps, onJobNotice }, tracer: options.tracer },
   );
   const { server, port } = await listen(app, { ...config, port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
@@ -74,6 +80,7 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
     base,
     url: `${base}/graphql`,
     logs,
+    jobNotices,
     metricsBase: metrics && `http://127.0.0.1:${metrics.port}`,
     async close() {
       server.closeAllConnections();
@@ -99,36 +106,30 @@ export interface Harness extends Served {
   ): Promise<GraphQLResponse<T>>;
   /** Logs in at the gateway and returns the session uuid. */
   logIn(input: Record<string, unknown>): Promise<string>;
+  /** Logs in at the gateway as the simulator's demo admin account and returns the session uuid. */
+  adminSession(): Promise<string>;
 }
 
 /** startGateway with a JSON client for its /graphql. */
 export async function startHarness(options: StartOptions = {}): Promise<Harness> {
   const served = await startGateway(options);
   const gql: Harness['gql'] = async (query, variables, opts = {}) => {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-    };
-    const authorization = opts.authorization ?? (opts.session ? `OAuth ${opts.session}` : undefined);
-    if (authorization) headers.authorization = authorization;
-    const res = await request(served.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query, variables }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, ...(JSON.parse(text) as object) } as never;
+    const res = await postGraphQL(served.url, query, variables, opts);
+    return { status: res.status, ...res.body } as never;
+  };
+  const logIn: Harness['logIn'] = (input) => logInAt(served.url, input);
+  const adminSession = () => {
+    const { admin } = served.simulator.controls.demo;
+    return logIn({ accountName: admin.accountName, password: admin.password });
   };
 
-  const logIn: Harness['logIn'] = async (input) => {
-    const res = await gql<{ logIn: { session: { uuid: string } } }>(
-      'mutation($input: LogInInput!) { logIn(input: $input) { session { uuid } } }',
-      { input },
-    );
-    const uuid = res.data?.logIn.session.uuid;
-    if (!uuid) throw new Error(`logIn failed: ${JSON.stringify(res.errors)}`);
-    return uuid;
-  };
+  return { ...served, gql, logIn, adminSession };
+}
 
-  return { ...served, gql, logIn };
+/** The uuids of the simulator's Pending tickets, in its order. */
+export function pendingTicketUuids(simulator: Simulator): string[] {
+  return simulator.controls
+    .listTickets()
+    .filter((t) => t.status === 'Pending')
+    .map((t) => t.uuid as string);
 }

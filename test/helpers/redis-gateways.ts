@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, type StartOptions, startHarness } from './harness.js';
 import { type RedisServer, skipRedisTests, startRedis } from './redis.js';
 import type { SseSubscription } from './sse.js';
 import { waitFor } from './wait.js';
@@ -15,6 +15,8 @@ export interface RedisGatewaysOptions {
   prefix: string;
   n: number;
   env: Record<string, string>;
+  /** createApp's deps for every instance (one manual feed timer for all of them). */
+  deps?: StartOptions['deps'];
   /** Each gateway is pushed here as soon as it runs, so the test's afterEach closes it even if a later one fails to start. */
   started: Harness[];
 }
@@ -32,6 +34,7 @@ export async function startRedisGateways(o: RedisGatewaysOptions): Promise<Harne
         REDIS_KEY_PREFIX: o.prefix,
         ...o.env,
       },
+      deps: o.deps,
     });
     mine.push(h);
     o.started.push(h);
@@ -52,7 +55,12 @@ export interface RedisFixture {
   /** REDIS_KEY_PREFIX of the last start(). */
   readonly prefix: string;
   /** `n` gateways on `redisUrl` (this fixture's Redis by default), with a key prefix no other test uses. */
-  start(n: number, env: Record<string, string>, redisUrl?: string): Promise<Harness[]>;
+  start(
+    n: number,
+    env: Record<string, string>,
+    redisUrl?: string,
+    deps?: StartOptions['deps'],
+  ): Promise<Harness[]>;
 }
 
 /** Registers the hooks of a file of several-gateways tests (call once, at its top level). */
@@ -92,13 +100,14 @@ export function useRedisFixture(): RedisFixture {
     get prefix() {
       return `t${prefixes}:`;
     },
-    start(n, env, redisUrl) {
+    start(n, env, redisUrl, deps) {
       return startRedisGateways({
         simulator: started(simulator, 'the simulator'),
         redisUrl: redisUrl ?? started(redis, 'redis-server').url,
         prefix: `t${++prefixes}:`,
         n,
         env,
+        deps,
         started: gateways,
       });
     },

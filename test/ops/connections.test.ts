@@ -257,7 +257,7 @@ describe('many slow clients', () => {
   });
   afterAll(() => h.close());
 
-  it(`a normal request is answered within 1 s while ${SLOW} clients trickle headers and bodies`, async () => {
+  it(`a normal request is answered while ${SLOW} clients trickle headers and bodies, none of them cut first`, async () => {
     // Warm: the first request of a process compiles its document; that cost is not the subject here.
     expect((await h.gql('{ __typename }')).body.data).toEqual({ __typename: 'Query' });
     const slow: Raw[] = [];
@@ -280,12 +280,10 @@ describe('many slow clients', () => {
     }
     await waitFor(() => h.app.inFlight >= SLOW / 2, 'the slow bodies to reach the handler', 10_000);
 
-    const started = performance.now();
+    // How fast is the bench's business (timings decide no test): the claim here is that the answer
+    // does not wait for the slow clients, proven by every one of them still being connected after it.
     const res = await h.gql('{ __typename }');
-    const ms = performance.now() - started;
     expect(res.body.data).toEqual({ __typename: 'Query' });
-    expect(ms).toBeLessThan(1000);
-    // Still connected: the answer did not come from slow clients being cut.
     expect(slow.filter((r) => r.socket.destroyed)).toHaveLength(0);
   }, 60_000);
 });

@@ -4,12 +4,15 @@ import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { logInAt, postGraphQL } from '../helpers/graphql.js';
 import { subscribeMultipart } from '../helpers/multipart.js';
 import { waitFor } from '../helpers/wait.js';
 import { wsClient, wsSubscribe } from '../helpers/ws.js';
 import { CHANGE } from './support.js';
 
 const ENTRY = 'dist/src/server.js';
+
+type Changed = { changeTicketStatus: { ticket: { uuid: string } } };
 
 let simulator: Simulator;
 let child: ChildProcess | undefined;
@@ -22,13 +25,6 @@ afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   await simulator.close();
 });
-
-async function post(base: string, body: unknown, session?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (session) headers.authorization = `OAuth ${session}`;
-  const res = await request(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify(body) });
-  return { status: res.statusCode, body: JSON.parse(await res.body.text()) };
-}
 
 /** The real server process (npm start's entry) in front of the simulator, with its output captured. */
 async function startServer(env: Record<string, string>) {
@@ -58,12 +54,10 @@ async function startServer(env: Record<string, string>) {
   const base = `http://127.0.0.1:${port}`;
 
   const { admin } = simulator.controls.demo;
-  const login = await post(base, {
-    query: 'mutation($i: LogInInput!) { logIn(input: $i) { session { uuid } } }',
-    variables: { i: { kind: 'ACCOUNT', accountName: admin.accountName, password: admin.password } },
+  const session = await logInAt(`${base}/graphql`, {
+    accountName: admin.accountName,
+    password: admin.password,
   });
-  if (!login.body.data) throw new Error(`logIn failed: ${JSON.stringify(login.body)}`);
-  const session = login.body.data.logIn.session.uuid as string;
   return { proc, base, session, exited, output: () => out };
 }
 
@@ -86,10 +80,11 @@ it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', asyn
   simulator.controls.clearRequests();
 
   let mutationDone = false;
-  const mutation = post(
-    base,
-    { query: CHANGE, variables: { input: { uuid: pending, statusEvent: 'APPROVE' } } },
-    session,
+  const mutation = postGraphQL<Changed>(
+    `${base}/graphql`,
+    CHANGE,
+    { input: { uuid: pending, statusEvent: 'APPROVE' } },
+    { session },
   ).finally(() => {
     mutationDone = true;
   });
@@ -112,7 +107,7 @@ it('SIGTERM: stops accepting, lets the in-flight mutation finish, exits 0', asyn
 
   const result = await mutation;
   expect(result.body.errors).toBeUndefined();
-  expect(result.body.data.changeTicketStatus.ticket.uuid).toBe(pending);
+  expect(result.body.data?.changeTicketStatus.ticket.uuid).toBe(pending);
   expect(await exited).toBe(0);
   expect(simulator.controls.count({ method: 'PUT' })).toBe(1);
   expect(simulator.controls.getTicket(pending)?.status).not.toBe('Pending');
@@ -128,10 +123,11 @@ it('SIGTERM: a mutation still waiting for its job at the grace end answers JOB_P
   const pending = pendingTicket();
   simulator.controls.clearRequests();
 
-  const mutation = post(
-    base,
-    { query: CHANGE, variables: { input: { uuid: pending, statusEvent: 'APPROVE' } } },
-    session,
+  const mutation = postGraphQL(
+    `${base}/graphql`,
+    CHANGE,
+    { input: { uuid: pending, statusEvent: 'APPROVE' } },
+    { session },
   );
   await waitFor(() => simulator.controls.count({ method: 'PUT' }) === 1, 'the mutation to reach ZStack');
   const signalled = performance.now();
@@ -163,10 +159,11 @@ it('SIGTERM: a mutation still waiting for its job at the grace end answers JOB_P
 it('a second signal exits at once, without waiting for the grace period', async () => {
   simulator.controls.setJobLatency(60_000);
   const { proc, base, session, exited, output } = await startServer({ SHUTDOWN_GRACE_MS: '60000' });
-  const mutation = post(
-    base,
-    { query: CHANGE, variables: { input: { uuid: pendingTicket(), statusEvent: 'APPROVE' } } },
-    session,
+  const mutation = postGraphQL(
+    `${base}/graphql`,
+    CHANGE,
+    { input: { uuid: pendingTicket(), statusEvent: 'APPROVE' } },
+    { session },
   ).catch(() => undefined);
   const puts = simulator.controls.count({ method: 'PUT' });
   await waitFor(() => simulator.controls.count({ method: 'PUT' }) > puts, 'the mutation to reach ZStack');

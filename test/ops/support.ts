@@ -1,24 +1,13 @@
-import { request } from 'undici';
 import { ErrorCode } from '../../src/errors.js';
 import type { SimulatorOptions } from '../../src/simulator/index.js';
+import { type GraphQLPost, type GraphQLPostOptions, logInAt, postGraphQL } from '../helpers/graphql.js';
 import { type Served, type StartOptions, startGateway } from '../helpers/harness.js';
 
-export interface GqlResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: {
-    data?: Record<string, unknown> | null;
-    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
-  };
-  text: string;
-}
+/** What the ops client sees: status, headers, parsed body and raw text. */
+export type GqlResult = GraphQLPost;
 
 export interface OpsHarness extends Served {
-  gql(
-    query: string,
-    variables?: Record<string, unknown>,
-    options?: { session?: string; headers?: Record<string, string> },
-  ): Promise<GqlResult>;
+  gql(query: string, variables?: Record<string, unknown>, options?: GraphQLPostOptions): Promise<GqlResult>;
   adminSession(): Promise<string>;
 }
 
@@ -37,26 +26,10 @@ export async function startOps(
   });
   const { url, simulator } = served;
 
-  const gql: OpsHarness['gql'] = async (query, variables, opts = {}) => {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      ...opts.headers,
-    };
-    if (opts.session) headers.authorization = `OAuth ${opts.session}`;
-    const res = await request(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-    const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, body: JSON.parse(text), text };
-  };
-
-  const adminSession = async () => {
+  const gql: OpsHarness['gql'] = (query, variables, opts) => postGraphQL(url, query, variables, opts);
+  const adminSession = () => {
     const { admin } = simulator.controls.demo;
-    const res = await gql('mutation($i: LogInInput!) { logIn(input: $i) { session { uuid } } }', {
-      i: { kind: 'ACCOUNT', accountName: admin.accountName, password: admin.password },
-    });
-    const uuid = (res.body.data?.logIn as { session?: { uuid?: string } } | undefined)?.session?.uuid;
-    if (!uuid) throw new Error(`logIn failed: ${res.text}`);
-    return uuid;
+    return logInAt(url, { accountName: admin.accountName, password: admin.password });
   };
 
   return { ...served, gql, adminSession };

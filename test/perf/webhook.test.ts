@@ -9,6 +9,7 @@ import type { Gateway } from '../../src/gateway.js';
 import { answerWebhook } from '../../src/http/webhook.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { logInAt, postGraphQL } from '../helpers/graphql.js';
 import { forgeCallbacksWhileRunning, postJobCallback } from '../helpers/job-callback.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -53,14 +54,12 @@ async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' |
   // Nothing listens on port 9 (discard) of this host: every delivery fails, as a lost callback does.
   if (options.webhook === 'lost') env.ZSTACK_WEBHOOK_URL = 'http://127.0.0.1:9/zstack-webhook';
   const config = { ...loadConfig(env), zstackUrl: simulator.url };
-  const app = createApp(config, { logger: createLogger('silent') });
-  const gateway = app.gateway;
   const notified: string[] = [];
-  const notify = gateway.client.notifyJobDone.bind(gateway.client);
-  gateway.client.notifyJobDone = (jobUuid) => {
-    notified.push(jobUuid);
-    notify(jobUuid);
-  };
+  const app = createApp(config, {
+    logger: createLogger('silent'),
+    deps: { onJobNotice: (jobUuid) => notified.push(jobUuid) },
+  });
+  const gateway = app.gateway;
   handler = app.handler;
   return {
     simulator,
@@ -77,26 +76,13 @@ async function setup(options: { jobLatencyMs: number; webhook: 'self' | 'none' |
   };
 }
 
-async function adminSession(s: Setup): Promise<string> {
+function adminSession(s: Setup): Promise<string> {
   const { admin } = s.simulator.controls.demo;
-  const res = await gql(s, 'mutation($i: LogInInput!) { logIn(input: $i) { session { uuid } } }', {
-    i: { kind: 'ACCOUNT', accountName: admin.accountName, password: admin.password },
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: test data
-  const uuid = (res.data as any)?.logIn?.session?.uuid;
-  if (typeof uuid !== 'string') throw new Error(`logIn failed: ${JSON.stringify(res)}`);
-  return uuid;
+  return logInAt(`${s.origin}/graphql`, { accountName: admin.accountName, password: admin.password });
 }
 
 async function gql(s: Setup, query: string, variables: Record<string, unknown>, session?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (session) headers.authorization = `OAuth ${session}`;
-  const res = await request(`${s.origin}/graphql`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.body.json()) as { data?: unknown; errors?: unknown[] };
+  return (await postGraphQL(`${s.origin}/graphql`, query, variables, { session })).body;
 }
 
 function pendingTicket(s: Setup): string {
@@ -171,14 +157,6 @@ describe('webhook mode (ZSTACK_WEBHOOK_URL)', () => {
     expect(s.hook).toMatch(new RegExp(`^${s.origin}/zstack-webhook/[A-Za-z0-9_-]{24}$`));
     const logins = s.simulator.controls.requests.filter((r) => r.method !== 'PUT' && r.method !== 'GET');
     for (const r of logins) expect(r.headers['x-web-hook']).toBeUndefined();
-  });
-
-  it('through the app (not yoga) the callback wakes the waiting mutation just the same', async () => {
-    const withHook = await approvalNotifications('self');
-    const without = await approvalNotifications('none');
-    expect(withHook.jobUuid).toMatch(/^[0-9a-f]{32}$/);
-    expect(withHook.notified).toEqual([withHook.jobUuid]);
-    expect(without.notified).toHaveLength(0);
   });
 
   it('without ZSTACK_WEBHOOK_URL no write carries X-Web-Hook and the path is not served', async () => {
