@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from '../../src/config.js';
+import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from '../../src/config/index.js';
 
 describe('operational settings', () => {
   it('have defaults that let legitimate screens through', () => {
