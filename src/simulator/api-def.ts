@@ -1,9 +1,10 @@
 /** The shapes every simulated API shares: the server's state, a request, a reply, one API's definition. */
 import type { JobStore } from './jobs.js';
 import { parseQueryRequest, type QueryRequest, type QuerySchema, type Row, runQuery } from './query.js';
+import type { Actor } from './records.js';
 import { ApiError } from './render.js';
 import type { Session, SessionStore } from './sessions.js';
-import type { Actor, World } from './tickets.js';
+import type { World } from './world.js';
 
 export interface Core {
   world: World;

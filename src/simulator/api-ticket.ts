@@ -1,9 +1,9 @@
 /** The ticket, flow, resource-name and platform APIs: one definition each, over the World. */
 import { type ApiDef, type Ctx, mandatory, queryApi } from './api-def.js';
 import { type Row, renderRow } from './query.js';
+import type { Actor } from './records.js';
 import { offsetString } from './render.js';
 import {
-  type Actor,
   ARCHIVE_HISTORY_SCHEMA,
   ARCHIVE_TICKET_SCHEMA,
   FLOW_COLLECTION_SCHEMA,
@@ -11,7 +11,7 @@ import {
   HISTORY_SCHEMA,
   TICKET_SCHEMA,
   TICKET_TYPE_SCHEMA,
-} from './tickets.js';
+} from './schemas.js';
 
 function ticketReply(ctx: Ctx, ticket: Row): Row {
   return { inventory: renderRow(TICKET_SCHEMA, ticket, ctx.core.timeZone) };

@@ -1,7 +1,8 @@
 /** Deterministic demo data: the same uuids, names and dates on every run and after every reset. */
 import type { Row } from './query.js';
-import { type Actor, type NamedResource, sha512Hex, uuidFrom, type World } from './tickets.js';
+import { type Actor, type NamedResource, sha512Hex, uuidFrom } from './records.js';
 import type { DemoData } from './types.js';
+import type { World } from './world.js';
 
 /** The uuid real ZStack gives its built-in admin account. */
 export const ADMIN_UUID = '36c27e8ff05c4780bf6d2fa65700f22e';

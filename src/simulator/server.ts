@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { CONTEXT_PATH, type Core, dispatch, type Incoming, type Outcome } from './api.js';
 import { JobStore } from './jobs.js';
 import { renderRow } from './query.js';
+import { type RequestFailure, sha512Hex } from './records.js';
 import { ApiError, errorBody, gsonStringify } from './render.js';
+import { HISTORY_SCHEMA, TICKET_SCHEMA } from './schemas.js';
 import { ADMIN_UUID, seedWorld } from './seed.js';
 import { SessionStore } from './sessions.js';
-import { HISTORY_SCHEMA, type RequestFailure, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
 import type {
   DemoData,
   Fault,
@@ -18,6 +19,7 @@ import type {
   SimulatorControls,
   SimulatorOptions,
 } from './types.js';
+import { World } from './world.js';
 
 const FAULT_KINDS = ['errorCode', 'http500', 'reset', 'malformed', 'truncated', 'slowBody', 'latency'];
 
