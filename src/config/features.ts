@@ -1,3 +1,4 @@
+/** The switches and secrets: GraphiQL, tracing, the job webhook's secret path, persisted operations. */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { boolVar, type Env, type Problems, urlVar } from './parse.js';

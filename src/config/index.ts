@@ -1,3 +1,8 @@
+/**
+ * loadConfig: the environment read and validated once into a Config with every default filled.
+ * The settings are described in types.ts; parse.ts reads one variable, limits.ts and features.ts
+ * the groups whose values depend on each other.
+ */
 import { getHeapStatistics } from 'node:v8';
 import {
   graphiqlPackageInstalled,

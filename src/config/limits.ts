@@ -1,3 +1,4 @@
+/** The settings that bound each other: connections, streams, WebSockets, byte limits, Redis. */
 import { type Env, intVar, Problems } from './parse.js';
 import type { Config } from './types.js';
 

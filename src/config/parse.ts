@@ -1,3 +1,4 @@
+/** Reading one variable: whole numbers in a range, booleans, URLs, time zones, origins; problems collected, never thrown one by one. */
 import { redactCredentials } from '../observability/redact.js';
 
 export class ConfigError extends Error {

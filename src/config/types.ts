@@ -1,6 +1,8 @@
-/** The gateway's settings after loading: every default filled, nothing re-defaulted downstream. */
-
-/** Gateway configuration, validated once at start; every unit is in the variable's name. */
+/**
+ * Gateway configuration, validated once at start; every unit is in the variable's name. After
+ * loadConfig every default is filled: only a setting whose absence means something (no ZSTACK_URL =
+ * the embedded simulator) is undefined, so nothing downstream defaults a setting again.
+ */
 export interface Config {
   /** ZStack base URL with its context path, e.g. http://zstack:8080/zstack; undefined = embedded simulator. */
   zstackUrl: string | undefined;

@@ -11,7 +11,7 @@ export interface Listening {
   port: number;
 }
 
-/** Where to listen and the connection limits (src/config.ts documents each). */
+/** Where to listen and the connection limits (src/config/types.ts documents each). */
 export type ListenOptions = Pick<
   Config,
   | 'port'
