@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Socket } from 'node:net';
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { sessionFromHeader } from './context.js';
 import { ErrorCode } from './errors.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
@@ -230,8 +230,8 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       ? createCluster({
           url: config.redisUrl,
           keySecret: config.redisKeySecret,
-          prefix: config.redisKeyPrefix ?? 'zstack-graphql:',
-          commandTimeoutMs: config.redisCommandTimeoutMs ?? 1000,
+          prefix: config.redisKeyPrefix,
+          commandTimeoutMs: config.redisCommandTimeoutMs,
           maxMessageBytes: config.redisMaxMessageBytes,
           onState: deps.onRedisState,
           onRejected: deps.onRedisRejected,
@@ -259,17 +259,17 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     job: jobNotice,
   });
   const logins = createLoginLimiter({
-    attemptsPerClientPerMinute: config.loginAttemptsPerClientPerMinute ?? 0,
-    failuresPerAccountPerMinute: config.loginFailuresPerAccountPerMinute ?? 0,
+    attemptsPerClientPerMinute: config.loginAttemptsPerClientPerMinute,
+    failuresPerAccountPerMinute: config.loginFailuresPerAccountPerMinute,
     redis: cluster?.redis,
     redisKeyPrefix: config.redisKeyPrefix,
   });
-  const only = config.persistedOperationsOnly ?? false;
+  const only = config.persistedOperationsOnly;
   // Off with PERSISTED_OPERATIONS_ONLY: then only the manifest's operations run.
   const apq =
-    !only && (config.apqCacheMaxBytes ?? 0) > 0
+    !only && config.apqCacheMaxBytes > 0
       ? createApqStore({
-          maxBytes: config.apqCacheMaxBytes ?? 0,
+          maxBytes: config.apqCacheMaxBytes,
           maxDocumentBytes: config.maxDocumentBytes,
           redis: cluster?.redis,
           redisKeyPrefix: config.redisKeyPrefix,

@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from './config.js';
+import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from './config/index.js';
 import { createReadiness } from './http/health.js';
 import { type Listening, listen, listenMetrics } from './http/listen.js';
 import { createLogger, flushLogs, scrubUuids } from './observability/logger.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { App } from '../app.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { ErrorCode } from '../errors.js';
 import { ConnectionTable, type RefusalScope } from './connections.js';
 
@@ -11,7 +11,7 @@ export interface Listening {
   port: number;
 }
 
-/** Where to listen and the connection limits (src/config.ts documents each). */
+/** Where to listen and the connection limits (src/config/types.ts documents each). */
 export type ListenOptions = Pick<
   Config,
   | 'port'

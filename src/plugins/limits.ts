@@ -15,7 +15,7 @@ import {
   type ValidationContext,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { codeRequestErrors, ErrorCode } from '../errors.js';
 import { cachedOperationCost } from './cost.js';
 import { maxMergedFields } from './field-repeats.js';

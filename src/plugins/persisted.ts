@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/index.js';
 import { ErrorCode } from '../errors.js';
 import { APQ_HASH, type ApqStore, sha256Hex } from './apq.js';
 

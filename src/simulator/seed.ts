@@ -1,7 +1,8 @@
 /** Deterministic demo data: the same uuids, names and dates on every run and after every reset. */
 import type { Row } from './query.js';
-import { type Actor, type NamedResource, sha512Hex, uuidFrom, type World } from './tickets.js';
+import { type Actor, type NamedResource, sha512Hex, uuidFrom } from './records.js';
 import type { DemoData } from './types.js';
+import { World } from './world.js';
 
 /** The uuid real ZStack gives its built-in admin account. */
 export const ADMIN_UUID = '36c27e8ff05c4780bf6d2fa65700f22e';
@@ -264,5 +265,32 @@ export function seedWorld(world: World): DemoData {
       ...Object.values(named).map((uuid) => world.resources.get(uuid) as NamedResource),
     ],
     failingTicketUuid: failing?.uuid as string,
+  };
+}
+
+/** A new World: the demo data when `seed`, else only the admin account every ZStack has. */
+export function freshWorld(seed: boolean): { world: World; demo: DemoData } {
+  const world = new World();
+  if (seed) return { world, demo: seedWorld(world) };
+  // Even an empty ZStack has its admin account.
+  world.accounts.set(ADMIN_UUID, {
+    uuid: ADMIN_UUID,
+    name: 'admin',
+    passwordHash: sha512Hex('password'),
+    admin: true,
+  });
+  return {
+    world,
+    demo: {
+      admin: { accountName: 'admin', password: 'password', uuid: ADMIN_UUID },
+      approvers: [],
+      submitters: [],
+      projectUuid: '',
+      flowCollectionUuid: '',
+      ticketTypeUuids: [],
+      archivedTicketUuids: [],
+      resources: [],
+      failingTicketUuid: '',
+    },
   };
 }

@@ -1,51 +1,23 @@
 /** The simulator's HTTP side: request log, fault injection, admin endpoints and the in-process controls. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleAdmin } from './admin.js';
 import { CONTEXT_PATH, type Core, dispatch, type Incoming, type Outcome } from './api.js';
+import { normalizeRequestFailure, normalizeRule } from './faults.js';
 import { JobStore } from './jobs.js';
 import { renderRow } from './query.js';
 import { ApiError, errorBody, gsonStringify } from './render.js';
-import { ADMIN_UUID, seedWorld } from './seed.js';
+import { HISTORY_SCHEMA, TICKET_SCHEMA } from './schemas.js';
+import { ADMIN_UUID, freshWorld } from './seed.js';
 import { SessionStore } from './sessions.js';
-import { HISTORY_SCHEMA, type RequestFailure, sha512Hex, TICKET_SCHEMA, World } from './tickets.js';
 import type {
-  DemoData,
   Fault,
   FaultRule,
   RecordedRequest,
-  RequestFailureRule,
   Simulator,
   SimulatorControls,
   SimulatorOptions,
 } from './types.js';
-
-const FAULT_KINDS = ['errorCode', 'http500', 'reset', 'malformed', 'truncated', 'slowBody', 'latency'];
-
-function freshWorld(seed: boolean): { world: World; demo: DemoData } {
-  const world = new World();
-  if (seed) return { world, demo: seedWorld(world) };
-  // Even an empty ZStack has its admin account.
-  world.accounts.set(ADMIN_UUID, {
-    uuid: ADMIN_UUID,
-    name: 'admin',
-    passwordHash: sha512Hex('password'),
-    admin: true,
-  });
-  return {
-    world,
-    demo: {
-      admin: { accountName: 'admin', password: 'password', uuid: ADMIN_UUID },
-      approvers: [],
-      submitters: [],
-      projectUuid: '',
-      flowCollectionUuid: '',
-      ticketTypeUuids: [],
-      archivedTicketUuids: [],
-      resources: [],
-      failingTicketUuid: '',
-    },
-  };
-}
 
 function flattenHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
@@ -67,30 +39,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-function normalizeRule(raw: unknown): FaultRule {
-  if (raw === null || typeof raw !== 'object') throw new Error('a fault rule must be an object');
-  const rule = raw as FaultRule & { times?: number | null };
-  const fault = rule.fault as Fault | undefined;
-  if (!fault || !FAULT_KINDS.includes(fault.kind)) {
-    throw new Error(`fault.kind must be one of ${FAULT_KINDS.join(', ')}`);
-  }
-  if (fault.kind === 'errorCode' && typeof fault.code !== 'string') throw new Error('errorCode needs a code');
-  const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
-  if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
-  return { fault, times, method: rule.method, path: rule.path };
-}
-
-function normalizeRequestFailure(raw: unknown): RequestFailure {
-  if (raw === null || typeof raw !== 'object') throw new Error('a request failure must be an object');
-  const rule = raw as RequestFailureRule & { times?: number | null };
-  if (typeof rule.code !== 'string' || rule.code === '') throw new Error('a request failure needs a code');
-  const times = rule.times === null ? Number.POSITIVE_INFINITY : (rule.times ?? 1);
-  if (typeof times !== 'number' || !(times > 0)) throw new Error('times must be a positive number');
-  const error = new ApiError(rule.code, rule.details ?? 'injected by the simulator').errorCode;
-  if (rule.description !== undefined) error.description = rule.description;
-  return { apiName: rule.apiName, ticketUuid: rule.ticketUuid, error, remaining: times };
 }
 
 /** Starts a simulator; `port: 0` picks a free port. */
@@ -156,51 +104,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     res.end(buf);
   };
 
-  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, path: string, body: string) => {
-    const reply = (status: number, value: unknown) => {
-      const buf = Buffer.from(JSON.stringify(value, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v)));
-      res.writeHead(status, {
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': buf.length,
-      });
-      res.end(buf);
-    };
-    const route = `${req.method} ${path}`;
-    try {
-      switch (route) {
-        case 'GET /__simulator/requests':
-          return reply(200, requests);
-        case 'DELETE /__simulator/requests':
-          controls.clearRequests();
-          return reply(200, {});
-        case 'POST /__simulator/faults':
-          controls.injectFault(JSON.parse(body) as FaultRule);
-          return reply(200, {});
-        case 'POST /__simulator/request-failures':
-          controls.injectRequestFailure(JSON.parse(body) as RequestFailureRule);
-          return reply(200, {});
-        case 'DELETE /__simulator/faults':
-          controls.clearFaults();
-          return reply(200, {});
-        case 'PUT /__simulator/job-latency': {
-          const ms = (JSON.parse(body) as { ms?: unknown }).ms;
-          if (typeof ms !== 'number' || ms < 0) return reply(400, { error: 'ms must be a number >= 0' });
-          controls.setJobLatency(ms);
-          return reply(200, {});
-        }
-        case 'POST /__simulator/reset':
-          controls.reset();
-          return reply(200, {});
-        case 'GET /__simulator/demo':
-          return reply(200, controls.demo);
-        default:
-          return reply(404, { error: `no simulator admin endpoint ${route}` });
-      }
-    } catch (e) {
-      return reply(400, { error: e instanceof Error ? e.message : String(e) });
-    }
-  };
-
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     const rawUrl = req.url ?? '/';
@@ -208,7 +111,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const query = q < 0 ? '' : rawUrl.slice(q + 1);
     const method = (req.method ?? 'GET').toUpperCase();
-    if (path.startsWith('/__simulator/')) return handleAdmin(req, res, path, body);
+    if (path.startsWith('/__simulator/')) return handleAdmin(controls, req, res, path, body);
 
     const headers = flattenHeaders(req);
     requests.push({ seq: ++seq, method, path, query, headers, body, at: Date.now() });

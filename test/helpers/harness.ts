@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Gateway } from '../../src/gateway.js';
 import { type Listening, listen, listenMetrics } from '../../src/http/listen.js';
 import { createLogger } from '../../src/observability/logger.js';

@@ -1,5 +1,31 @@
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from '../../src/config.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { type Config, ConfigError, loadConfig, SHUTDOWN_ANSWER_WINDOW_MS } from '../../src/config/index.js';
+
+/** The settings whose "unset" is a meaning of its own (no ZStack URL = the embedded simulator, …). */
+const UNSET_BY_MEANING = [
+  'metricsPort',
+  'persistedOperationsFile',
+  'redisKeySecret',
+  'redisUrl',
+  'zstackTimeZone',
+  'zstackUrl',
+  'zstackWebhookUrl',
+] as const;
+
+/** Every key of Config whose type admits undefined (optional or `| undefined`). */
+type MaybeUnset = { [K in keyof Config]-?: undefined extends Config[K] ? K : never }[keyof Config];
+
+describe('loaded configuration', () => {
+  // Checked by `npm run typecheck` (tests included): a setting typed optional invites a second default downstream.
+  it('has every default filled: only the settings unset by meaning may be undefined', () => {
+    expectTypeOf<MaybeUnset>().toEqualTypeOf<(typeof UNSET_BY_MEANING)[number]>();
+    const unset = Object.entries(loadConfig({}))
+      .filter(([, value]) => value === undefined)
+      .map(([key]) => key)
+      .sort();
+    expect(unset).toEqual([...UNSET_BY_MEANING]);
+  });
+});
 
 describe('operational settings', () => {
   it('have defaults that let legitimate screens through', () => {

@@ -4,7 +4,7 @@
  * ZSTACK_MAX_RESPONSE_BYTES is refused with its code, and the gateway goes on serving.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { ErrorCode } from '../../src/errors.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { Gateway } from '../../src/gateway.js';
 import { answerWebhook } from '../../src/http/webhook.js';
 import { createLogger } from '../../src/observability/logger.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { ErrorCode } from '../../src/errors.js';
 import type { RecordedRequest } from '../../src/simulator/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
