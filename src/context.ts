@@ -4,8 +4,8 @@ import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { LoginLimiter } from './login-limit.js';
 import { OperationBudget } from './operation-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
+import type { CallerSignal } from './zstack/call-types.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
-import type { CallerSignal } from './zstack/transport.js';
 
 /** What every resolver gets; created per request, never shared between callers. */
 export interface Context {

@@ -25,6 +25,7 @@ import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
 import { schema } from './schema/index.js';
 import { createTimeZoneSource } from './time-zone.js';
+import type { CallerSignal } from './zstack/call-types.js';
 import {
   createZStackClient,
   type JobEvent,
@@ -32,7 +33,6 @@ import {
   type UpstreamTracer,
   type ZStackClient,
 } from './zstack/client.js';
-import type { CallerSignal } from './zstack/transport.js';
 
 export const DEFAULT_QUERY = `# Welcome to the ZStack GraphQL gateway.
 #

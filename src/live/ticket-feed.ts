@@ -7,11 +7,11 @@
  * changes reach the others' streams, and mutations through any instance are pushed on every instance.
  */
 import { createHash } from 'node:crypto';
+import type { CallerSignal } from '../zstack/call-types.js';
 import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError, ZStackResponseTooLargeError } from '../zstack/errors.js';
 import { MAX_UUIDS_PER_QUERY, type QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
-import type { CallerSignal } from '../zstack/transport.js';
 import type { ApiTicket } from '../zstack/types.js';
 import type { FeedChange, FeedEntry, FeedShare } from './cluster.js';
 import { queryDateOf, type TicketFilter, ticketFingerprint, ticketMatches } from './ticket-filter.js';
