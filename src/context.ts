@@ -1,5 +1,6 @@
 import { unauthenticated } from './errors.js';
-import type { StreamCaller, TicketFeed } from './live/ticket-feed.js';
+import type { StreamCaller } from './live/feed-stream.js';
+import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { LoginLimiter } from './login-limit.js';
 import { OperationBudget } from './operation-budget.js';

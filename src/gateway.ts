@@ -9,13 +9,9 @@ import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster, type RejectReason } from './live/cluster.js';
-import {
-  createTicketFeed,
-  type FeedTimer,
-  type StreamCaller,
-  type StreamSink,
-  type TicketFeed,
-} from './live/ticket-feed.js';
+import type { FeedTimer } from './live/feed-schedule.js';
+import type { StreamCaller, StreamSink } from './live/feed-stream.js';
+import { createTicketFeed, type TicketFeed } from './live/ticket-feed.js';
 import { createLoginLimiter } from './login-limit.js';
 import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDeferStreamPlugin } from './plugins/defer-stream.js';
