@@ -9,8 +9,9 @@ import { ZStackResponseTooLargeError } from '../zstack/errors.js';
 import { MAX_UUIDS_PER_QUERY, type QueryParams } from '../zstack/query.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { ApiTicket } from '../zstack/types.js';
-import type { FeedChange, FeedShare } from './cluster.js';
+import type { FeedShare } from './cluster.js';
 import { type FeedTimer, pollLeaseMs, READ_MIN_GAP_MS, REREAD_BATCH } from './feed-schedule.js';
+import { CHANGE_FIELDS, type FeedChange } from './shared-log.js';
 import { ticketFingerprint } from './ticket-filter.js';
 
 /**
@@ -32,15 +33,6 @@ export function changeOf(ticket: ApiTicket): FeedChange {
   }
   return change;
 }
-
-const CHANGE_FIELDS = [
-  'status',
-  'name',
-  'ticketTypeUuid',
-  'flowCollectionUuid',
-  'accountSystemType',
-  'lastOpDate',
-] as const;
 
 /** Most fingerprints a session keeps (tickets at the watermark second and pushed ones), and most named tickets waiting. */
 export const MAX_SEEN = 10_000;

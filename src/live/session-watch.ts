@@ -8,7 +8,7 @@ import type { ZStackClient } from '../zstack/client.js';
 import { ZStackApiError, ZStackResponseTooLargeError } from '../zstack/errors.js';
 import { queryTickets } from '../zstack/tickets.js';
 import type { ApiTicket } from '../zstack/types.js';
-import type { FeedChange, FeedEntry, FeedShare } from './cluster.js';
+import type { FeedShare } from './cluster.js';
 import {
   EPOCH,
   type FeedTimer,
@@ -19,6 +19,7 @@ import {
 } from './feed-schedule.js';
 import { Subscriber } from './feed-stream.js';
 import { MAX_SEEN, NamedReads, SessionLease, stateDigest } from './session-share.js';
+import type { FeedChange, FeedEntry } from './shared-log.js';
 import { queryDateOf, type TicketFilter, ticketMatches } from './ticket-filter.js';
 
 /** What a session's watch needs of the feed's options. */

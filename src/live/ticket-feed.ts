@@ -10,7 +10,7 @@
 import type { CallerSignal } from '../zstack/call-types.js';
 import type { ZStackClient } from '../zstack/client.js';
 import type { ApiTicket } from '../zstack/types.js';
-import type { FeedEntry, FeedShare } from './cluster.js';
+import type { FeedShare } from './cluster.js';
 import { type FeedTimer, realTimer } from './feed-schedule.js';
 import {
   FeedLimitError,
@@ -21,6 +21,7 @@ import {
 } from './feed-stream.js';
 import { changeOf } from './session-share.js';
 import { SessionWatch } from './session-watch.js';
+import type { FeedEntry } from './shared-log.js';
 import type { TicketFilter } from './ticket-filter.js';
 
 export type { TicketFilter } from './ticket-filter.js';
