@@ -18,6 +18,8 @@
  * told once, every instance polls and pushes on its own, and once it answers again the caller is told
  * once more and each instance catches up with a poll of its own; no request ever waits for Redis
  * beyond REDIS_COMMAND_TIMEOUT_MS, and none fails because of it.
+ * The parts: shared-log.ts (the entries), cluster-lease.ts (the lease), cluster-signing.ts (names and
+ * signatures); this file holds the connections, their health, the outbox and the log reader.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';

@@ -5,6 +5,9 @@
  * every stream's filter is then applied in memory (src/live/ticket-filter.ts).
  * With a share (REDIS_URL, src/live/cluster.ts), that one query runs on one instance at a time, whose
  * changes reach the others' streams, and mutations through any instance are pushed on every instance.
+ * This file is the factory and the caps; the parts: feed-stream.ts (one stream), session-watch.ts
+ * (a session's poll loop and dedup), session-share.ts (its lease and the shared log's reads),
+ * feed-schedule.ts (when to poll, what to ask).
  */
 
 import type { CallerSignal } from '../zstack/call-types.js';
