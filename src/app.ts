@@ -22,7 +22,7 @@ import { createReadiness, type Readiness } from './http/health.js';
 import { sendJson } from './http/respond.js';
 import { answerWebhook, webhookPath } from './http/webhook.js';
 import { createWebSocketEntry } from './http/websocket.js';
-import type { FeedTimer } from './live/ticket-feed.js';
+import type { FeedTimer } from './live/feed-schedule.js';
 import { createLogger, type Logger, lineWriter, scrub, scrubUuids } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import {

@@ -1,11 +1,12 @@
 import { unauthenticated } from './errors.js';
-import type { StreamCaller, TicketFeed } from './live/ticket-feed.js';
+import type { StreamCaller } from './live/feed-stream.js';
+import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { LoginLimiter } from './login-limit.js';
 import { OperationBudget } from './operation-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
+import type { CallerSignal } from './zstack/call-types.js';
 import type { CallOptions, ZStackClient } from './zstack/client.js';
-import type { CallerSignal } from './zstack/transport.js';
 
 /** What every resolver gets; created per request, never shared between callers. */
 export interface Context {

@@ -9,13 +9,9 @@ import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster, type RejectReason } from './live/cluster.js';
-import {
-  createTicketFeed,
-  type FeedTimer,
-  type StreamCaller,
-  type StreamSink,
-  type TicketFeed,
-} from './live/ticket-feed.js';
+import type { FeedTimer } from './live/feed-schedule.js';
+import type { StreamCaller, StreamSink } from './live/feed-stream.js';
+import { createTicketFeed, type TicketFeed } from './live/ticket-feed.js';
 import { createLoginLimiter } from './login-limit.js';
 import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDeferStreamPlugin } from './plugins/defer-stream.js';
@@ -25,6 +21,7 @@ import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
 import { schema } from './schema/index.js';
 import { createTimeZoneSource } from './time-zone.js';
+import type { CallerSignal } from './zstack/call-types.js';
 import {
   createZStackClient,
   type JobEvent,
@@ -32,7 +29,6 @@ import {
   type UpstreamTracer,
   type ZStackClient,
 } from './zstack/client.js';
-import type { CallerSignal } from './zstack/transport.js';
 
 export const DEFAULT_QUERY = `# Welcome to the ZStack GraphQL gateway.
 #

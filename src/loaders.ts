@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, unauthenticated } from './errors.js';
 import type { OperationBudget } from './operation-budget.js';
+import type { CallerSignal } from './zstack/call-types.js';
 import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from './zstack/client.js';
 import { parseJavaDate } from './zstack/dates.js';
 /** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
@@ -16,7 +17,6 @@ import {
   queryTickets,
   queryTicketTypes,
 } from './zstack/tickets.js';
-import type { CallerSignal } from './zstack/transport.js';
 import type {
   ApiArchiveTicket,
   ApiArchiveTicketStatusHistory,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CallerSignal } from '../zstack/transport.js';
+import type { CallerSignal } from '../zstack/call-types.js';
 
 type Listener = EventListenerObject | (() => void);
 

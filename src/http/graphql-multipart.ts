@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import { ErrorCode, maskError } from '../errors.js';
-import { type FeedTimer, realTimer } from '../live/ticket-feed.js';
+import { type FeedTimer, realTimer } from '../live/feed-schedule.js';
 import { serializeResult } from './graphql-post.js';
 
 /**

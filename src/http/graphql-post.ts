@@ -9,7 +9,7 @@ import {
 import { ErrorCode, maskError } from '../errors.js';
 import { usesIncrementalDelivery } from '../plugins/defer-stream.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
-import type { CallerSignal } from '../zstack/transport.js';
+import type { CallerSignal } from '../zstack/call-types.js';
 import { closeSignal } from './close-signal.js';
 import { sendJson } from './respond.js';
 

@@ -5,7 +5,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { sessionFromHeader } from '../context.js';
 import { ErrorCode, maskError } from '../errors.js';
-import type { StreamSink } from '../live/ticket-feed.js';
+import type { StreamSink } from '../live/feed-stream.js';
 import { attachScope, RequestScope } from '../observability/request-scope.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
 import { CloseSignal } from './close-signal.js';

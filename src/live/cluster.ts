@@ -18,42 +18,14 @@
  * told once, every instance polls and pushes on its own, and once it answers again the caller is told
  * once more and each instance catches up with a poll of its own; no request ever waits for Redis
  * beyond REDIS_COMMAND_TIMEOUT_MS, and none fails because of it.
+ * The parts: shared-log.ts (the entries), cluster-lease.ts (the lease), cluster-signing.ts (names and
+ * signatures); this file holds the connections, their health, the outbox and the log reader.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-
-/**
- * One ticket's state as a change entry names it: what a receiver needs to decide whether one of its
- * streams may match (the fields stream filters read), to order states (lastOpDate), and to know it
- * has it already (`fp`, the state digest its own poll would compute). Never the ticket's data.
- */
-export interface FeedChange {
-  uuid: string;
-  status?: string;
-  name?: string;
-  ticketTypeUuid?: string;
-  flowCollectionUuid?: string;
-  accountSystemType?: string;
-  lastOpDate?: string;
-  /** The state digest (see ticket-feed's stateDigest). */
-  fp: string;
-  /** A filter field was too long to carry: every stream of a matching uuid treats it as a match. */
-  partial?: true;
-}
-
-/** One entry of the shared log. */
-export interface FeedEntry {
-  /** The session (its keyed hash) whose mutation or poll this is. */
-  key: string;
-  /**
-   * `mutation`: a mutation through an instance left these tickets so (other sessions' streams that
-   * match read them early); `poll`: a poll of the session found these changes.
-   */
-  kind: 'mutation' | 'poll';
-  changes: FeedChange[];
-  /** poll: the watermark the poll reached, once every change before it is in the log. */
-  since?: string;
-}
+import { claimLease, releaseLease } from './cluster-lease.js';
+import { createSigner } from './cluster-signing.js';
+import { compareIds, type FeedEntry, isObject, parseEntry, splitEntry } from './shared-log.js';
 
 /** What the live feed shares with other instances; absent = this instance works alone. */
 export interface FeedShare {
@@ -122,23 +94,10 @@ export interface Cluster extends FeedShare {
   close(): Promise<void>;
 }
 
-/** Take the lease when free, renew it when ours: {1, 0} = this instance polls; {0, ms left} otherwise. */
-const CLAIM = `local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {1, 0} end
-if v then return {0, redis.call('PTTL', KEYS[1])} end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {1, 0}`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
 /** The log keeps about this many entries (XADD MAXLEN ~): minutes of changes, a few MB at most. */
 export const FEED_MAX_ENTRIES = 10_000;
-/** Largest entry appended: a poll's changes are split into entries of at most this size. */
-export const MAX_ENTRY_BYTES = 16 * 1024;
 /** Most entries waiting for Redis; past it the oldest go (receivers catch up by polling). */
 export const OUTBOX_MAX = 1000;
-/** A filter field longer than this is left out of a change (marked partial). */
-const MAX_FIELD_CHARS = 1024;
 /** How long one XREAD waits for new entries before asking again. */
 const READ_BLOCK_MS = 1000;
 /** Entries read at once. */
@@ -148,13 +107,6 @@ const READ_COUNT = 500;
 const retryStrategy = (times: number) => Math.min(100 * times, 1000);
 
 const JOB_ID = /^[0-9A-Za-z-]{1,64}$/;
-const UUID = /^[0-9A-Za-z-]{1,64}$/;
-const KEY = /^[0-9A-Za-z_-]{1,64}$/;
-const QUERY_DATE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Any rejection or event payload as an Error (ioredis and Lua replies are not always Errors). */
 export function asError(value: unknown): Error {
@@ -167,94 +119,6 @@ export function asError(value: unknown): Error {
   return new Error(String(value));
 }
 
-/** Stream ids `ms-seq` compared as numbers. */
-export function compareIds(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
-}
-
-/** A change as sent: filter fields too long to carry are left out and the change marked partial. */
-export function boundedChange(change: FeedChange): FeedChange {
-  const out: FeedChange = { uuid: change.uuid, fp: change.fp };
-  for (const field of CHANGE_FIELDS) {
-    const value = change[field];
-    if (value === undefined) continue;
-    if (value.length > MAX_FIELD_CHARS) out.partial = true;
-    else out[field] = value;
-  }
-  if (change.partial) out.partial = true;
-  return out;
-}
-
-const CHANGE_FIELDS = [
-  'status',
-  'name',
-  'ticketTypeUuid',
-  'flowCollectionUuid',
-  'accountSystemType',
-  'lastOpDate',
-] as const;
-
-/**
- * An entry as appended: one or more texts of at most MAX_ENTRY_BYTES each, the changes in order, the
- * watermark (if any) only on the last, so it is read after every change before it.
- */
-export function splitEntry(entry: FeedEntry, from: string): string[] {
-  const texts: string[] = [];
-  const head = (changes: string[], since?: string) =>
-    `{"from":${JSON.stringify(from)},"key":${JSON.stringify(entry.key)},"kind":${JSON.stringify(entry.kind)}${
-      since === undefined ? '' : `,"since":${JSON.stringify(since)}`
-    },"changes":[${changes.join(',')}]}`;
-  const base = Buffer.byteLength(head([], entry.since));
-  let chunk: string[] = [];
-  let size = base;
-  for (const change of entry.changes) {
-    const text = JSON.stringify(boundedChange(change));
-    const bytes = Buffer.byteLength(text) + 1;
-    if (chunk.length > 0 && size + bytes > MAX_ENTRY_BYTES) {
-      texts.push(head(chunk));
-      chunk = [];
-      size = base;
-    }
-    chunk.push(text);
-    size += bytes;
-  }
-  texts.push(head(chunk, entry.since));
-  return texts;
-}
-
-/** A log entry read back, checked field by field; undefined when it is not one. */
-export function parseEntry(m: unknown): (FeedEntry & { from: string }) | undefined {
-  if (!isObject(m) || typeof m.from !== 'string' || typeof m.key !== 'string' || !KEY.test(m.key))
-    return undefined;
-  if (m.kind !== 'mutation' && m.kind !== 'poll') return undefined;
-  if (!Array.isArray(m.changes)) return undefined;
-  const changes: FeedChange[] = [];
-  for (const c of m.changes) {
-    if (!isObject(c) || typeof c.uuid !== 'string' || !UUID.test(c.uuid) || typeof c.fp !== 'string')
-      return undefined;
-    const change: FeedChange = { uuid: c.uuid, fp: c.fp };
-    for (const field of CHANGE_FIELDS) {
-      const value = c[field];
-      if (value === undefined) continue;
-      if (typeof value !== 'string') return undefined;
-      change[field] = value;
-    }
-    if (c.partial === true) change.partial = true;
-    changes.push(change);
-  }
-  const entry: FeedEntry & { from: string } = { from: m.from, key: m.key, kind: m.kind, changes };
-  if (m.since !== undefined) {
-    if (typeof m.since !== 'string' || !QUERY_DATE.test(m.since)) return undefined;
-    entry.since = m.since;
-  }
-  return entry;
-}
-
 /** Connects to Redis (in the background: the gateway starts whether Redis answers or not). */
 export function createCluster(options: ClusterOptions): Cluster {
   const instanceId = randomUUID();
@@ -263,12 +127,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   // Not the earlier `poll:` keys: during a rolling upgrade, instances of the pub/sub version (whose
   // results the log readers never see) and of this one hold their leases apart, each polling alone.
   const leaseKey = (key: string) => `${options.prefix}lease:${key}`;
-  const maxBytes = options.maxMessageBytes ?? Number.POSITIVE_INFINITY;
-  // Sessions are named with the secret itself; messages are signed with a key derived from it, so
-  // a signature never doubles as a session's name.
-  const signKey = createHmac('sha256', options.keySecret).update('zstack-graphql feed signature v1').digest();
-  const sign = (where: string, text: string) =>
-    createHmac('sha256', signKey).update(where).update('\n').update(text).digest();
+  const signer = createSigner(options.keySecret, options.maxMessageBytes, options.onRejected);
   const connectTimeout = Math.max(options.commandTimeoutMs, 1000);
   // Commands fail at once while disconnected (no offline queue): a mutation never waits for Redis.
   const commands = new Redis(options.url, {
@@ -335,32 +194,10 @@ export function createCluster(options: ClusterOptions): Cluster {
     connection.on('error', fault);
   }
 
-  function verified(where: string, raw: string): unknown {
-    if (Buffer.byteLength(raw) > maxBytes) {
-      options.onRejected?.('too_large');
-      return undefined;
-    }
-    const dot = raw.indexOf('.');
-    const signature = dot > 0 ? Buffer.from(raw.slice(0, dot), 'base64url') : Buffer.alloc(0);
-    const text = dot > 0 ? raw.slice(dot + 1) : '';
-    const expected = sign(where, text);
-    if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
-      options.onRejected?.('signature');
-      return undefined;
-    }
-    try {
-      return JSON.parse(text);
-    } catch {
-      options.onRejected?.('malformed');
-      return undefined;
-    }
-  }
-  const signed = (where: string, text: string) => `${sign(where, text).toString('base64url')}.${text}`;
-
   subscriber.subscribe(jobChannel).catch(fault);
   subscriber.on('message', (name: string, raw: string) => {
     if (handlers === undefined || name !== jobChannel) return;
-    const message = verified(jobChannel, raw);
+    const message = signer.verified(jobChannel, raw);
     if (message === undefined) return;
     if (!isObject(message) || message.from === instanceId) return;
     if (typeof message.job === 'string' && JOB_ID.test(message.job)) handlers.job(message.job);
@@ -432,7 +269,7 @@ export function createCluster(options: ClusterOptions): Cluster {
       options.onRejected?.('malformed');
       return;
     }
-    const message = verified(streamKey, raw);
+    const message = signer.verified(streamKey, raw);
     if (message === undefined) return;
     const entry = parseEntry(message);
     if (entry === undefined) {
@@ -456,20 +293,13 @@ export function createCluster(options: ClusterOptions): Cluster {
       return outbox.length;
     },
     keyOf(session) {
-      return createHmac('sha256', options.keySecret).update(session).digest('base64url');
+      return signer.keyOf(session);
     },
     async claim(key, ttlMs) {
       try {
-        const reply = (await commands.eval(
-          CLAIM,
-          1,
-          leaseKey(key),
-          instanceId,
-          String(Math.ceil(ttlMs)),
-        )) as [number, number];
+        const lease = await claimLease(commands, leaseKey(key), instanceId, ttlMs);
         answered();
-        const left = Number(reply[1]);
-        return { mine: reply[0] === 1, retryInMs: left > 0 ? left : ttlMs };
+        return lease;
       } catch (err) {
         fault(err);
         throw asError(err);
@@ -477,10 +307,10 @@ export function createCluster(options: ClusterOptions): Cluster {
     },
     release(key) {
       if (!isUp()) return;
-      commands.eval(RELEASE, 1, leaseKey(key), instanceId).then(answered, fault);
+      releaseLease(commands, leaseKey(key), instanceId).then(answered, fault);
     },
     append(entry) {
-      for (const text of splitEntry(entry, instanceId)) outbox.push({ text: signed(streamKey, text) });
+      for (const text of splitEntry(entry, instanceId)) outbox.push({ text: signer.signed(streamKey, text) });
       // Receivers that miss the oldest catch up by polling once Redis is back.
       if (outbox.length > OUTBOX_MAX) outbox.splice(0, outbox.length - OUTBOX_MAX);
       if (state === 'up') void flush();
@@ -488,7 +318,7 @@ export function createCluster(options: ClusterOptions): Cluster {
     publishJob(jobUuid) {
       if (!isUp()) return;
       const text = JSON.stringify({ job: jobUuid, from: instanceId });
-      commands.publish(jobChannel, signed(jobChannel, text)).then(answered, fault);
+      commands.publish(jobChannel, signer.signed(jobChannel, text)).then(answered, fault);
     },
     listen(h) {
       handlers = h;

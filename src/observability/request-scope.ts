@@ -34,7 +34,7 @@ export class RequestScope {
   readonly started = performance.now();
   /** Its response finished or its connection closed: logged and counted. */
   ended = false;
-  /** The operation's span when tracing is on (src/plugins/tracing.ts); opaque here. */
+  /** The operation's span when tracing is on (src/observability/tracing-spans.ts); opaque here. */
   span: unknown = undefined;
   /** The document being validated, for its operation's name once it is valid (the scope plugin). */
   validating: DocumentNode | undefined = undefined;

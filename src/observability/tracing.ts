@@ -17,8 +17,8 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import type { Plugin } from 'graphql-yoga';
-import { createTracingPlugin, createUpstreamTracer } from '../plugins/tracing.js';
 import type { UpstreamTracer } from '../zstack/client.js';
+import { createTracingPlugin, createUpstreamTracer } from './tracing-spans.js';
 
 /** What createApp needs to trace: the operation plugin, the upstream hooks, and a flush at exit. */
 export interface Tracing {

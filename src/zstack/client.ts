@@ -2,6 +2,8 @@
  * The upstream client: composes the transport (transport.ts), the one mapping of answers to typed
  * errors (responses.ts) and async-job waiting (jobs.ts). Knows HTTP and ZStack, never GraphQL.
  */
+
+import type { CallOptions, Exchange, UpstreamCallEvent, UpstreamTracer } from './call-types.js';
 import { ZStackRequestTooLargeError } from './errors.js';
 import { type JobEvent, JobWaits } from './jobs.js';
 import { jsonTextExceeds } from './request-size.js';
@@ -14,18 +16,9 @@ import {
   responseError,
   unavailableError,
 } from './responses.js';
-import {
-  type CallOptions,
-  type Exchange,
-  routeOf,
-  Transport,
-  TransportFailure,
-  type UpstreamCallEvent,
-  type UpstreamTracer,
-} from './transport.js';
+import { routeOf, Transport } from './transport.js';
+import { TransportFailure } from './transport-failure.js';
 
-export type { JobEvent } from './jobs.js';
-export type { JobState } from './responses.js';
 export type {
   AnswerAllowance,
   CallOptions,
@@ -33,7 +26,9 @@ export type {
   TracedJob,
   UpstreamCallEvent,
   UpstreamTracer,
-} from './transport.js';
+} from './call-types.js';
+export type { JobEvent } from './jobs.js';
+export type { JobState } from './responses.js';
 
 export interface ZStackClientConfig {
   /** Base with context path, e.g. http://zstack:8080/zstack (no trailing slash). */

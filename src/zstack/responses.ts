@@ -2,6 +2,8 @@
  * The one place where ZStack's answers, and calls that got none, become results or typed errors
  * (src/zstack/errors.ts). No error message here ever carries the upstream body, URL or session.
  */
+
+import type { Exchange } from './call-types.js';
 import {
   ZStackAbortedError,
   ZStackApiError,
@@ -9,13 +11,7 @@ import {
   ZStackResponseTooLargeError,
   ZStackUnavailableError,
 } from './errors.js';
-import {
-  type Exchange,
-  KIND_ABORT,
-  KIND_NOT_SENT,
-  KIND_TOO_LARGE,
-  type TransportFailure,
-} from './transport.js';
+import { KIND_ABORT, KIND_NOT_SENT, KIND_TOO_LARGE, type TransportFailure } from './transport-failure.js';
 import type { ApiErrorCode } from './types.js';
 
 /** What one look at an async job found. */

@@ -1,74 +1,30 @@
+/**
+ * The HTTP layer of the client: one undici Pool for ZStack's origin, and the per-attempt timeout,
+ * deadline and abort. Failure kinds are in transport-failure.ts, the public call types in call-types.ts.
+ */
 import { type Dispatcher, Pool } from 'undici';
-
-/** One HTTP call to ZStack, as the call events report it. */
-export interface UpstreamCallEvent {
-  method: string;
-  /** Path template below the context path, e.g. `/v1/tickets/{uuid}/actions`: no uuids, no host. */
-  route: string;
-  status: number | 'error';
-  durationMs: number;
-  /** The call's CallOptions.tag. */
-  tag: unknown;
-}
-
-/**
- * What the client needs of a caller's abort signal: an AbortSignal has it, and so has the cheaper
- * signal the JSON POST entry makes per request (src/http/close-signal.ts).
- */
-export interface CallerSignal {
-  readonly aborted: boolean;
-  addEventListener(
-    type: 'abort',
-    listener: EventListenerObject | (() => void),
-    options?: { once?: boolean },
-  ): void;
-  removeEventListener(type: 'abort', listener: EventListenerObject | (() => void)): void;
-}
-
-/** An operation's allowance of answer bytes, shared by all its calls (ZSTACK_MAX_RESPONSE_BYTES_PER_OPERATION). */
-export interface AnswerAllowance {
-  readonly limitBytes: number;
-  /** Counts `bytes` more read; false (nothing counted) when they would pass the limit. */
-  take(bytes: number): boolean;
-}
-
-export interface CallOptions {
-  /** Sent as `Authorization: OAuth <session>`. */
-  session?: string;
-  /** The caller went away: abort the in-flight call / stop polling (ZStackAbortedError). */
-  signal?: CallerSignal;
-  /** For async calls: sent as X-Job-UUID (32 hex); without it the client sends none. */
-  jobUuid?: string;
-  /** Absolute ms timestamp (Date.now() based); no call or poll outlives it. */
-  deadline?: number;
-  /** Opaque to the client: handed back in the call's events (the HTTP layer's request, for logs). */
-  tag?: unknown;
-  /** Opaque to the client: the tracer's parent for this call (a job wait's); `tag` when unset. */
-  trace?: unknown;
-  /** Every answer's bytes are taken from it before they are read; past it the answer is refused unread. */
-  answerBytes?: AnswerAllowance;
-}
-
-/**
- * Tracing of upstream calls and job waits, supplied from outside src/zstack: the client only hands
- * back opaque parents and sends the header value it is given, so it needs no tracing library.
- */
-export interface UpstreamTracer {
-  /** A call is about to be sent under `parent`: the W3C `traceparent` to send, and how to end its span. */
-  startCall(method: string, route: string, parent: unknown): TracedCall | undefined;
-  /** A job wait starts under `parent`: the parent its polls are sent under, and how to end its span. */
-  startJob(route: string, parent: unknown): TracedJob | undefined;
-}
-
-export interface TracedCall {
-  traceparent: string;
-  end(status: number | 'error'): void;
-}
-
-export interface TracedJob {
-  parent: unknown;
-  end(outcome: string, polls: number): void;
-}
+import type {
+  AnswerAllowance,
+  CallerSignal,
+  CallOptions,
+  Exchange,
+  UpstreamCallEvent,
+  UpstreamTracer,
+} from './call-types.js';
+import { getRetryBackoffMs, Sleeper } from './sleeper.js';
+import {
+  classify,
+  KIND_ABORT,
+  KIND_BROKEN,
+  KIND_NOT_SENT,
+  KIND_TOO_LARGE,
+  STOP_ABORT,
+  STOP_DEADLINE,
+  STOP_NONE,
+  STOP_TIMEOUT,
+  type StopReason,
+  TransportFailure,
+} from './transport-failure.js';
 
 export interface TransportConfig {
   /** Base with context path, e.g. http://zstack:8080/zstack (no trailing slash). */
@@ -85,117 +41,27 @@ export interface TransportConfig {
   tracer?: UpstreamTracer;
 }
 
-/** A complete answer: the status and the whole body, read to the end. */
-export interface Exchange {
-  status: number;
-  text: string;
-}
-
-// Why an attempt was stopped by us (as opposed to failing on its own).
-const STOP_NONE = 0;
-const STOP_TIMEOUT = 1;
-const STOP_DEADLINE = 2;
-const STOP_ABORT = 3;
-
-/** The caller's signal fired. */
-export const KIND_ABORT = 'abort';
-/** The call's own timeout passed. */
-export const KIND_TIMEOUT = 'timeout';
-/** The caller's deadline passed during the call. */
-export const KIND_DEADLINE = 'deadline';
-/** Nothing reached ZStack (refused, DNS, pool closed, deadline already past). */
-export const KIND_NOT_SENT = 'not-sent';
-/** The connection broke after it was established: a write may have been applied. */
-export const KIND_BROKEN = 'broken';
-/** The answer was larger than maxResponseBytes: discarded unread, its connection closed. */
-export const KIND_TOO_LARGE = 'too-large';
-export type FailureKind =
-  | typeof KIND_ABORT
-  | typeof KIND_TIMEOUT
-  | typeof KIND_DEADLINE
-  | typeof KIND_NOT_SENT
-  | typeof KIND_BROKEN
-  | typeof KIND_TOO_LARGE;
+/** Shared by every stop: the reason undici is given; the failure is then classified by `Attempt.stop`. */
+const STOPPED = new Error('stopped by the transport');
 
 /**
- * A call that got no complete answer. Internal to src/zstack: responses.ts turns it into a public
- * error with the call's context (whether it was a write, its job uuid).
- */
-export class TransportFailure {
-  constructor(
-    readonly kind: FailureKind,
-    readonly reason: string,
-    /** For KIND_TOO_LARGE: the bound the answer passed. */
-    readonly limitBytes?: number,
-    /** For KIND_TOO_LARGE: the bound passed was the operation's (AnswerAllowance), not the call's. */
-    readonly perOperation = false,
-  ) {}
-}
-
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-]);
-
-const BROKEN_CODES = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-]);
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  // Happy-eyeballs connects fail with an AggregateError of per-address errors.
-  if (err instanceof AggregateError) return errorCode(err.errors[0]);
-  return undefined;
-}
-
-/**
- * Cancels one HTTP attempt on timeout, deadline or the caller's abort, without per-call closures.
- * It is its own abort signal: undici takes an object with `aborted`/`reason` and the EventEmitter
- * methods `once`/`removeListener` (it checks for `on`), which costs less per call than an
- * AbortController (an EventTarget, and a DOMException on abort) or a whole EventEmitter.
+ * One HTTP attempt, cancelled on timeout, deadline or the caller's abort through an AbortController:
+ * its `signal` is what undici gets (its documented `signal` option), so no undici internals are relied
+ * on. It is the caller's signal's listener itself (handleEvent), so no closure is made per call.
  */
 class Attempt {
-  aborted = false;
-  reason: Error | undefined;
-  stop = STOP_NONE;
-  private listeners: (() => void)[] | undefined;
+  stop: StopReason = STOP_NONE;
+  private readonly controller = new AbortController();
+  readonly signal: AbortSignal = this.controller.signal;
   private readonly callerSignal: CallerSignal | undefined;
   constructor(
     /** Date.now() at which the timeout or the deadline ends it (checked by the transport's ticker). */
     readonly expiresAt: number,
-    private readonly timerStop: number,
+    private readonly timerStop: StopReason,
     callerSignal: CallerSignal | undefined,
   ) {
     this.callerSignal = callerSignal;
     callerSignal?.addEventListener('abort', this);
-  }
-  on(_event: 'abort', listener: () => void): this {
-    this.listeners ??= [];
-    this.listeners.push(listener);
-    return this;
-  }
-  once(event: 'abort', listener: () => void): this {
-    return this.on(event, listener);
-  }
-  removeListener(_event: 'abort', listener: () => void): this {
-    const at = this.listeners?.indexOf(listener) ?? -1;
-    if (at >= 0) this.listeners?.splice(at, 1);
-    return this;
   }
   handleEvent(): void {
     this.abort(STOP_ABORT);
@@ -207,13 +73,10 @@ class Attempt {
   cutOff(): void {
     this.abort(STOP_DEADLINE);
   }
-  private abort(kind: number): void {
+  private abort(kind: StopReason): void {
     if (this.stop !== STOP_NONE) return;
     this.stop = kind;
-    this.aborted = true;
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    this.controller.abort(STOPPED);
   }
   finish(): void {
     this.callerSignal?.removeEventListener('abort', this);
@@ -225,70 +88,6 @@ class Attempt {
  * in flight instead of a timer set and cleared per call; a call ends at most this late.
  */
 export const EXPIRY_TICK_MS = 10;
-
-function classify(err: unknown, stop: number): TransportFailure {
-  if (stop === STOP_ABORT) return new TransportFailure(KIND_ABORT, 'cancelled by the caller');
-  if (stop === STOP_DEADLINE) return new TransportFailure(KIND_DEADLINE, 'the operation deadline passed');
-  if (stop === STOP_TIMEOUT) return new TransportFailure(KIND_TIMEOUT, 'no complete answer in time');
-  const code = errorCode(err);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new TransportFailure(KIND_TIMEOUT, 'no complete answer in time');
-  }
-  if (code !== undefined && NOT_SENT_CODES.has(code)) {
-    return new TransportFailure(KIND_NOT_SENT, `connection failed (${code})`);
-  }
-  // Any other undici or HTTP-parser failure: the request may have been sent, so a write may have applied.
-  if (
-    code !== undefined &&
-    (BROKEN_CODES.has(code) || code.startsWith('HPE_') || code.startsWith('UND_ERR_'))
-  ) {
-    return new TransportFailure(KIND_BROKEN, `connection broken (${code})`);
-  }
-  throw err;
-}
-
-/** A sleep that ends early when the caller's signal fires, or when `wake()` is called. */
-export class Sleeper {
-  private resolve: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly signal: CallerSignal | undefined) {
-    signal?.addEventListener('abort', this);
-  }
-  handleEvent(): void {
-    this.wake();
-  }
-  /** Ends the current sleep now, if there is one. */
-  wake(): void {
-    const resolve = this.resolve;
-    if (resolve === undefined) return;
-    this.resolve = undefined;
-    clearTimeout(this.timer);
-    resolve();
-  }
-  sleep(ms: number): Promise<void> {
-    if (this.signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.resolve = resolve;
-      this.timer = setTimeout(wakeSleeper, ms, this);
-    });
-  }
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
-  }
-}
-
-function wakeSleeper(s: Sleeper): void {
-  s.wake();
-}
-
-const BACKOFF_BASE_MS = 50;
-const MAX_BACKOFF_MS = 1000;
-
-/** Wait before retry number `attempt + 1` of a GET: 50, 150, 450 ms... up to 1 s. */
-export function getRetryBackoffMs(attempt: number): number {
-  return Math.min(BACKOFF_BASE_MS * 3 ** attempt, MAX_BACKOFF_MS);
-}
 
 const UUID_SEGMENT = /\/[0-9a-fA-F]{32}(?=\/|$)/g;
 
@@ -402,7 +201,7 @@ export class Transport {
     const signal = opts?.signal;
     if (signal?.aborted) throw new TransportFailure(KIND_ABORT, 'cancelled by the caller');
     let ms = this.timeoutMs;
-    let timerStop = STOP_TIMEOUT;
+    let timerStop: StopReason = STOP_TIMEOUT;
     const deadline =
       this.cutoff < (opts?.deadline ?? Number.POSITIVE_INFINITY) ? this.cutoff : opts?.deadline;
     if (deadline !== undefined) {
@@ -421,7 +220,13 @@ export class Transport {
     const started = this.onCall === undefined ? 0 : performance.now();
     let status: number | 'error' = 'error';
     try {
-      const res = await this.pool.request({ method, path: target, headers: sent, body, signal: attempt });
+      const res = await this.pool.request({
+        method,
+        path: target,
+        headers: sent,
+        body,
+        signal: attempt.signal,
+      });
       const length = res.headers['content-length'];
       const text = await readBody(res.body, length, this.maxResponseBytes, opts?.answerBytes);
       status = res.statusCode;

@@ -5,8 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEVER_ABORTED } from '../../src/http/close-signal.js';
-import type { FeedEntry, FeedShare } from '../../src/live/cluster.js';
-import { createTicketFeed, pollLeaseMs, type TicketFeed } from '../../src/live/ticket-feed.js';
+import type { FeedShare } from '../../src/live/cluster.js';
+import { pollLeaseMs } from '../../src/live/feed-schedule.js';
+import type { FeedEntry } from '../../src/live/shared-log.js';
+import { createTicketFeed, type TicketFeed } from '../../src/live/ticket-feed.js';
 import type { ApiTicket } from '../../src/zstack/types.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { createManualTimer, type ManualTimer } from '../helpers/manual-timer.js';

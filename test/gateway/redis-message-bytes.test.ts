@@ -5,8 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_ENTRY_BYTES, parseEntry, splitEntry } from '../../src/live/cluster.js';
-import { nextFeedPollDelayMs, nextPollLimit, pollLeaseMs } from '../../src/live/ticket-feed.js';
+import { nextFeedPollDelayMs, nextPollLimit, pollLeaseMs } from '../../src/live/feed-schedule.js';
+import { MAX_ENTRY_BYTES, parseEntry, splitEntry } from '../../src/live/shared-log.js';
 import type { Harness } from '../helpers/harness.js';
 import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';

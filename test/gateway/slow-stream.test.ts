@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEVER_ABORTED } from '../../src/http/close-signal.js';
-import { createTicketFeed, MAX_QUEUED_EVENTS } from '../../src/live/ticket-feed.js';
+import { MAX_QUEUED_EVENTS } from '../../src/live/feed-stream.js';
+import { createTicketFeed } from '../../src/live/ticket-feed.js';
 import type { ZStackClient } from '../../src/zstack/client.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { createManualTimer } from '../helpers/manual-timer.js';

@@ -1,4 +1,4 @@
-import type { FeedTimer } from '../../src/live/ticket-feed.js';
+import type { FeedTimer } from '../../src/live/feed-schedule.js';
 
 /** A clock that moves only when told: timers fire in `advance`, in due order. */
 export interface ManualTimer {

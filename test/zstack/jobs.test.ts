@@ -1,15 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Exchange } from '../../src/zstack/call-types.js';
 import { ZStackAbortedError, ZStackJobPendingError } from '../../src/zstack/errors.js';
 import {
-  type JobEvent,
   type JobSample,
-  type JobTransport,
-  JobWaits,
   nextEstimateMs,
   nextPollDelayMs,
   type PollState,
-} from '../../src/zstack/jobs.js';
-import type { Exchange } from '../../src/zstack/transport.js';
+} from '../../src/zstack/job-schedule.js';
+import { type JobEvent, type JobTransport, JobWaits } from '../../src/zstack/jobs.js';
 
 const JOB = 'b'.repeat(32);
 const ROUTE = '/v1/tickets/{uuid}/actions';

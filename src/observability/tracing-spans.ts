@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry spans: one per GraphQL operation (an envelop plugin, so both HTTP entries get it)
  * and, under it, one per upstream call and job wait (the upstream client's UpstreamTracer hooks).
- * Imported only when tracing is configured (src/observability/tracing.ts), so an untraced gateway
+ * Imported only when tracing is configured (tracing.ts, beside it), so an untraced gateway
  * loads none of it. A span never holds a session, a variable value or the document's text: the
  * operation is named, typed and identified by the document's SHA-256.
  */
@@ -21,8 +21,8 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { requestTag } from '../context.js';
-import { publicCode, scopeOf } from '../observability/request-scope.js';
 import type { TracedCall, TracedJob, UpstreamTracer } from '../zstack/client.js';
+import { publicCode, scopeOf } from './request-scope.js';
 
 const propagator = new W3CTraceContextPropagator();
 
