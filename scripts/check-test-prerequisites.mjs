@@ -5,25 +5,7 @@
  * build and before any test runs; a documented variable skips the tests that need it instead.
  * test/helpers/prerequisites.ts applies the same rules inside the tests (no silent skips).
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-
-/** The program's path: `name` on PATH (or `override` when that is set), or undefined. */
-function findProgram(name, override) {
-  const candidates = override
-    ? [override]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, name));
-  for (const path of candidates) {
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {}
-  }
-  return undefined;
-}
+import { findProgram } from './find-program.mjs';
 
 const programs = [
   {

@@ -10,6 +10,7 @@ import { pollLeaseMs } from '../../src/live/feed-schedule.js';
 import type { FeedEntry } from '../../src/live/shared-log.js';
 import { createTicketFeed, type TicketFeed } from '../../src/live/ticket-feed.js';
 import type { ApiTicket } from '../../src/zstack/types.js';
+import { livePollsOf } from '../helpers/feed-calls.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { createManualTimer, type ManualTimer } from '../helpers/manual-timer.js';
 import { waitFor } from '../helpers/wait.js';
@@ -66,13 +67,7 @@ describe('the live feed with a shared log (in-memory Redis, manual clock)', () =
   });
   afterAll(() => h.close());
 
-  const pollsOf = (session: string) =>
-    h.simulator.controls.requests.filter(
-      (r) =>
-        r.path.endsWith('/v1/tickets') &&
-        r.headers.authorization === `OAuth ${session}` &&
-        !decodeURIComponent(r.query).includes('uuid?='),
-    ).length;
+  const pollsOf = (session: string) => livePollsOf(h.simulator.controls.requests, session);
 
   async function setUp() {
     h.simulator.controls.reset();

@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { livePollsOf } from '../helpers/feed-calls.js';
 import { type Harness, pendingTicketUuids } from '../helpers/harness.js';
 import { type RedisServer, skipRedisTests, startRedis } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
@@ -83,14 +84,7 @@ function report(what: string, recorders: Recorder[], uuid: string, since: number
 
 const pendingTickets = () => pendingTicketUuids(fx.simulator);
 
-const pollsOf = (session: string) =>
-  fx.simulator.controls.requests.filter(
-    (r) =>
-      r.method === 'GET' &&
-      r.path.endsWith('/v1/tickets') &&
-      r.headers.authorization === `OAuth ${session}` &&
-      !decodeURIComponent(r.query).includes('uuid?='),
-  ).length;
+const pollsOf = (session: string) => livePollsOf(fx.simulator.controls.requests, session);
 
 const redisLines = (h: Harness, text: string) =>
   h.logs.filter((l) => l.includes('"component":"redis"') && l.includes(text));

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { livePollsOf, ticketQueriesOf } from '../helpers/feed-calls.js';
 import { type Harness, pendingTicketUuids, type StartOptions, startHarness } from '../helpers/harness.js';
 import { forgeCallbacksWhileRunning } from '../helpers/job-callback.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
@@ -27,19 +28,10 @@ const startGateways = (n: number, env: Record<string, string>, url?: string, dep
 
 const pendingTickets = () => pendingTicketUuids(fx.simulator);
 
-const ticketQueriesOf = (session: string) =>
-  fx.simulator.controls.requests.filter(
-    (r) =>
-      r.method === 'GET' && r.path.endsWith('/v1/tickets') && r.headers.authorization === `OAuth ${session}`,
-  );
-/**
- * The session's live-update polls the fx.simulator has seen (by lastOpDate), not the reads of named
- * tickets (by uuid) with which an instance fetches what the shared log tells it changed.
- */
-const pollsOf = (session: string) =>
-  ticketQueriesOf(session).filter((r) => !decodeURIComponent(r.query).includes('uuid?=')).length;
+const pollsOf = (session: string) => livePollsOf(fx.simulator.controls.requests, session);
 /** The session's reads of named tickets. */
-const readsOf = (session: string) => ticketQueriesOf(session).length - pollsOf(session);
+const readsOf = (session: string) =>
+  ticketQueriesOf(fx.simulator.controls.requests, session).length - pollsOf(session);
 
 async function watch(h: Harness, session: string, variables: Record<string, unknown>) {
   const sub = await subscribe(h.url, WATCH, variables, session);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { livePollsOf } from '../helpers/feed-calls.js';
 import { skipRedisTests } from '../helpers/redis.js';
 import { useRedisFixture } from '../helpers/redis-gateways.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,15 +19,8 @@ describe.skipIf(skipRedisTests)('WebSocket subscriptions across instances (REDIS
     const c = fixture.simulator.controls;
     const session = await a.adminSession();
     const uuid = c.listTickets().find((t) => t.status === 'Pending')?.uuid as string;
-    const polls = () =>
-      c.requests.filter(
-        (r) =>
-          r.method === 'GET' &&
-          r.path.endsWith('/v1/tickets') &&
-          r.headers.authorization === `OAuth ${session}` &&
-          // A's read of the ticket the shared log named is not a poll.
-          !decodeURIComponent(r.query).includes('uuid?='),
-      ).length;
+    // A's read of the ticket the shared log named is not a poll.
+    const polls = () => livePollsOf(c.requests, session);
     const client = wsClient(a.url, { session });
     const sub = wsSubscribe(client, WATCH, { uuids: [uuid] });
     try {

@@ -1,26 +1,11 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findProgram } from '../../scripts/find-program.mjs';
 
 /**
  * The programs the suite drives that npm does not install, found as scripts/check-test-prerequisites.mjs
  * (npm test's first step) finds them. A test that needs one fails without it (no silent skip) unless
  * its documented variable says to skip: SKIP_BROWSER_TESTS=1 (chromium), SKIP_REDIS_TESTS=1 (redis-server).
  */
-export function findProgram(name: string, override?: string): string | undefined {
-  const candidates = override
-    ? [override]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, name));
-  for (const path of candidates) {
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {}
-  }
-  return undefined;
-}
+export { findProgram };
 
 /** SKIP_BROWSER_TESTS=1: the GraphiQL browser test is skipped (say so in the run's output). */
 export const skipBrowserTests = process.env.SKIP_BROWSER_TESTS === '1';
