@@ -338,7 +338,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         maxRequestBytes: config.zstackMaxRequestBytes,
         maxResponseBytes: config.zstackMaxResponseBytesPerOperation,
         logins,
-        tag: requestTag(req),
+        scope: requestTag(req),
       });
     },
   });

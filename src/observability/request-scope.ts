@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { REQUEST_TAG, requestTag } from '../context.js';
+import { REQUEST_TAG, requestTag, type ScopedRequest } from '../context.js';
 import { ErrorCode, maskError } from '../errors.js';
 
 /**
@@ -60,21 +60,26 @@ export function publicCode(error: unknown): string {
 }
 
 /** Puts a new scope on the node request; the GraphQL context finds it there. */
-export function attachScope(req: IncomingMessage, scope: RequestScope): void {
-  (req as IncomingMessage & { [REQUEST_TAG]?: unknown })[REQUEST_TAG] = scope;
+export function attachScope(req: IncomingMessage & ScopedRequest, scope: RequestScope): void {
+  req[REQUEST_TAG] = scope;
 }
 
+/**
+ * The scope an upstream call's event carries back: src/zstack passes its callers' `tag` through
+ * untyped (it knows nothing of HTTP), so this is the one place it is recognised again.
+ */
 export function scopeOf(tag: unknown): RequestScope | undefined {
   return tag instanceof RequestScope ? tag : undefined;
 }
 
 /** The scope the HTTP layer attached to a node request. */
-export function scopeOfRequest(req: IncomingMessage): RequestScope | undefined {
-  return scopeOf(requestTag(req));
+export function scopeOfRequest(req: ScopedRequest): RequestScope | undefined {
+  return requestTag(req);
 }
 
+/** The scope of a pipeline's context: on its node request (every HTTP entry puts `req` there). */
 function scopeIn(context: unknown): RequestScope | undefined {
-  return scopeOf(requestTag((context as { req?: unknown } | undefined)?.req));
+  return requestTag((context as { req?: unknown } | undefined)?.req);
 }
 
 /**
