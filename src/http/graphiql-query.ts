@@ -1,4 +1,4 @@
-/** The document GraphiQL opens with: a guided tour of the approval flow (GRAPHIQL_* tests hold it to the schema). */
+/** The document GraphiQL opens with: a short tour of the approval flow (test/client/graphiql-page.test.ts parses it). */
 export const DEFAULT_QUERY = `# Welcome to the ZStack GraphQL gateway.
 #
 # Run an operation: press the ▶ button and pick its name
