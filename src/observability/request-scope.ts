@@ -4,14 +4,14 @@ import type { Plugin } from 'graphql-yoga';
 import { REQUEST_TAG, requestTag, type ScopedRequest } from '../context.js';
 import { ErrorCode, maskError } from '../errors.js';
 
-/**
- * What one HTTP request accumulates for its log line and metrics. It rides on the node request
- * (REQUEST_TAG) into the GraphQL context and from there on every upstream call's events, so no
- * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
- */
-/** Which documented route served a request (src/app.ts). */
+/** Which documented route served a request (src/http/router.ts decides it). */
 export type Entry = 'graphql-post' | 'multipart' | 'yoga' | 'cors-preflight' | 'refused' | 'websocket';
 
+/**
+ * What one HTTP request accumulates for its log line and metrics. It rides on the node request
+ * (REQUEST_TAG) into the GraphQL context (typed: Context.scope) and from there on every upstream
+ * call's events, so no AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
+ */
 export class RequestScope {
   /** The route that served the request. */
   entry: Entry | undefined = undefined;
