@@ -16,7 +16,15 @@ import { SCENARIOS, type Scenario, SESSION_UUID } from '../bench/operations.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
-const IMPLEMENTATIONS = ['gateway', 'baseline', 'floor', 'bare', 'mercurius', 'apollo'] as const;
+const IMPLEMENTATIONS = [
+  'gateway',
+  'gateway-yoga',
+  'baseline',
+  'floor',
+  'bare',
+  'mercurius',
+  'apollo',
+] as const;
 /** Another build of the gateway to compare with side by side (a git worktree with `npm run build` done). */
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 type ImplName = (typeof IMPLEMENTATIONS)[number];
@@ -222,7 +230,8 @@ function cpuSeconds(pid: number | undefined): number | null {
 }
 
 function implArgs(name: ImplName): string[] {
-  if (name === 'gateway') return ['dist/src/server.js'];
+  // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry.
+  if (name === 'gateway' || name === 'gateway-yoga') return ['dist/src/server.js'];
   if (name === 'baseline') return [join(BASELINE_DIR ?? '.', 'dist/src/server.js')];
   return ['--import', 'tsx', `bench/${name}.ts`];
 }
@@ -235,8 +244,9 @@ function implEnv(name: ImplName, zstackUrl: string, port: number, webhook: boole
     NODE_ENV: 'production',
   };
   // The gateway runs at its default settings (LOG_LEVEL=info, metrics and limits on), as users run it.
-  const isGateway = name === 'gateway' || name === 'baseline';
+  const isGateway = name === 'gateway' || name === 'gateway-yoga' || name === 'baseline';
   if (isGateway && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
+  if (name === 'gateway-yoga') env.GRAPHQL_POST_ENTRY = 'yoga';
   return env;
 }
 
@@ -505,7 +515,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
   const unavailable: Partial<Record<ImplName, string>> = {};
   const running = new Map<ImplName, Child>();
   for (const name of settings.implementations) {
-    if (name === 'gateway' && !existsSync(join(ROOT, 'dist/src/server.js'))) {
+    if ((name === 'gateway' || name === 'gateway-yoga') && !existsSync(join(ROOT, 'dist/src/server.js'))) {
       unavailable[name] = 'dist/src/server.js is missing (run `npm run build`)';
       continue;
     }
@@ -664,7 +674,7 @@ function ratios(reports: ScenarioReport[]): Ratio[] {
         report.rows.find((r) => r.implementation === impl && r.concurrency === concurrency);
       const gateway = find('gateway');
       if (!gateway) continue;
-      for (const versus of ['floor', 'bare', 'mercurius', 'apollo'] as const) {
+      for (const versus of ['gateway-yoga', 'floor', 'bare', 'mercurius', 'apollo'] as const) {
         const other = find(versus);
         if (!other) continue;
         out.push({

@@ -3,6 +3,7 @@ import type { StreamCaller } from './live/feed-stream.js';
 import type { TicketFeed } from './live/ticket-feed.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { LoginLimiter } from './login-limit.js';
+import type { RequestScope } from './observability/request-scope.js';
 import { OperationBudget } from './operation-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
 import type { CallerSignal } from './zstack/call-types.js';
@@ -45,21 +46,22 @@ export interface Context {
   readonly logins: LoginLimiter | undefined;
   /** The client's address key and its response, for the per-address caps (streams, logins) and the slow-reader bound. */
   readonly caller: StreamCaller;
-  /** The HTTP layer's handle on this request (REQUEST_TAG), passed on to every upstream call's events. */
-  tag: unknown;
+  /**
+   * The request's scope (its id and counters for the log line and metrics), put on the node request
+   * by the HTTP layer; passed on as every upstream call's `tag`, so its events count on it.
+   */
+  scope: RequestScope | undefined;
 }
 
-/**
- * Where the HTTP layer hangs its per-request handle (request id, counters) on the node request;
- * the gateway only passes it through, from the request to the context to the client's events.
- */
+/** Where the HTTP layer hangs a request's scope on the node request (attachScope). */
 export const REQUEST_TAG: unique symbol = Symbol('requestTag');
 
-/** The handle the HTTP layer put on a node request, if any. */
-export function requestTag(req: unknown): unknown {
-  return typeof req === 'object' && req !== null
-    ? (req as { [REQUEST_TAG]?: unknown })[REQUEST_TAG]
-    : undefined;
+/** A node request as the HTTP layer hands it on: with its scope. */
+export type ScopedRequest = object & { [REQUEST_TAG]?: RequestScope };
+
+/** The scope the HTTP layer put on a node request, if any. */
+export function requestTag(req: unknown): RequestScope | undefined {
+  return typeof req === 'object' && req !== null ? (req as ScopedRequest)[REQUEST_TAG] : undefined;
 }
 
 /** The context of one GraphQL request: its session, abort signal and fresh loaders. */
@@ -86,7 +88,7 @@ export function createContext(deps: {
   /** Most answer bytes the operation may read from ZStack; unlimited when unset. */
   maxResponseBytes?: number;
   logins?: LoginLimiter;
-  tag?: unknown;
+  scope?: RequestScope;
 }): Context {
   const session = sessionFromHeader(deps.authorization);
   const deadline = deps.operationTimeoutMs === undefined ? undefined : Date.now() + deps.operationTimeoutMs;
@@ -111,8 +113,16 @@ export function createContext(deps: {
     feed: deps.feed,
     logins: deps.logins,
     caller: deps.caller ?? {},
-    tag: deps.tag,
-    loaders: createLoaders({ client, session, signal: deps.signal, deadline, tag: deps.tag, calls, budget }),
+    scope: deps.scope,
+    loaders: createLoaders({
+      client,
+      session,
+      signal: deps.signal,
+      deadline,
+      tag: deps.scope,
+      calls,
+      budget,
+    }),
   };
 }
 
@@ -124,7 +134,7 @@ export function createContext(deps: {
 export function forSubscriptionEvent(ctx: Context): void {
   ctx.deadline = undefined;
   // The opening request has long been answered and logged: nothing to attribute events to.
-  ctx.tag = undefined;
+  ctx.scope = undefined;
   ctx.budget.reset();
   ctx.loaders = createLoaders({
     client: ctx.client,
@@ -153,7 +163,7 @@ export function sessionFromHeader(header: string | null | undefined): string | u
  * loaders, so the budget needs no per-call copy of the options.
  */
 export function callOptions(ctx: Context): CallOptions {
-  return { signal: ctx.signal, deadline: ctx.deadline, tag: ctx.tag, answerBytes: ctx.budget };
+  return { signal: ctx.signal, deadline: ctx.deadline, tag: ctx.scope, answerBytes: ctx.budget };
 }
 
 /** The session, abort signal and deadline for an upstream call; refuses before any call when there is no session. */
@@ -163,7 +173,7 @@ export function authed(ctx: Context): CallOptions & { session: string } {
     session: ctx.session,
     signal: ctx.signal,
     deadline: ctx.deadline,
-    tag: ctx.tag,
+    tag: ctx.scope,
     answerBytes: ctx.budget,
   };
 }

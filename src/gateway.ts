@@ -7,6 +7,7 @@ import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
 import { clientKey } from './http/connections.js';
 import { loadGraphiQL } from './http/graphiql.js';
+import { DEFAULT_QUERY } from './http/graphiql-query.js';
 import { guardRequestParams } from './http/yoga-params.js';
 import { type Cluster, createCluster, type RejectReason } from './live/cluster.js';
 import type { FeedTimer } from './live/feed-schedule.js';
@@ -29,76 +30,6 @@ import {
   type UpstreamTracer,
   type ZStackClient,
 } from './zstack/client.js';
-
-export const DEFAULT_QUERY = `# Welcome to the ZStack GraphQL gateway.
-#
-# Run an operation: press the ▶ button and pick its name
-# (or put the cursor inside it and press Ctrl-Enter).
-#
-# 1. Run LogIn (needs no header) and copy session.uuid
-#    from the result.
-# 2. Open the "Headers" tab below the editor and set:
-#      { "Authorization": "OAuth <the session uuid>" }
-#    Every other operation needs that header.
-# 3. Run PendingTickets and pick a ticket uuid: each ticket
-#    shows its project, requester, approvers and the
-#    resources it asks for by name, not by uuid.
-# 4. Put it in the "Variables" tab:
-#      { "uuid": "<the ticket uuid>" }
-#    and run Approve (or Reject), then Ticket to see
-#    its history.
-
-mutation LogIn {
-  logIn(input: {
-    kind: ACCOUNT
-    accountName: "admin"
-    password: "password"
-  }) {
-    session { uuid expiredDate }
-  }
-}
-
-query PendingTickets {
-  tickets(where: { statusIn: [PENDING] }, first: 10) {
-    nodes {
-      uuid name status currentFlowUuid
-      accountSystemContext {
-        project { name }
-        virtualId { name }
-      }
-      request { action resources { name type } }
-      flowCollection { flows { uuid name approver { name } } }
-    }
-  }
-}
-
-mutation Approve($uuid: ID!) {
-  changeTicketStatus(input: {
-    uuid: $uuid
-    statusEvent: APPROVE
-    comment: "Looks good"
-  }) {
-    ticket { uuid name status lastOpDate }
-  }
-}
-
-mutation Reject($uuid: ID!) {
-  changeTicketStatus(input: {
-    uuid: $uuid
-    statusEvent: REJECT
-    comment: "Please use a smaller flavour"
-  }) {
-    ticket { uuid name status lastOpDate }
-  }
-}
-
-query Ticket($uuid: ID!) {
-  ticket(uuid: $uuid) {
-    uuid name status
-    history { fromStatus toStatus comment operator { name } createDate }
-  }
-}
-`;
 
 export interface GatewayDeps {
   /** An upstream client to use instead of creating one (tests). */
@@ -340,7 +271,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
         maxRequestBytes: config.zstackMaxRequestBytes,
         maxResponseBytes: config.zstackMaxResponseBytesPerOperation,
         logins,
-        tag: requestTag(req),
+        scope: requestTag(req),
       });
     },
   });

@@ -69,7 +69,9 @@ async function main(): Promise<void> {
   // OpenTelemetry is loaded only when configured: an untraced gateway never imports it.
   let tracer: Tracing | undefined;
   if (config.tracing) tracer = (await import('./observability/tracing.js')).createTracing();
-  const app = createApp({ ...config, zstackUrl }, { tracer });
+  // The bench's side-by-side switch (bench/README.md), not a setting: JSON POSTs through yoga's handler.
+  const postEntry = process.env.GRAPHQL_POST_ENTRY === 'yoga' ? 'yoga' : 'ours';
+  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry });
   const { logger } = app;
   const { server, port } = await listen(app, config);
   let metricsServer: Listening | undefined;

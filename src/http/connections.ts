@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** The connection limits (src/config.ts documents each). */
+/** The connection limits (src/config/types.ts documents each). */
 export interface ConnectionLimits {
   /** Most client connections open at once (MAX_CONNECTIONS). */
   maxConnections: number;

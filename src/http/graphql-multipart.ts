@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import { ErrorCode, maskError } from '../errors.js';
 import { type FeedTimer, realTimer } from '../live/feed-schedule.js';
-import { serializeResult } from './graphql-post.js';
+import { serializeResult } from './media.js';
 
 /**
  * Apollo's multipart HTTP protocol for subscriptions (what Apollo Router serves, and what Apollo
@@ -28,24 +28,6 @@ const DELIMITER = '\r\n--graphql';
 const PART_HEADERS = '\r\ncontent-type: application/json\r\n\r\n';
 const HEARTBEAT = `${PART_HEADERS}{}${DELIMITER}`;
 const CLOSE = '--\r\n';
-
-/** Whether an Accept header asks for Apollo's multipart subscriptions (`multipart/mixed` with `subscriptionSpec`). */
-export function acceptsMultipartSubscription(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
-  for (const entry of accept.split(',')) {
-    const [rawType = '', ...rawParams] = entry.split(';');
-    if (rawType.trim().toLowerCase() !== 'multipart/mixed') continue;
-    let spec = false;
-    let q = 1;
-    for (const param of rawParams) {
-      const [name = '', value = ''] = param.split('=').map((s) => s.trim().toLowerCase());
-      if (name === 'subscriptionspec') spec = true;
-      else if (name === 'q') q = Number(value);
-    }
-    if (spec && q > 0) return true;
-  }
-  return false;
-}
 
 /** One event's part: the result as the spec serializes it, under `payload`. */
 function eventPart(result: ExecutionResult): string {

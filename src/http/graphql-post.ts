@@ -6,11 +6,20 @@ import {
   type GraphQLSchema,
   getOperationAST,
 } from 'graphql';
-import { ErrorCode, maskError } from '../errors.js';
+import { maskError } from '../errors.js';
 import { usesIncrementalDelivery } from '../plugins/defer-stream.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
 import type { CallerSignal } from '../zstack/call-types.js';
 import { closeSignal } from './close-signal.js';
+import { type Answer, headersOf, serializeResult, statusOf } from './media.js';
+import {
+  badRequest,
+  DEFER_NEEDS_PARTS,
+  type Refusal,
+  refusalError,
+  SUBSCRIPTION_NEEDS_STREAM,
+  unresolvedOperation,
+} from './refusals.js';
 import { sendJson } from './respond.js';
 
 /**
@@ -20,67 +29,6 @@ import { sendJson } from './respond.js';
  * parse/validation caches, masking, jit, observability) exactly as on yoga's own handler, which
  * serves every other request (GET, streams, GraphiQL). The HTTP rules are GraphQL over HTTP's.
  */
-
-/** The media types a single JSON result is sent as (GraphQL over HTTP). */
-export type JsonMediaType = 'application/graphql-response+json' | 'application/json';
-
-/**
- * How a request is answered: a JSON media type, or Apollo's multipart subscription protocol
- * (src/http/graphql-multipart.ts), whose client may also accept JSON (`json`) for an answer that is
- * one result (a query, a mutation, a refusal), as Apollo Router answers it.
- */
-export type Answer = JsonMediaType | { multipart: true; json: JsonMediaType | undefined };
-
-/**
- * The media type to answer with, from the Accept header: `'stream'` when the client accepts a
- * stream (SSE or multipart: yoga's handler serves those), undefined when nothing we send is acceptable.
- * A missing Accept, `*\/*` and `application/*` mean application/json, as the spec asks.
- */
-export function negotiate(accept: string | undefined): JsonMediaType | 'stream' | undefined {
-  return negotiateMedia(accept, true);
-}
-
-/** The JSON media type to answer with, the Accept's stream types left aside; undefined when none. */
-export function negotiateJson(accept: string | undefined): JsonMediaType | undefined {
-  return negotiateMedia(accept, false) as JsonMediaType | undefined;
-}
-
-function negotiateMedia(accept: string | undefined, streams: boolean): JsonMediaType | 'stream' | undefined {
-  if (accept === undefined || accept.trim() === '') return 'application/json';
-  let best: JsonMediaType | undefined;
-  let bestQ = 0;
-  for (const entry of accept.split(',')) {
-    const [rawType = '', ...rawParams] = entry.split(';');
-    const type = rawType.trim().toLowerCase();
-    if (streams && (type === 'text/event-stream' || type === 'multipart/mixed')) return 'stream';
-    let q = 1;
-    let utf8 = true;
-    for (const param of rawParams) {
-      const [name = '', value = ''] = param.split('=').map((s) => s.trim().toLowerCase());
-      if (name === 'q') q = Number(value);
-      else if (name === 'charset') utf8 = value === 'utf-8' || value === 'utf8';
-    }
-    if (!utf8 || !(q > 0)) continue;
-    const media: JsonMediaType | undefined =
-      type === 'application/graphql-response+json'
-        ? type
-        : type === 'application/json' || type === '*/*' || type === 'application/*'
-          ? 'application/json'
-          : undefined;
-    if (media !== undefined && q > bestQ) {
-      best = media;
-      bestQ = q;
-    }
-  }
-  return best;
-}
-
-/** Whether a Content-Type names JSON (`application/json`, any parameters; case-insensitive). */
-export function isJsonContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const type = contentType.split(';', 1)[0]?.trim().toLowerCase();
-  return type === 'application/json';
-}
 
 /** The GraphQL request of a JSON body, as the spec defines its parameters. */
 export interface GraphQLParams {
@@ -93,10 +41,8 @@ export interface GraphQLParams {
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A refusal of the request itself (no GraphQL ran): 400 with a coded error. */
-function requestError(message: string, code: ErrorCode = ErrorCode.BAD_REQUEST): GraphQLError {
-  return new GraphQLError(message, { extensions: { code } });
-}
+/** A refusal of the request itself (no GraphQL ran): 400 BAD_REQUEST. */
+const requestError = (message: string): GraphQLError => refusalError(badRequest(message));
 
 /** Checks a parsed body against the spec's parameters; an error says what is wrong. */
 export function readParams(body: unknown): GraphQLParams | GraphQLError {
@@ -168,52 +114,6 @@ export interface GraphQLPostOptions {
   ): Promise<void>;
 }
 
-/** The spec's JSON form of a result: errors as JSON, with no internal extension (`http`) left. */
-export function serializeResult(result: ExecutionResult): string {
-  if (result.errors === undefined) return JSON.stringify(result);
-  const errors = result.errors.map((e) => {
-    const json = e instanceof GraphQLError ? e.toJSON() : { message: String((e as Error).message) };
-    if (json.extensions !== undefined && 'http' in json.extensions) {
-      const { http: _http, ...rest } = json.extensions as Record<string, unknown>;
-      return Object.keys(rest).length > 0
-        ? { ...json, extensions: rest }
-        : { ...json, extensions: undefined };
-    }
-    return json;
-  });
-  return JSON.stringify({ ...result, errors });
-}
-
-/**
- * The response headers a result's errors ask for (`extensions.http.headers`, as yoga's handler
- * honours them: a RATE_LIMITED error's Retry-After). The status stays the spec's.
- */
-export function headersOf(result: ExecutionResult): Record<string, string> | undefined {
-  let headers: Record<string, string> | undefined;
-  for (const error of result.errors ?? []) {
-    const asked = (error.extensions?.http as { headers?: unknown } | undefined)?.headers;
-    if (typeof asked !== 'object' || asked === null) continue;
-    for (const [name, value] of Object.entries(asked)) {
-      if (typeof value === 'string') {
-        headers ??= {};
-        headers[name] = value;
-      }
-    }
-  }
-  return headers;
-}
-
-/**
- * HTTP status of a result (GraphQL over HTTP): always 200 for application/json; for
- * application/graphql-response+json 200 once execution produced `data`, else 400 for a request
- * error or 500 when it failed for a reason of ours.
- */
-export function statusOf(result: ExecutionResult, mediaType: JsonMediaType): number {
-  if (mediaType === 'application/json' || result.data !== undefined) return 200;
-  const internal = result.errors?.some((e) => e.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR);
-  return internal ? 500 : 400;
-}
-
 const isPromise = (v: unknown): v is PromiseLike<unknown> =>
   typeof (v as { then?: unknown } | null)?.then === 'function';
 
@@ -241,10 +141,11 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
   function refuse(
     req: IncomingMessage,
     res: ServerResponse,
-    error: GraphQLError,
+    r: Refusal | GraphQLError,
     answer: Answer,
-    status = 400,
+    status = r instanceof GraphQLError ? 400 : r.status,
   ) {
+    const error = r instanceof GraphQLError ? r : refusalError(r);
     const result = { errors: [error] };
     options.onRefused?.(req, error);
     if (res.destroyed) return;
@@ -276,38 +177,13 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     const errors = enveloped.validate(enveloped.schema, document);
     if (errors.length > 0) return send(req, res, { errors: [...errors] }, media);
     const operation = getOperationAST(document, params.operationName);
-    if (operation === null || operation === undefined) {
-      const message = params.operationName
-        ? `Unknown operation named "${params.operationName}".`
-        : 'Must provide operation name if query contains multiple operations.';
-      return refuse(req, res, requestError(message, ErrorCode.OPERATION_RESOLUTION_FAILURE), media);
-    }
+    if (operation === null || operation === undefined)
+      return refuse(req, res, unresolvedOperation(params.operationName), media);
     const streamed = operation.operation === 'subscription' && typeof media !== 'string';
     // Answered in parts, which a JSON answer cannot carry: refused before anything runs.
-    if (!streamed && usesIncrementalDelivery(document)) {
-      return refuse(
-        req,
-        res,
-        requestError(
-          'A document with @defer or @stream is answered in parts: send it with Accept: multipart/mixed;deferSpec=20220824 or text/event-stream.',
-          ErrorCode.NOT_ACCEPTABLE,
-        ),
-        media,
-        406,
-      );
-    }
-    if (operation.operation === 'subscription' && !streamed) {
-      return refuse(
-        req,
-        res,
-        requestError(
-          'A subscription is answered as a stream: send it with Accept: text/event-stream (or multipart/mixed;subscriptionSpec=1.0).',
-          ErrorCode.NOT_ACCEPTABLE,
-        ),
-        media,
-        406,
-      );
-    }
+    if (!streamed && usesIncrementalDelivery(document)) return refuse(req, res, DEFER_NEEDS_PARTS, media);
+    if (operation.operation === 'subscription' && !streamed)
+      return refuse(req, res, SUBSCRIPTION_NEEDS_STREAM, media);
     let result: ExecutionResult;
     try {
       let contextValue = enveloped.contextFactory();

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { App } from '../app.js';
 import type { Config } from '../config/index.js';
-import { ErrorCode } from '../errors.js';
 import { ConnectionTable, type RefusalScope } from './connections.js';
+import { REQUEST_TIMEOUT, rawAnswer, refusalBody } from './refusals.js';
 
 export interface Listening {
   server: Server;
@@ -32,17 +32,7 @@ export function checkingIntervalMs(o: Pick<ListenOptions, 'headersTimeoutMs' | '
 /** Refused and evicted connections are logged at most this often, with counts: an attack must not flood the log. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
-const TIMEOUT_BODY = JSON.stringify({
-  errors: [
-    {
-      message: 'The request was not received in time (see HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS).',
-      extensions: { code: ErrorCode.REQUEST_TIMEOUT },
-    },
-  ],
-});
-const TIMEOUT_RESPONSE =
-  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
-  `Content-Length: ${Buffer.byteLength(TIMEOUT_BODY)}\r\n\r\n${TIMEOUT_BODY}`;
+const TIMEOUT_RESPONSE = rawAnswer(408, 'Request Timeout', refusalBody(REQUEST_TIMEOUT));
 
 /** node's own answers to requests it cannot parse (what it sends when no clientError listener is set). */
 function clientErrorResponse(code: string | undefined): string {

@@ -1,5 +1,7 @@
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.js';
+import { badRequest } from './refusals.js';
+
+const BAD_PARAMS = badRequest('The request parameters (variables or extensions) are not valid JSON.');
 
 type RequestParser = NonNullable<Parameters<NonNullable<Plugin['onRequestParse']>>[0]['requestParser']>;
 
@@ -16,8 +18,8 @@ export function guardRequestParams(): Plugin {
         return await parser(request);
       } catch (err) {
         if (!(err instanceof SyntaxError)) throw err;
-        throw createGraphQLError('The request parameters (variables or extensions) are not valid JSON.', {
-          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
+        throw createGraphQLError(BAD_PARAMS.message, {
+          extensions: { code: BAD_PARAMS.code, http: { status: BAD_PARAMS.status } },
         });
       }
     };

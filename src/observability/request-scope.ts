@@ -1,17 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { REQUEST_TAG, requestTag } from '../context.js';
+import { REQUEST_TAG, requestTag, type ScopedRequest } from '../context.js';
 import { ErrorCode, maskError } from '../errors.js';
+
+/** Which documented route served a request (src/http/router.ts decides it). */
+export type Entry = 'graphql-post' | 'multipart' | 'yoga' | 'cors-preflight' | 'refused' | 'websocket';
 
 /**
  * What one HTTP request accumulates for its log line and metrics. It rides on the node request
- * (REQUEST_TAG) into the GraphQL context and from there on every upstream call's events, so no
- * AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
+ * (REQUEST_TAG) into the GraphQL context (typed: Context.scope) and from there on every upstream
+ * call's events, so no AsyncLocalStorage is needed (on Node 20 it taxes every promise of every request).
  */
-/** Which documented route served a request (src/app.ts). */
-export type Entry = 'graphql-post' | 'multipart' | 'yoga' | 'cors-preflight' | 'refused' | 'websocket';
-
 export class RequestScope {
   /** The route that served the request. */
   entry: Entry | undefined = undefined;
@@ -60,21 +60,26 @@ export function publicCode(error: unknown): string {
 }
 
 /** Puts a new scope on the node request; the GraphQL context finds it there. */
-export function attachScope(req: IncomingMessage, scope: RequestScope): void {
-  (req as IncomingMessage & { [REQUEST_TAG]?: unknown })[REQUEST_TAG] = scope;
+export function attachScope(req: IncomingMessage & ScopedRequest, scope: RequestScope): void {
+  req[REQUEST_TAG] = scope;
 }
 
+/**
+ * The scope an upstream call's event carries back: src/zstack passes its callers' `tag` through
+ * untyped (it knows nothing of HTTP), so this is the one place it is recognised again.
+ */
 export function scopeOf(tag: unknown): RequestScope | undefined {
   return tag instanceof RequestScope ? tag : undefined;
 }
 
 /** The scope the HTTP layer attached to a node request. */
-export function scopeOfRequest(req: IncomingMessage): RequestScope | undefined {
-  return scopeOf(requestTag(req));
+export function scopeOfRequest(req: ScopedRequest): RequestScope | undefined {
+  return requestTag(req);
 }
 
+/** The scope of a pipeline's context: on its node request (every HTTP entry puts `req` there). */
 function scopeIn(context: unknown): RequestScope | undefined {
-  return scopeOf(requestTag((context as { req?: unknown } | undefined)?.req));
+  return requestTag((context as { req?: unknown } | undefined)?.req);
 }
 
 /**

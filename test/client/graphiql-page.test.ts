@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildSchema, parse, validate } from 'graphql';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_QUERY } from '../../src/gateway.js';
 import { loadGraphiQL } from '../../src/http/graphiql.js';
+import { DEFAULT_QUERY } from '../../src/http/graphiql-query.js';
 import { schema } from '../../src/schema/index.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 

@@ -91,6 +91,26 @@ const kinds: Kind[] = [
     code: 'BAD_REQUEST',
   },
   {
+    // A type at q=0 is one its client refuses (RFC 9110): the JSON it does accept is the answer.
+    name: 'a JSON POST that refuses streams (text/event-stream;q=0)',
+    method: 'POST',
+    path: '/graphql',
+    headers: { ...json, accept: 'application/json, text/event-stream;q=0' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+    status: 200,
+    entry: 'graphql-post',
+  },
+  {
+    name: 'a JSON POST that refuses everything it names (multipart/mixed;q=0 only)',
+    method: 'POST',
+    path: '/graphql',
+    headers: { ...json, accept: 'multipart/mixed;q=0' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+    status: 406,
+    entry: 'refused',
+    code: 'NOT_ACCEPTABLE',
+  },
+  {
     name: 'a GET query',
     method: 'GET',
     path: `/graphql?query=${encodeURIComponent('{ __typename }')}`,
