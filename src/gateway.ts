@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config/index.js';
-import { type Context, createContext, requestTag } from './context.js';
 import { maskError } from './errors.js';
 import { NEVER_ABORTED } from './http/close-signal.js';
 import { clientKey } from './http/connections.js';
@@ -13,15 +12,16 @@ import { type Cluster, createCluster, type RejectReason } from './live/cluster.j
 import type { FeedTimer } from './live/feed-schedule.js';
 import type { StreamCaller, StreamSink } from './live/feed-stream.js';
 import { createTicketFeed, type TicketFeed } from './live/ticket-feed.js';
-import { createLoginLimiter } from './login-limit.js';
 import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDeferStreamPlugin } from './plugins/defer-stream.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
+import { type Context, createContext, requestTag } from './request/context.js';
+import { createLoginLimiter } from './request/login-limit.js';
+import { createTimeZoneSource } from './request/time-zone.js';
 import { schema } from './schema/index.js';
-import { createTimeZoneSource } from './time-zone.js';
 import type { CallerSignal } from './zstack/call-types.js';
 import {
   createZStackClient,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sessionFromHeader } from '../context.js';
 import type { Gateway } from '../gateway.js';
 import type { FeedTimer } from '../live/feed-schedule.js';
 import { attachScope, RequestScope, scopeOfRequest } from '../observability/request-scope.js';
+import { sessionFromHeader } from '../request/context.js';
 import { readBody } from './body.js';
 import type { Cors } from './cors.js';
 import { writeMultipart } from './graphql-multipart.js';

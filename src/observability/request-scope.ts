@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { REQUEST_TAG, requestTag, type ScopedRequest } from '../context.js';
 import { ErrorCode, maskError } from '../errors.js';
+import { REQUEST_TAG, requestTag, type ScopedRequest } from '../request/context.js';
 
 /** Which documented route served a request (src/http/router.ts decides it). */
 export type Entry = 'graphql-post' | 'multipart' | 'yoga' | 'cors-preflight' | 'refused' | 'websocket';

@@ -20,7 +20,7 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { requestTag } from '../context.js';
+import { requestTag } from '../request/context.js';
 import type { TracedCall, TracedJob, UpstreamTracer } from '../zstack/client.js';
 import { publicCode, scopeOf } from './request-scope.js';
 

@@ -1,6 +1,6 @@
 import { type DocumentNode, type GraphQLError, Kind, visit } from 'graphql';
 import { badInput } from '../errors.js';
-import { jsonShapeProblem } from '../json-value.js';
+import { jsonShapeProblem } from '../schema/json-value.js';
 
 export interface InputLimits {
   /** Deepest nesting of objects and lists in one input value (JSON_MAX_DEPTH). */

@@ -1,6 +1,6 @@
-import type { Context } from '../context.js';
-import { authed } from '../context.js';
 import { cleanErrorCode, codeForZStack, unauthenticated } from '../errors.js';
+import type { Context } from '../request/context.js';
+import { authed } from '../request/context.js';
 import type { JobState } from '../zstack/client.js';
 import { validateSession } from '../zstack/sessions.js';
 import type { ApiErrorCode } from '../zstack/types.js';

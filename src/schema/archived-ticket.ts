@@ -1,4 +1,4 @@
-import { authed } from '../context.js';
+import { authed } from '../request/context.js';
 import type { QueryCondition } from '../zstack/query.js';
 import { queryArchiveTickets } from '../zstack/tickets.js';
 import type { ApiArchiveTicket, ApiArchiveTicketStatusHistory } from '../zstack/types.js';

@@ -1,6 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
-import type { Context } from '../context.js';
+import type { Context } from '../request/context.js';
 
 /**
  * The one SchemaBuilder; type files add to it. Defines no domain types.

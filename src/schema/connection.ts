@@ -1,8 +1,8 @@
 import type { ObjectRef } from '@pothos/core';
 import type DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
-import { authed, type Context } from '../context.js';
 import { badInput, unrepresentable } from '../errors.js';
+import { authed, type Context } from '../request/context.js';
 import type { CallOptions, ZStackClient } from '../zstack/client.js';
 import type { QueryParams } from '../zstack/query.js';
 import { builder } from './builder.js';

@@ -1,8 +1,8 @@
 import { decodeGlobalID, encodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
 import type DataLoader from 'dataloader';
 import type { GraphQLError } from 'graphql';
-import { authed, type Context } from '../context.js';
 import { badInput } from '../errors.js';
+import { authed, type Context } from '../request/context.js';
 import { builder } from './builder.js';
 import { MAX_FIRST } from './connection.js';
 

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { authed, type Context } from '../context.js';
 import { badInput, ErrorCode } from '../errors.js';
+import { authed, type Context } from '../request/context.js';
 import { MAX_UUIDS_PER_NAMES_CALL } from '../zstack/resources.js';
 import { builder } from './builder.js';
 import { parseUuid } from './input.js';

@@ -1,7 +1,7 @@
 import { GraphQLError, Kind } from 'graphql';
 import { ErrorCode, unrepresentable } from '../errors.js';
-import { jsonFromLiteral, jsonShapeProblem } from '../json-value.js';
 import { builder } from './builder.js';
+import { jsonFromLiteral, jsonShapeProblem } from './json-value.js';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { authed, type Context, callOptions } from '../context.js';
 import { badInput } from '../errors.js';
-import type { LoginAttempt } from '../login-limit.js';
+import { authed, type Context, callOptions } from '../request/context.js';
+import type { LoginAttempt } from '../request/login-limit.js';
 import { ZStackApiError } from '../zstack/errors.js';
 import {
   logInByAccount,

@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
-import { authed, forSubscriptionEvent } from '../context.js';
 import { badInput, ErrorCode } from '../errors.js';
 import { FeedLimitError } from '../live/feed-stream.js';
 import type { TicketFilter } from '../live/ticket-feed.js';
+import { authed, forSubscriptionEvent } from '../request/context.js';
 import type { QueryCondition } from '../zstack/query.js';
 import type { ApiTicket } from '../zstack/types.js';
 import { builder } from './builder.js';

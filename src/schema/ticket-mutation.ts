@@ -1,6 +1,6 @@
-import { authed, type Context } from '../context.js';
 import { badInput, requestTooLarge } from '../errors.js';
-import { idempotentJobUuid } from '../idempotency.js';
+import { authed, type Context } from '../request/context.js';
+import { idempotentJobUuid } from '../request/idempotency.js';
 import type { CallOptions } from '../zstack/client.js';
 import { jsonTextExceeds } from '../zstack/request-size.js';
 import { changeTicketStatus, createTicket, deleteTicket, updateTicketRequest } from '../zstack/tickets.js';

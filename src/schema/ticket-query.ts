@@ -1,5 +1,5 @@
-import { authed } from '../context.js';
 import { badInput } from '../errors.js';
+import { authed } from '../request/context.js';
 import {
   buildQuery,
   likeContains,

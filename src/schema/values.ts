@@ -1,5 +1,5 @@
-import type { Context } from '../context.js';
 import { unrepresentable } from '../errors.js';
+import type { Context } from '../request/context.js';
 import { parseJavaDate } from '../zstack/dates.js';
 import { builder } from './builder.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idempotentJobUuid } from '../../src/idempotency.js';
+import { idempotentJobUuid } from '../../src/request/idempotency.js';
 
 const session = 'a'.repeat(32);
 

@@ -16,14 +16,14 @@ import {
   validate,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/canonical-json.js';
 import { cleanErrorCode, ErrorCode, MAX_ERROR_CAUSE_DEPTH } from '../../src/errors.js';
-import { jsonFromLiteral, jsonShapeProblem } from '../../src/json-value.js';
 import { createScopePlugin } from '../../src/observability/request-scope.js';
 import { cachedOperationCost, operationCost } from '../../src/plugins/cost.js';
 import { ByteLru, createDocumentCaches } from '../../src/plugins/document-cache.js';
 import { introspectionValues } from '../../src/plugins/introspection-cost.js';
+import { canonicalJson } from '../../src/request/canonical-json.js';
 import { schema } from '../../src/schema/index.js';
+import { jsonFromLiteral, jsonShapeProblem } from '../../src/schema/json-value.js';
 import type { ApiErrorCode } from '../../src/zstack/types.js';
 
 /** `levels` nested lists, built without recursion. */

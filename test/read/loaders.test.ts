@@ -1,6 +1,6 @@
 import { parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLoaders, sortHistory } from '../../src/loaders.js';
+import { createLoaders, sortHistory } from '../../src/request/loaders.js';
 import { connectionSelection } from '../../src/schema/selection.js';
 import { ticketProjection } from '../../src/schema/ticket-query.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';

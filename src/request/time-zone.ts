@@ -1,5 +1,5 @@
-import type { ZStackClient } from './zstack/client.js';
-import { getPlatformTimeZone } from './zstack/sessions.js';
+import type { ZStackClient } from '../zstack/client.js';
+import { getPlatformTimeZone } from '../zstack/sessions.js';
 
 /**
  * The zone of ZStack's zone-less Java date strings: configured, or learned once from ZStack's

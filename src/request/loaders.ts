@@ -1,13 +1,12 @@
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
-import { ErrorCode, unauthenticated } from './errors.js';
-import type { OperationBudget } from './operation-budget.js';
-import type { CallerSignal } from './zstack/call-types.js';
-import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from './zstack/client.js';
-import { parseJavaDate } from './zstack/dates.js';
+import { ErrorCode, unauthenticated } from '../errors.js';
+import type { CallerSignal } from '../zstack/call-types.js';
+import type { CallOptions, CallRequest, GetRequest, JobState, ZStackClient } from '../zstack/client.js';
+import { parseJavaDate } from '../zstack/dates.js';
 /** At most this many uuids go into one `q=…?=a,b,…` condition (URL length, ZStack's IN list). */
-import { MAX_UUIDS_PER_QUERY } from './zstack/query.js';
-import { getResourceNames, MAX_UUIDS_PER_NAMES_CALL } from './zstack/resources.js';
+import { MAX_UUIDS_PER_QUERY } from '../zstack/query.js';
+import { getResourceNames, MAX_UUIDS_PER_NAMES_CALL } from '../zstack/resources.js';
 import {
   queryArchiveTicketHistories,
   queryArchiveTickets,
@@ -16,7 +15,7 @@ import {
   queryTicketHistories,
   queryTickets,
   queryTicketTypes,
-} from './zstack/tickets.js';
+} from '../zstack/tickets.js';
 import type {
   ApiArchiveTicket,
   ApiArchiveTicketStatusHistory,
@@ -27,7 +26,8 @@ import type {
   ApiTicketFlowCollection,
   ApiTicketStatusHistory,
   ApiTicketType,
-} from './zstack/types.js';
+} from '../zstack/types.js';
+import type { OperationBudget } from './operation-budget.js';
 /** Rows asked for per history page; a full page means there may be more. */
 export const HISTORY_PAGE_SIZE = 1000;
 

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { ErrorCode } from './errors.js';
+import { ErrorCode } from '../errors.js';
 import type {
   AnswerAllowance,
   CallOptions,
@@ -7,7 +7,7 @@ import type {
   GetRequest,
   JobState,
   ZStackClient,
-} from './zstack/client.js';
+} from '../zstack/client.js';
 
 /** The `limit` query parameter of a GET (ZStack's page size), 0 when absent. */
 function limitOf(query: URLSearchParams | string | undefined): number {

@@ -7,7 +7,7 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
-import { ErrorCode } from './errors.js';
+import { ErrorCode } from '../errors.js';
 
 /** Both limits count per minute (the unit in their settings' names). */
 const WINDOW_SECONDS = 60;

@@ -1,13 +1,13 @@
-import { unauthenticated } from './errors.js';
-import type { StreamCaller } from './live/feed-stream.js';
-import type { TicketFeed } from './live/ticket-feed.js';
+import { unauthenticated } from '../errors.js';
+import type { StreamCaller } from '../live/feed-stream.js';
+import type { TicketFeed } from '../live/ticket-feed.js';
+import type { RequestScope } from '../observability/request-scope.js';
+import type { CallerSignal } from '../zstack/call-types.js';
+import type { CallOptions, ZStackClient } from '../zstack/client.js';
 import { CallTracker, createLoaders, type Loaders } from './loaders.js';
 import type { LoginLimiter } from './login-limit.js';
-import type { RequestScope } from './observability/request-scope.js';
 import { OperationBudget } from './operation-budget.js';
 import type { TimeZoneSource } from './time-zone.js';
-import type { CallerSignal } from './zstack/call-types.js';
-import type { CallOptions, ZStackClient } from './zstack/client.js';
 
 /** What every resolver gets; created per request, never shared between callers. */
 export interface Context {
