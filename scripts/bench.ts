@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the gateway, the no-GraphQL floor, bare GraphQL, Mercurius+jit and Apollo, each in its own process,
+ * `npm run bench`: the gateway, the no-GraphQL floor, bare GraphQL, Mercurius+jit (bare and as deployed) and Apollo, each in its own process,
  * driven by autocannon against one fixed-response ZStack upstream, interleaved round by round so that
  * drift on a shared machine hits every implementation alike. See bench/README.md.
  */
@@ -23,6 +23,7 @@ const IMPLEMENTATIONS = [
   'floor',
   'bare',
   'mercurius',
+  'mercurius-deployed',
   'apollo',
 ] as const;
 /** Another build of the gateway to compare with side by side (a git worktree with `npm run build` done). */
@@ -145,9 +146,12 @@ function startChild(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const child: Child = { name, proc, port, output: '' };
-  // Keep only the tail: enough to say why a start failed, bounded however chatty the child is.
+  // Keep only the tail: enough to say why a start failed, bounded however chatty the child is. Log
+  // lines (the gateway's, mercurius-deployed's) are read off the pipe as a log collector would, and
+  // only the last 4,000 bytes of a chunk are decoded, so draining stays cheap on the load core.
   const keep = (chunk: Buffer) => {
-    child.output = (child.output + chunk.toString('utf8')).slice(-4000);
+    const tail = chunk.length > 4000 ? chunk.subarray(chunk.length - 4000) : chunk;
+    child.output = (child.output + tail.toString('utf8')).slice(-4000);
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
@@ -233,6 +237,8 @@ function implArgs(name: ImplName): string[] {
   // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry.
   if (name === 'gateway' || name === 'gateway-yoga') return ['dist/src/server.js'];
   if (name === 'baseline') return [join(BASELINE_DIR ?? '.', 'dist/src/server.js')];
+  // Mercurius as users deploy it: request logs at info, a depth limit, the documented error formatter.
+  if (name === 'mercurius-deployed') return ['--import', 'tsx', 'bench/mercurius.ts', '--deployed'];
   return ['--import', 'tsx', `bench/${name}.ts`];
 }
 
@@ -573,7 +579,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
         const key = `${name}@${connections}`;
         measurements.set(key, [...(measurements.get(key) ?? []), m]);
         console.log(
-          `  [round ${round}/${settings.rounds} c=${String(connections).padStart(3)}] ${name.padEnd(9)} ` +
+          `  [round ${round}/${settings.rounds} c=${String(connections).padStart(3)}] ${name.padEnd(18)} ` +
             `${fmt(m.requestsPerSec, 0).padStart(7)} req/s  p50 ${fmt(m.p50Ms, 2)} ms  p99 ${fmt(m.p99Ms, 2)} ms  ` +
             `${fmt(m.upstreamCallsPerRequest, 2)} upstream/req${m.pollsPerJob === null ? '' : `  ${fmt(m.pollsPerJob, 2)} polls/job`}` +
             `  cpu ${fmt(m.cpuPercent, 0)}% (upstream ${fmt(m.upstreamCpuPercent, 0)}%) ${fmt(m.cpuUsPerRequest, 0)} µs/req` +
@@ -674,7 +680,14 @@ function ratios(reports: ScenarioReport[]): Ratio[] {
         report.rows.find((r) => r.implementation === impl && r.concurrency === concurrency);
       const gateway = find('gateway');
       if (!gateway) continue;
-      for (const versus of ['gateway-yoga', 'floor', 'bare', 'mercurius', 'apollo'] as const) {
+      for (const versus of [
+        'gateway-yoga',
+        'floor',
+        'bare',
+        'mercurius',
+        'mercurius-deployed',
+        'apollo',
+      ] as const) {
         const other = find(versus);
         if (!other) continue;
         out.push({
@@ -783,7 +796,7 @@ function printReport(reports: ScenarioReport[], ratioList: Ratio[]) {
     );
     for (const r of report.rows) {
       console.log(
-        `  ${r.implementation.padEnd(9)} c=${r.concurrency}: p50 ${fmt(r.p50Ms, 2)} ms, ` +
+        `  ${r.implementation.padEnd(18)} c=${r.concurrency}: p50 ${fmt(r.p50Ms, 2)} ms, ` +
           `${fmt(r.p50Ms - report.physicalFloorMs, 2)} ms above the floor, ${fmt(r.pollsPerJob, 2)} polls/job`,
       );
     }
