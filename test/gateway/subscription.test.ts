@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
+import { ticketPolls, useManualFeedHarness } from '../helpers/feed-calls.js';
 import { type Harness, pendingTicketUuids, startHarness } from '../helpers/harness.js';
 import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
@@ -35,8 +36,6 @@ function suite(
   body(() => ({ h, admin, pending }));
 }
 
-const ticketPolls = (h: Harness) => h.simulator.controls.count({ method: 'GET', path: '/v1/tickets' });
-
 let open: SseSubscription[] = [];
 afterEach(() => {
   for (const s of open) s.close();
@@ -44,30 +43,13 @@ afterEach(() => {
 });
 
 describe('ticketUpdated: one upstream query per session per interval (manual clock)', () => {
-  const manual = createManualTimer();
+  const fx = useManualFeedHarness();
+  const { manual, tick } = fx;
   let h: Harness;
   let admin: string;
-  beforeAll(async () => {
-    h = await startHarness({
-      env: {
-        TICKET_POLL_INTERVAL_MS: '1000',
-        ZSTACK_TIME_ZONE: 'UTC',
-        MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '1000',
-        // One session on one address: the per-account and per-address caps are not the subject here.
-        MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT: '0',
-        MAX_CONNECTIONS_PER_CLIENT: '0',
-      },
-      deps: { feedTimer: manual.timer },
-    });
-    admin = await h.adminSession();
+  beforeAll(() => {
+    ({ h, admin } = fx);
   });
-  afterAll(() => h.close());
-
-  /** Fires the next due poll and waits until its answer is taken (the loop then sets its next timer). */
-  async function tick(ms: number, expectedPolls: number) {
-    manual.advance(ms);
-    await waitFor(() => ticketPolls(h) === expectedPolls && manual.pending === 1, `poll ${expectedPolls}`);
-  }
 
   it('1,000 streams with distinct filters: exactly one query per interval; each stream gets only its matches', async () => {
     const c = h.simulator.controls;

@@ -4,8 +4,8 @@ import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ErrorCode } from '../../src/errors.js';
+import { ticketPolls, useManualFeedHarness } from '../helpers/feed-calls.js';
 import { type Harness, pendingTicketUuids, startHarness } from '../helpers/harness.js';
-import { createManualTimer } from '../helpers/manual-timer.js';
 import { type SseSubscription, subscribe } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 import { type WsSubscription, wsClient, wsRequest, wsSubscribe } from '../helpers/ws.js';
@@ -15,8 +15,6 @@ const WATCH = `subscription($uuids: [ID!], $where: TicketWhere) {
 }`;
 const CHANGE = `mutation($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { uuid status } } }`;
 const PENDING = '{ tickets(where: { statusIn: [PENDING] }, first: 5) { nodes { uuid status } } }';
-
-const ticketPolls = (h: Harness) => h.simulator.controls.count({ method: 'GET', path: '/v1/tickets' });
 
 let clients: Client[] = [];
 let streams: (SseSubscription | WsSubscription)[] = [];
@@ -279,28 +277,13 @@ describe('WebSocket caps: counted with SSE streams; operations per socket; socke
 });
 
 describe('WebSocket subscribers of one session cost one poll per interval (manual clock)', () => {
-  const manual = createManualTimer();
+  const fx = useManualFeedHarness();
+  const { tick } = fx;
   let h: Harness;
   let admin: string;
-  beforeAll(async () => {
-    h = await startHarness({
-      env: {
-        TICKET_POLL_INTERVAL_MS: '1000',
-        ZSTACK_TIME_ZONE: 'UTC',
-        MAX_TICKET_SUBSCRIPTIONS_PER_SESSION: '1000',
-        MAX_TICKET_SUBSCRIPTIONS_PER_ACCOUNT: '0',
-        MAX_CONNECTIONS_PER_CLIENT: '0',
-      },
-      deps: { feedTimer: manual.timer },
-    });
-    admin = await h.adminSession();
+  beforeAll(() => {
+    ({ h, admin } = fx);
   });
-  afterAll(() => h.close());
-
-  async function tick(ms: number, expectedPolls: number) {
-    manual.advance(ms);
-    await waitFor(() => ticketPolls(h) === expectedPolls && manual.pending === 1, `poll ${expectedPolls}`);
-  }
 
   it('100 sockets, one subscription each: one query per interval, and a change reaches all', async () => {
     const c = h.simulator.controls;
