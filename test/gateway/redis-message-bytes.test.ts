@@ -59,6 +59,8 @@ describe.skipIf(skipRedisTests)('REDIS_MAX_MESSAGE_BYTES', () => {
     const sub = await subscribe(b.url, WATCH, { where: { statusIn: ['PENDING'] } }, session);
     fx.streams.push(sub);
     await waitFor(() => b.gateway.feed.size === 1, 'the stream on B');
+    // B's first poll of the session is its starting point: a change made before it is its baseline.
+    await waitFor(() => pollsOf(session) === 1, "the session's first poll");
     const res = await a.gql<{ createTicket: { ticket: { uuid: string } } }>(
       CREATE,
       {
