@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { JobEvent, UpstreamCallEvent } from '../zstack/client.js';
 
 export interface Metrics {
@@ -143,53 +143,135 @@ class FastMetric {
   }
 }
 
-/** Prometheus metrics for requests, upstream calls and jobs, in a registry of their own. */
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
-  const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+/** One metric of the request path: what both implementations below register. */
+interface Spec {
+  name: string;
+  help: string;
+  labelNames: string[];
+  buckets?: number[];
+}
 
-  const requests = new FastMetric(
-    'graphql_requests_total',
-    'GraphQL requests by operation name and outcome (first error code, or OK).',
-    'counter',
-    ['operation', 'code'],
-  );
-  const requestDuration = new FastMetric(
-    'graphql_request_duration_seconds',
-    'Time from receiving a GraphQL request to the end of its response.',
-    'histogram',
-    ['operation'],
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  );
-  const upstream = new FastMetric(
-    'zstack_upstream_duration_seconds',
-    'One HTTP exchange with ZStack, body included, by route template and status ("error": no answer).',
-    'histogram',
-    ['method', 'route', 'status'],
-    [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
-  );
-  const jobWait = new FastMetric(
-    'zstack_job_wait_seconds',
-    'How long a write waited for its ZStack job, by route and outcome.',
-    'histogram',
-    ['route', 'outcome'],
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-  );
-  const jobPolls = new FastMetric(
-    'zstack_job_polls',
-    'Polls of the job endpoint per waited job, by route and outcome.',
-    'histogram',
-    ['route', 'outcome'],
-    [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
-  );
-  const http = new FastMetric(
-    'http_requests_total',
-    'HTTP requests to paths other than /graphql (unknown paths, GraphiQL assets), by status; /health, /ready and /metrics are not counted.',
-    'counter',
-    ['status'],
-  );
+const REQUESTS: Spec = {
+  name: 'graphql_requests_total',
+  help: 'GraphQL requests by operation name and outcome (first error code, or OK).',
+  labelNames: ['operation', 'code'],
+};
+const REQUEST_DURATION: Spec = {
+  name: 'graphql_request_duration_seconds',
+  help: 'Time from receiving a GraphQL request to the end of its response.',
+  labelNames: ['operation'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+};
+const UPSTREAM: Spec = {
+  name: 'zstack_upstream_duration_seconds',
+  help: 'One HTTP exchange with ZStack, body included, by route template and status ("error": no answer).',
+  labelNames: ['method', 'route', 'status'],
+  buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+};
+const JOB_WAIT: Spec = {
+  name: 'zstack_job_wait_seconds',
+  help: 'How long a write waited for its ZStack job, by route and outcome.',
+  labelNames: ['route', 'outcome'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+};
+const JOB_POLLS: Spec = {
+  name: 'zstack_job_polls',
+  help: 'Polls of the job endpoint per waited job, by route and outcome.',
+  labelNames: ['route', 'outcome'],
+  buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+};
+const HTTP: Spec = {
+  name: 'http_requests_total',
+  help: 'HTTP requests to paths other than /graphql (unknown paths, GraphiQL assets), by status; /health, /ready and /metrics are not counted.',
+  labelNames: ['status'],
+};
+
+/** The request path's observations, with labels already bounded. */
+interface Instruments {
+  request(operation: string, code: string, seconds: number): void;
+  http(status: string): void;
+  call(method: string, route: string, status: string, seconds: number): void;
+  job(route: string, outcome: string, waitSeconds: number, polls: number): void;
+}
+
+function fastInstruments(registry: Registry): Instruments {
+  const fast = (spec: Spec, type: 'counter' | 'histogram') =>
+    new FastMetric(spec.name, spec.help, type, spec.labelNames, spec.buckets);
+  const requests = fast(REQUESTS, 'counter');
+  const requestDuration = fast(REQUEST_DURATION, 'histogram');
+  const upstream = fast(UPSTREAM, 'histogram');
+  const jobWait = fast(JOB_WAIT, 'histogram');
+  const jobPolls = fast(JOB_POLLS, 'histogram');
+  const http = fast(HTTP, 'counter');
   for (const metric of [requests, requestDuration, http, upstream, jobWait, jobPolls])
     registry.registerMetric(metric as never);
+  // Keys join label values with a character none of them can hold (names, codes, methods and
+  // statuses are plain words; routes are paths): one key per series.
+  return {
+    request(op, code, seconds) {
+      requests.inc(`${op}\n${code}`, [op, code]);
+      requestDuration.observe(op, [op], seconds);
+    },
+    http(status) {
+      http.inc(status, [status]);
+    },
+    call(method, route, status, seconds) {
+      upstream.observe(`${method}\n${route}\n${status}`, [method, route, status], seconds);
+    },
+    job(route, outcome, waitSeconds, polls) {
+      const key = `${route}\n${outcome}`;
+      const values = [route, outcome];
+      jobWait.observe(key, values, waitSeconds);
+      jobPolls.observe(key, values, polls);
+    },
+  };
+}
+
+/**
+ * prom-client's own Counter and Histogram, labels passed as an object: of its documented forms the
+ * cheapest per observation (`.labels(a, b)` builds that object, and binds or closes over it, each call).
+ */
+function promClientInstruments(registry: Registry): Instruments {
+  const registers = [registry];
+  const requests = new Counter({ ...REQUESTS, registers });
+  const requestDuration = new Histogram({ ...REQUEST_DURATION, registers });
+  const http = new Counter({ ...HTTP, registers });
+  const upstream = new Histogram({ ...UPSTREAM, registers });
+  const jobWait = new Histogram({ ...JOB_WAIT, registers });
+  const jobPolls = new Histogram({ ...JOB_POLLS, registers });
+  return {
+    request(operation, code, seconds) {
+      requests.inc({ operation, code });
+      requestDuration.observe({ operation }, seconds);
+    },
+    http(status) {
+      http.inc({ status });
+    },
+    call(method, route, status, seconds) {
+      upstream.observe({ method, route, status }, seconds);
+    },
+    job(route, outcome, waitSeconds, polls) {
+      jobWait.observe({ route, outcome }, waitSeconds);
+      jobPolls.observe({ route, outcome }, polls);
+    },
+  };
+}
+
+/** Prometheus metrics for requests, upstream calls and jobs, in a registry of their own. */
+export function createMetrics(
+  options: {
+    defaultMetrics?: boolean;
+    /**
+     * The request path's counters and histograms: ours (FastMetric, default) or prom-client's own
+     * (METRICS_IMPL=prom-client, for the bench's side-by-side row). Same names, labels and values.
+     */
+    impl?: 'ours' | 'prom-client';
+  } = {},
+): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const instruments =
+    options.impl === 'prom-client' ? promClientInstruments(registry) : fastInstruments(registry);
   const redisRejected = new Counter({
     name: 'redis_messages_rejected_total',
     help: 'Redis messages and shared-log entries dropped unread, by reason: signature (not signed with REDIS_KEY_SECRET), too_large (over REDIS_MAX_MESSAGE_BYTES), malformed.',
@@ -208,32 +290,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     return anonymousOperations.label(name);
   };
 
-  // Keys join label values with a character none of them can hold (names, codes, methods and
-  // statuses are plain words; routes are paths): one key per series.
   return {
     registry,
     observeRequest(operation, code, seconds, identified = true) {
-      const op = operationLabel(operation, identified);
-      const outcome = CODE.test(code) ? code : 'OTHER';
-      requests.inc(`${op}\n${outcome}`, [op, outcome]);
-      requestDuration.observe(op, [op], seconds);
+      instruments.request(operationLabel(operation, identified), CODE.test(code) ? code : 'OTHER', seconds);
     },
     observeHttp(status) {
       // A status is a 3-digit number: at most 500 series whatever callers send.
-      const label = Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
-      http.inc(label, [label]);
+      instruments.http(Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other');
     },
     onCall(e) {
-      const route = routes.label(e.route);
-      const status = String(e.status);
-      upstream.observe(`${e.method}\n${route}\n${status}`, [e.method, route, status], e.durationMs / 1000);
+      instruments.call(e.method, routes.label(e.route), String(e.status), e.durationMs / 1000);
     },
     onJob(e) {
-      const route = routes.label(e.route);
-      const key = `${route}\n${e.outcome}`;
-      const values = [route, e.outcome];
-      jobWait.observe(key, values, e.waitMs / 1000);
-      jobPolls.observe(key, values, e.polls);
+      instruments.job(routes.label(e.route), e.outcome, e.waitMs / 1000, e.polls);
     },
     onRedisRejected(reason) {
       redisRejected.inc({ reason });
