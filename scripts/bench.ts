@@ -19,7 +19,6 @@ const HOST = '127.0.0.1';
 const IMPLEMENTATIONS = [
   'gateway',
   'gateway-yoga',
-  'gateway-prom-client',
   'baseline',
   'floor',
   'bare',
@@ -235,10 +234,8 @@ function cpuSeconds(pid: number | undefined): number | null {
 }
 
 function implArgs(name: ImplName): string[] {
-  // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry;
-  // gateway-prom-client: the same build, the request path's metrics by prom-client's own Counter/Histogram.
-  if (name === 'gateway' || name === 'gateway-yoga' || name === 'gateway-prom-client')
-    return ['dist/src/server.js'];
+  // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry.
+  if (name === 'gateway' || name === 'gateway-yoga') return ['dist/src/server.js'];
   if (name === 'baseline') return [join(BASELINE_DIR ?? '.', 'dist/src/server.js')];
   // Mercurius as users deploy it: request logs at info, a depth limit, the documented error formatter.
   if (name === 'mercurius-deployed') return ['--import', 'tsx', 'bench/mercurius.ts', '--deployed'];
@@ -253,11 +250,9 @@ function implEnv(name: ImplName, zstackUrl: string, port: number, webhook: boole
     NODE_ENV: 'production',
   };
   // The gateway runs at its default settings (LOG_LEVEL=info, metrics and limits on), as users run it.
-  const isGateway =
-    name === 'gateway' || name === 'gateway-yoga' || name === 'gateway-prom-client' || name === 'baseline';
+  const isGateway = name === 'gateway' || name === 'gateway-yoga' || name === 'baseline';
   if (isGateway && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
   if (name === 'gateway-yoga') env.GRAPHQL_POST_ENTRY = 'yoga';
-  if (name === 'gateway-prom-client') env.METRICS_IMPL = 'prom-client';
   return env;
 }
 
@@ -526,10 +521,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
   const unavailable: Partial<Record<ImplName, string>> = {};
   const running = new Map<ImplName, Child>();
   for (const name of settings.implementations) {
-    if (
-      (name === 'gateway' || name === 'gateway-yoga' || name === 'gateway-prom-client') &&
-      !existsSync(join(ROOT, 'dist/src/server.js'))
-    ) {
+    if ((name === 'gateway' || name === 'gateway-yoga') && !existsSync(join(ROOT, 'dist/src/server.js'))) {
       unavailable[name] = 'dist/src/server.js is missing (run `npm run build`)';
       continue;
     }
@@ -690,7 +682,6 @@ function ratios(reports: ScenarioReport[]): Ratio[] {
       if (!gateway) continue;
       for (const versus of [
         'gateway-yoga',
-        'gateway-prom-client',
         'floor',
         'bare',
         'mercurius',

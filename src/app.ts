@@ -32,8 +32,6 @@ export interface AppOptions {
    * the bench's side-by-side row; src/http/router.ts).
    */
   postEntry?: 'ours' | 'yoga';
-  /** The request path's metrics: ours (default) or prom-client's own (METRICS_IMPL=prom-client, the bench's row). */
-  metricsImpl?: 'ours' | 'prom-client';
   deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage' | 'onJobNotice'> & {
     /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
     heartbeatTimer?: FeedTimer;
@@ -92,7 +90,7 @@ export interface App {
  */
 export function createApp(config: Config & { zstackUrl: string }, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const metrics = options.metrics ?? createMetrics({ impl: options.metricsImpl });
+  const metrics = options.metrics ?? createMetrics();
   const readiness = createReadiness({
     zstackUrl: config.zstackUrl,
     timeoutMs: config.readyTimeoutMs,

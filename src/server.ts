@@ -71,9 +71,7 @@ async function main(): Promise<void> {
   if (config.tracing) tracer = (await import('./observability/tracing.js')).createTracing();
   // The bench's side-by-side switch (bench/README.md), not a setting: JSON POSTs through yoga's handler.
   const postEntry = process.env.GRAPHQL_POST_ENTRY === 'yoga' ? 'yoga' : 'ours';
-  // The same for the request path's metrics: prom-client's own Counter and Histogram instead of ours.
-  const metricsImpl = process.env.METRICS_IMPL === 'prom-client' ? 'prom-client' : 'ours';
-  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry, metricsImpl });
+  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry });
   const { logger } = app;
   const { server, port } = await listen(app, config);
   let metricsServer: Listening | undefined;
