@@ -32,6 +32,11 @@ export interface AppOptions {
    * the bench's side-by-side row; src/http/router.ts).
    */
   postEntry?: 'ours' | 'yoga';
+  /**
+   * Which plugin compiles with graphql-jit: ours (default) or @envelop/graphql-jit
+   * (GRAPHQL_JIT_PLUGIN=envelop, for the bench's side-by-side row; src/plugins/jit-envelop.ts).
+   */
+  jitPlugin?: 'ours' | 'envelop';
   deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage' | 'onJobNotice'> & {
     /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
     heartbeatTimer?: FeedTimer;
@@ -100,6 +105,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   const identified = new IdentifiedSessions();
   const gateway = createGateway(config, {
     ...options.deps,
+    jitPlugin: options.jitPlugin,
     ...observedGateway(logger, metrics, identified, onMasked, options.tracer),
   });
   const { yoga } = gateway;

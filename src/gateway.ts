@@ -16,6 +16,7 @@ import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDeferStreamPlugin } from './plugins/defer-stream.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin } from './plugins/jit.js';
+import { createEnvelopJitPlugins } from './plugins/jit-envelop.js';
 import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
 import { type Context, createContext, requestTag } from './request/context.js';
@@ -63,6 +64,11 @@ export interface GatewayDeps {
   onRedisState?: (up: boolean, err?: Error) => void;
   /** A Redis message or log entry failed its signature or shape check and was dropped (counted). */
   onRedisRejected?: (reason: RejectReason) => void;
+  /**
+   * Which plugin compiles with graphql-jit: ours (default) or @envelop/graphql-jit
+   * (GRAPHQL_JIT_PLUGIN=envelop, for the bench's side-by-side row; src/plugins/jit-envelop.ts).
+   */
+  jitPlugin?: 'ours' | 'envelop';
 }
 
 /** What a byte-bounded cache holds now. */
@@ -220,15 +226,21 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
     });
   }
-  const jit = config.jit
-    ? createJitPlugin({ maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes })
-    : undefined;
+  let jit: { plugins: Plugin[]; cache: CacheUsage } | undefined;
+  if (config.jit) {
+    const jitOptions = { maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes };
+    if (deps.jitPlugin === 'envelop') jit = createEnvelopJitPlugins(jitOptions);
+    else {
+      const ours = createJitPlugin(jitOptions);
+      jit = { plugins: [ours], cache: ours.cache };
+    }
+  }
   const documentCaches = createDocumentCaches({
     maxBytes: config.parseCacheMaxBytes,
     maxDocumentBytes: config.cacheMaxDocumentBytes,
   });
   plugins.push(documentCaches.validation);
-  if (jit !== undefined) plugins.push(jit);
+  if (jit !== undefined) plugins.push(...jit.plugins);
   // GRAPHIQL=false, or a runtime installed without the optional package: no page, no assets.
   const graphiql = config.graphiql ? loadGraphiQL(deps.graphiqlPackage) : undefined;
 

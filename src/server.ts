@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   if (config.tracing) tracer = (await import('./observability/tracing.js')).createTracing();
   // The bench's side-by-side switch (bench/README.md), not a setting: JSON POSTs through yoga's handler.
   const postEntry = process.env.GRAPHQL_POST_ENTRY === 'yoga' ? 'yoga' : 'ours';
-  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry });
+  // The same kind of switch: @envelop/graphql-jit instead of our jit plugin.
+  const jitPlugin = process.env.GRAPHQL_JIT_PLUGIN === 'envelop' ? 'envelop' : 'ours';
+  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry, jitPlugin });
   const { logger } = app;
   const { server, port } = await listen(app, config);
   let metricsServer: Listening | undefined;
