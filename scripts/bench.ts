@@ -19,6 +19,7 @@ const HOST = '127.0.0.1';
 const IMPLEMENTATIONS = [
   'gateway',
   'gateway-yoga',
+  'gateway-envelop-jit',
   'baseline',
   'floor',
   'bare',
@@ -233,9 +234,15 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
+/** The gateway of this checkout's dist/, as `gateway` or with one side-by-side switch set. */
+function isSameBuild(name: ImplName): boolean {
+  return name === 'gateway' || name === 'gateway-yoga' || name === 'gateway-envelop-jit';
+}
+
 function implArgs(name: ImplName): string[] {
-  // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry.
-  if (name === 'gateway' || name === 'gateway-yoga') return ['dist/src/server.js'];
+  // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry;
+  // gateway-envelop-jit: the same build, @envelop/graphql-jit instead of our jit plugin.
+  if (isSameBuild(name)) return ['dist/src/server.js'];
   if (name === 'baseline') return [join(BASELINE_DIR ?? '.', 'dist/src/server.js')];
   // Mercurius as users deploy it: request logs at info, a depth limit, the documented error formatter.
   if (name === 'mercurius-deployed') return ['--import', 'tsx', 'bench/mercurius.ts', '--deployed'];
@@ -250,9 +257,10 @@ function implEnv(name: ImplName, zstackUrl: string, port: number, webhook: boole
     NODE_ENV: 'production',
   };
   // The gateway runs at its default settings (LOG_LEVEL=info, metrics and limits on), as users run it.
-  const isGateway = name === 'gateway' || name === 'gateway-yoga' || name === 'baseline';
+  const isGateway = isSameBuild(name) || name === 'baseline';
   if (isGateway && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
   if (name === 'gateway-yoga') env.GRAPHQL_POST_ENTRY = 'yoga';
+  if (name === 'gateway-envelop-jit') env.GRAPHQL_JIT_PLUGIN = 'envelop';
   return env;
 }
 
@@ -521,7 +529,7 @@ async function runScenario(scenario: Scenario, settings: Settings): Promise<Scen
   const unavailable: Partial<Record<ImplName, string>> = {};
   const running = new Map<ImplName, Child>();
   for (const name of settings.implementations) {
-    if ((name === 'gateway' || name === 'gateway-yoga') && !existsSync(join(ROOT, 'dist/src/server.js'))) {
+    if (isSameBuild(name) && !existsSync(join(ROOT, 'dist/src/server.js'))) {
       unavailable[name] = 'dist/src/server.js is missing (run `npm run build`)';
       continue;
     }
@@ -682,6 +690,7 @@ function ratios(reports: ScenarioReport[]): Ratio[] {
       if (!gateway) continue;
       for (const versus of [
         'gateway-yoga',
+        'gateway-envelop-jit',
         'floor',
         'bare',
         'mercurius',

@@ -32,6 +32,11 @@ export interface AppOptions {
    * the bench's side-by-side row; src/http/router.ts).
    */
   postEntry?: 'ours' | 'yoga';
+  /**
+   * Compiles with @envelop/graphql-jit instead of our jit plugin (GRAPHQL_JIT_PLUGIN=envelop, for the
+   * bench's side-by-side row; src/plugins/jit-envelop.ts). Unset: ours.
+   */
+  envelopJit?: GatewayDeps['envelopJit'];
   deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage' | 'onJobNotice'> & {
     /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
     heartbeatTimer?: FeedTimer;
@@ -100,6 +105,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   const identified = new IdentifiedSessions();
   const gateway = createGateway(config, {
     ...options.deps,
+    envelopJit: options.envelopJit,
     ...observedGateway(logger, metrics, identified, onMasked, options.tracer),
   });
   const { yoga } = gateway;

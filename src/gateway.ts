@@ -15,7 +15,7 @@ import { createTicketFeed, type TicketFeed } from './live/ticket-feed.js';
 import { type ApqStore, createApqStore } from './plugins/apq.js';
 import { createDeferStreamPlugin } from './plugins/defer-stream.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
-import { createJitPlugin } from './plugins/jit.js';
+import { createJitPlugin, type JitOptions } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
 import { type Context, createContext, requestTag } from './request/context.js';
@@ -63,6 +63,11 @@ export interface GatewayDeps {
   onRedisState?: (up: boolean, err?: Error) => void;
   /** A Redis message or log entry failed its signature or shape check and was dropped (counted). */
   onRedisRejected?: (reason: RejectReason) => void;
+  /**
+   * Compiles with @envelop/graphql-jit instead of our jit plugin (GRAPHQL_JIT_PLUGIN=envelop, for the
+   * bench's side-by-side row): src/plugins/jit-envelop.ts's createEnvelopJitPlugins. Unset: ours.
+   */
+  envelopJit?: (options: JitOptions) => { plugins: Plugin[]; cache: CacheUsage };
 }
 
 /** What a byte-bounded cache holds now. */
@@ -220,15 +225,21 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
     });
   }
-  const jit = config.jit
-    ? createJitPlugin({ maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes })
-    : undefined;
+  let jit: { plugins: Plugin[]; cache: CacheUsage } | undefined;
+  if (config.jit) {
+    const jitOptions = { maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes };
+    if (deps.envelopJit !== undefined) jit = deps.envelopJit(jitOptions);
+    else {
+      const ours = createJitPlugin(jitOptions);
+      jit = { plugins: [ours], cache: ours.cache };
+    }
+  }
   const documentCaches = createDocumentCaches({
     maxBytes: config.parseCacheMaxBytes,
     maxDocumentBytes: config.cacheMaxDocumentBytes,
   });
   plugins.push(documentCaches.validation);
-  if (jit !== undefined) plugins.push(jit);
+  if (jit !== undefined) plugins.push(...jit.plugins);
   // GRAPHIQL=false, or a runtime installed without the optional package: no page, no assets.
   const graphiql = config.graphiql ? loadGraphiQL(deps.graphiqlPackage) : undefined;
 

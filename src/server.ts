@@ -71,7 +71,12 @@ async function main(): Promise<void> {
   if (config.tracing) tracer = (await import('./observability/tracing.js')).createTracing();
   // The bench's side-by-side switch (bench/README.md), not a setting: JSON POSTs through yoga's handler.
   const postEntry = process.env.GRAPHQL_POST_ENTRY === 'yoga' ? 'yoga' : 'ours';
-  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry });
+  // The same kind of switch: @envelop/graphql-jit (a devDependency, loaded only then) instead of our jit plugin.
+  const envelopJit =
+    process.env.GRAPHQL_JIT_PLUGIN === 'envelop'
+      ? (await import('./plugins/jit-envelop.js')).createEnvelopJitPlugins
+      : undefined;
+  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry, envelopJit });
   const { logger } = app;
   const { server, port } = await listen(app, config);
   let metricsServer: Listening | undefined;

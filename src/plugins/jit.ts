@@ -49,7 +49,7 @@ export interface JitOptions {
   onCompile?: (e: { operationName: string | undefined; compiled: boolean; reason?: unknown }) => void;
 }
 
-type Execute = (args: ExecutionArgs) => ReturnType<typeof execute>;
+export type Execute = (args: ExecutionArgs) => ReturnType<typeof execute>;
 
 const NON_NULL_MESSAGE = 'Cannot return null for non-nullable field';
 
@@ -96,7 +96,7 @@ function toGraphQLJsError(error: GraphQLError, source: Source | undefined): Grap
  * Without `data` graphql-jit refused the request before running anything (variables): graphql-js
  * then answers it, in its own words and HTTP status; field errors are rebuilt as graphql-js errors.
  */
-function likeGraphQLJs(
+export function likeGraphQLJs(
   result: ExecutionResult,
   args: ExecutionArgs,
   fallback: Execute,
@@ -133,7 +133,7 @@ function hasDefaultedRequiredField(type: GraphQLInputType, seen = new Set<GraphQ
  * field with a default is reported missing, and a non-null variable with a default is too. Such
  * operations run on graphql-js so a client sees the same answer either way.
  */
-function variablesAreSafe(args: ExecutionArgs): boolean {
+export function variablesAreSafe(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation) return true; // jit reports the same "which operation?" error
   for (const definition of operation.variableDefinitions ?? []) {
@@ -149,7 +149,7 @@ function variablesAreSafe(args: ExecutionArgs): boolean {
  * as a client fetches it once, and compiling the full introspection query costs more (40-60 ms)
  * than running it; a document made unique would pay that on every request.
  */
-function introspects(args: ExecutionArgs): boolean {
+export function introspects(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation) return false;
   const stack: SelectionSetNode[] = [operation.selectionSet];
