@@ -27,13 +27,24 @@ const REDACT = [
 
 /**
  * Where each logger made by createLogger writes: for lines built without pino (lineWriter), and
- * for flushLogs when the destination can be flushed synchronously (stdout's batched one).
+ * for flushLogs when the destination can be flushed synchronously (stdout's).
  */
 const destinations = new WeakMap<Logger, { write(line: string): unknown; flushSync?(): void }>();
 
 /**
+ * Lines go out together once this many bytes have gathered, or every BATCH_MS. sonic-boom's periodic
+ * flush writes even when nothing gathered (an empty write through the thread pool): 100 ms keeps an
+ * idle gateway at 10 such wake-ups a second, and a line at most 100 ms late.
+ */
+const BATCH_BYTES = 8 * 1024;
+const BATCH_MS = 100;
+
+/**
  * The gateway's structured logger (pino JSON lines). Without `destination` it writes to stdout
- * asynchronously and in batches (BatchedStdout; see flushLogs); `destination` lets tests capture lines.
+ * asynchronously and in batches: pino's own destination (sonic-boom) writing once BATCH_BYTES have
+ * gathered and every BATCH_MS, instead of one hand-off to libuv's thread pool per line (a thread
+ * wake-up and a context switch each). A line is at most BATCH_MS late; flushLogs writes out the
+ * rest. `destination` lets tests capture lines.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {
@@ -47,7 +58,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destinations.set(logger, destination);
     return logger;
   }
-  const stdout = new BatchedStdout();
+  const stdout = fileDestination({ dest: 1, sync: false, minLength: BATCH_BYTES, periodicFlush: BATCH_MS });
   const logger = pino(options, stdout);
   destinations.set(logger, stdout);
   return logger;
@@ -76,57 +87,6 @@ export function lineWriter(logger: Logger): LineWriter {
       `{"level":${levels[level]},"time":"${new Date().toISOString()}",${prefix}${members},"msg":${JSON.stringify(msg)}}\n`,
     );
   };
-}
-
-/** Lines go out together once this many characters have gathered... */
-const BATCH_CHARS = 8 * 1024;
-/** ...or this long after the first of them, whichever comes first. */
-const BATCH_MS = 50;
-
-/**
- * Standard output written asynchronously and in batches: one write per BATCH_CHARS or BATCH_MS
- * instead of one per line. Each asynchronous write is a hand-off to libuv's thread pool (a thread
- * wake-up and a context switch, tens of microseconds on a small VM), which per request line cost
- * more than building the line. A line is at most BATCH_MS late; flushSync writes out the rest.
- */
-export class BatchedStdout {
-  private pending = '';
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly out: { write(text: string): unknown; flushSync(): void } = fileDestination({
-      dest: 1,
-      sync: false,
-    }),
-  ) {}
-
-  write(line: string): void {
-    this.pending += line;
-    if (this.pending.length >= BATCH_CHARS) this.flush();
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(flushBatch, BATCH_MS, this);
-      this.timer.unref();
-    }
-  }
-
-  /** Hands what has gathered to the asynchronous writer. */
-  flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = '';
-    this.out.write(batch);
-  }
-
-  flushSync(): void {
-    this.flush();
-    this.out.flushSync();
-  }
-}
-
-function flushBatch(stdout: BatchedStdout): void {
-  stdout.flush();
 }
 
 /**
