@@ -211,11 +211,6 @@ class UndiciZStackClient implements ZStackClient {
   private async send<T>(req: CallRequest, opts: CallOptions | undefined, async: boolean): Promise<T> {
     const jobUuid = opts?.jobUuid;
     const session = opts?.session;
-    // undici's flat header list (see HeaderList).
-    const headers: string[] =
-      session === undefined ? [] : ['authorization', this.transport.authorization(session)];
-    if (jobUuid !== undefined) headers.push('x-job-uuid', jobUuid);
-    if (async && this.webhookUrl !== undefined) headers.push('x-web-hook', this.webhookUrl);
     let body: string | undefined;
     if (req.body !== undefined) {
       const max = this.maxRequestBytes;
@@ -226,7 +221,31 @@ class UndiciZStackClient implements ZStackClient {
       // UTF-8 takes at most 3 bytes per UTF-16 unit: the byte count is needed only above max / 3 units.
       if (body.length > max || (body.length * 3 > max && Buffer.byteLength(body) > max))
         throw new ZStackRequestTooLargeError(max);
-      headers.push('content-type', JSON_CONTENT_TYPE);
+    }
+    const hook = async ? this.webhookUrl : undefined;
+    // undici's flat header list (see HeaderList), made at its final size (a push would grow it).
+    const headers = new Array<string>(
+      (session === undefined ? 0 : 2) +
+        (jobUuid === undefined ? 0 : 2) +
+        (hook === undefined ? 0 : 2) +
+        (body === undefined ? 0 : 2),
+    );
+    let at = 0;
+    if (session !== undefined) {
+      headers[at++] = 'authorization';
+      headers[at++] = this.transport.authorization(session);
+    }
+    if (jobUuid !== undefined) {
+      headers[at++] = 'x-job-uuid';
+      headers[at++] = jobUuid;
+    }
+    if (hook !== undefined) {
+      headers[at++] = 'x-web-hook';
+      headers[at++] = hook;
+    }
+    if (body !== undefined) {
+      headers[at++] = 'content-type';
+      headers[at++] = JSON_CONTENT_TYPE;
     }
     // The route template (no uuids) of the call event, the span and the job wait: made once.
     const route = routeOf(req.path);

@@ -237,8 +237,9 @@ export class Transport {
     let timerStop: StopReason = STOP_TIMEOUT;
     const deadline =
       this.cutoff < (opts?.deadline ?? Number.POSITIVE_INFINITY) ? this.cutoff : opts?.deadline;
+    const now = Date.now();
     if (deadline !== undefined) {
-      const left = deadline - Date.now();
+      const left = deadline - now;
       if (left <= 0) throw new TransportFailure(KIND_NOT_SENT, 'the operation deadline passed');
       if (left < ms) {
         ms = left;
@@ -247,7 +248,7 @@ export class Transport {
     }
     const traced = this.tracer?.startCall(method, route, opts?.trace ?? opts?.tag);
     const sent = traced === undefined ? headers : [...headers, 'traceparent', traced.traceparent];
-    const attempt = new Attempt(Date.now() + ms, timerStop, signal);
+    const attempt = new Attempt(now + ms, timerStop, signal);
     this.live.add(attempt);
     this.ticker ??= setInterval(expireAttempts, EXPIRY_TICK_MS, this);
     const started = this.onCall === undefined ? 0 : performance.now();
