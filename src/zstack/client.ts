@@ -122,10 +122,13 @@ interface JobOwner {
 
 /**
  * Which session submitted which job. Held in this process's memory only (where every request's
- * session already passes), never logged or sent anywhere.
+ * session already passes), never logged or sent anywhere. Exported for its tests only.
  */
-class JobOwners {
+export class JobOwners {
   private readonly owners = new Map<string, JobOwner>();
+
+  /** `max`: most owners held (MAX_JOB_OWNERS; smaller in tests). */
+  constructor(private readonly max = MAX_JOB_OWNERS) {}
 
   remember(jobUuid: string, session: string | undefined): void {
     if (session === undefined) return;
@@ -133,7 +136,7 @@ class JobOwners {
     // The entry that leaves (this job's earlier one, or the oldest once full) is reused for the new one.
     let entry = owners.get(jobUuid);
     if (entry !== undefined) owners.delete(jobUuid);
-    else if (owners.size >= MAX_JOB_OWNERS) {
+    else if (owners.size >= this.max) {
       const oldest = owners.keys().next();
       if (oldest.done !== true) {
         entry = owners.get(oldest.value);
