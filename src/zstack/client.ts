@@ -115,21 +115,41 @@ const JOB_RETENTION_MS = 3 * 3600_000;
 /** Most job owners remembered (the oldest go first): a bound in entries, each about 150 bytes. */
 const MAX_JOB_OWNERS = 20_000;
 
+interface JobOwner {
+  session: string;
+  at: number;
+}
+
 /**
  * Which session submitted which job. Held in this process's memory only (where every request's
- * session already passes), never logged or sent anywhere.
+ * session already passes), never logged or sent anywhere. Exported for its tests only.
  */
-class JobOwners {
-  private readonly owners = new Map<string, { session: string; at: number }>();
+export class JobOwners {
+  private readonly owners = new Map<string, JobOwner>();
+
+  /** `max`: most owners held (MAX_JOB_OWNERS; smaller in tests). */
+  constructor(private readonly max = MAX_JOB_OWNERS) {}
 
   remember(jobUuid: string, session: string | undefined): void {
     if (session === undefined) return;
-    this.owners.delete(jobUuid);
-    if (this.owners.size >= MAX_JOB_OWNERS) {
-      const oldest = this.owners.keys().next();
-      if (oldest.done !== true) this.owners.delete(oldest.value);
+    const owners = this.owners;
+    // The entry that leaves (this job's earlier one, or the oldest once full) is reused for the new one.
+    let entry = owners.get(jobUuid);
+    if (entry !== undefined) owners.delete(jobUuid);
+    else if (owners.size >= this.max) {
+      const oldest = owners.keys().next();
+      if (oldest.done !== true) {
+        entry = owners.get(oldest.value);
+        owners.delete(oldest.value);
+      }
     }
-    this.owners.set(jobUuid, { session, at: Date.now() });
+    const at = Date.now();
+    if (entry === undefined) entry = { session, at };
+    else {
+      entry.session = session;
+      entry.at = at;
+    }
+    owners.set(jobUuid, entry);
   }
 
   sentBy(jobUuid: string, session: string): boolean {
@@ -175,7 +195,7 @@ class UndiciZStackClient implements ZStackClient {
   async get<T>(req: GetRequest, opts?: CallOptions): Promise<T> {
     let ex: Exchange;
     try {
-      ex = await this.transport.get(this.transport.url(req.path, req.query), req.path, opts);
+      ex = await this.transport.get(this.transport.url(req.path, req.query), routeOf(req.path), opts);
     } catch (err) {
       throw err instanceof TransportFailure ? unavailableError(err, false, undefined) : err;
     }
@@ -193,10 +213,7 @@ class UndiciZStackClient implements ZStackClient {
 
   private async send<T>(req: CallRequest, opts: CallOptions | undefined, async: boolean): Promise<T> {
     const jobUuid = opts?.jobUuid;
-    const headers: Record<string, string> = {};
-    if (opts?.session !== undefined) headers.authorization = `OAuth ${opts.session}`;
-    if (jobUuid !== undefined) headers['x-job-uuid'] = jobUuid;
-    if (async && this.webhookUrl !== undefined) headers['x-web-hook'] = this.webhookUrl;
+    const session = opts?.session;
     let body: string | undefined;
     if (req.body !== undefined) {
       const max = this.maxRequestBytes;
@@ -204,13 +221,41 @@ class UndiciZStackClient implements ZStackClient {
       if (max !== Number.POSITIVE_INFINITY && jsonTextExceeds(req.body, max))
         throw new ZStackRequestTooLargeError(max);
       body = JSON.stringify(req.body);
-      if (body.length > max || Buffer.byteLength(body) > max) throw new ZStackRequestTooLargeError(max);
-      headers['content-type'] = JSON_CONTENT_TYPE;
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: the byte count is needed only above max / 3 units.
+      if (body.length > max || (body.length * 3 > max && Buffer.byteLength(body) > max))
+        throw new ZStackRequestTooLargeError(max);
     }
+    const hook = async ? this.webhookUrl : undefined;
+    // undici's flat header list (see HeaderList), made at its final size (a push would grow it).
+    const headers = new Array<string>(
+      (session === undefined ? 0 : 2) +
+        (jobUuid === undefined ? 0 : 2) +
+        (hook === undefined ? 0 : 2) +
+        (body === undefined ? 0 : 2),
+    );
+    let at = 0;
+    if (session !== undefined) {
+      headers[at++] = 'authorization';
+      headers[at++] = this.transport.authorization(session);
+    }
+    if (jobUuid !== undefined) {
+      headers[at++] = 'x-job-uuid';
+      headers[at++] = jobUuid;
+    }
+    if (hook !== undefined) {
+      headers[at++] = 'x-web-hook';
+      headers[at++] = hook;
+    }
+    if (body !== undefined) {
+      headers[at++] = 'content-type';
+      headers[at++] = JSON_CONTENT_TYPE;
+    }
+    // The route template (no uuids) of the call event, the span and the job wait: made once.
+    const route = routeOf(req.path);
     let ex: Exchange;
     try {
       const target = this.transport.url(req.path, req.query);
-      ex = await this.transport.call(req.method, target, req.path, headers, body, opts);
+      ex = await this.transport.call(req.method, target, route, headers, body, opts);
     } catch (err) {
       throw err instanceof TransportFailure ? unavailableError(err, true, jobUuid) : err;
     }
@@ -221,13 +266,13 @@ class UndiciZStackClient implements ZStackClient {
         accepted = true;
         const id = jobUuidFromAccepted(ex, jobUuid);
         this.owners.remember(id, opts?.session);
-        return (await this.jobs.wait(id, routeOf(req.path), opts, true)) as T;
+        return (await this.jobs.wait(id, route, opts, true)) as T;
       }
       // Our own X-Job-UUID already exists: this is a replay; the original job's outcome is the answer.
       if (async && jobUuid !== undefined && isDuplicateJobUuid(ex)) {
         accepted = true;
         this.owners.remember(jobUuid, opts?.session);
-        return (await this.jobs.wait(jobUuid, routeOf(req.path), opts, false)) as T;
+        return (await this.jobs.wait(jobUuid, route, opts, false)) as T;
       }
       throw responseError(ex, jobUuid);
     } catch (err) {

@@ -79,7 +79,8 @@ class JobWaiter extends Sleeper {
   }
 }
 
-const JOB_ROUTE_PATH = '/api-jobs/{uuid}';
+/** The route of every job poll (routeOf of `/api-jobs/<uuid>`), made once. */
+const JOB_ROUTE = '/v1/api-jobs/{uuid}';
 
 /** What job waiting needs of the transport: job polls are GETs. */
 export type JobTransport = Pick<Transport, 'url' | 'get'>;
@@ -122,8 +123,11 @@ export class JobWaits {
 
   /** One poll of a job (GET retried on connection failure); throws TransportFailure or a typed error. */
   async poll(jobUuid: string, opts: CallOptions | undefined): Promise<JobState> {
-    const target = this.transport.url(`/api-jobs/${encodeURIComponent(jobUuid)}`, undefined);
-    return jobStateOf(await this.transport.get(target, JOB_ROUTE_PATH, opts), jobUuid);
+    return jobStateOf(await this.transport.get(this.jobTarget(jobUuid), JOB_ROUTE, opts), jobUuid);
+  }
+
+  private jobTarget(jobUuid: string): string {
+    return this.transport.url(`/api-jobs/${encodeURIComponent(jobUuid)}`, undefined);
   }
 
   /**
@@ -148,6 +152,8 @@ export class JobWaits {
     // Polls are traced as children of the wait.
     const pollOpts = traced === undefined ? opts : { ...opts, trace: traced.parent };
     const waiter = new JobWaiter(opts?.signal, this.wakeIntervalMs);
+    // Every poll of this wait asks the same target: made once (what poll() does, without its own promise).
+    const target = this.jobTarget(jobUuid);
     waiter.next = this.waiting.get(jobUuid);
     this.waiting.set(jobUuid, waiter);
 
@@ -177,7 +183,7 @@ export class JobWaits {
         polls++;
         let state: JobState;
         try {
-          state = await this.poll(jobUuid, pollOpts);
+          state = jobStateOf(await this.transport.get(target, JOB_ROUTE, pollOpts), jobUuid);
         } catch (err) {
           if (!(err instanceof TransportFailure)) throw err;
           if (err.kind === KIND_ABORT) {

@@ -1,13 +1,16 @@
 /** Waiting inside src/zstack: a sleep the caller's abort ends, and the GET retry backoff. */
 import type { CallerSignal } from './call-types.js';
 
-/** A sleep that ends early when the caller's signal fires, or when `wake()` is called. */
+/**
+ * A sleep that ends early when the caller's signal fires, or when `wake()` is called. It listens to
+ * the signal from its first sleep on (an abort before that finds `aborted` set when sleep() starts):
+ * a job wait whose first poll finds the job done never adds nor removes a listener.
+ */
 export class Sleeper {
   private resolve: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly signal: CallerSignal | undefined) {
-    signal?.addEventListener('abort', this);
-  }
+  private listening = false;
+  constructor(private readonly signal: CallerSignal | undefined) {}
   handleEvent(): void {
     this.wake();
   }
@@ -20,7 +23,14 @@ export class Sleeper {
     resolve();
   }
   sleep(ms: number): Promise<void> {
-    if (this.signal?.aborted) return Promise.resolve();
+    const signal = this.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) return Promise.resolve();
+      if (!this.listening) {
+        this.listening = true;
+        signal.addEventListener('abort', this);
+      }
+    }
     return new Promise<void>((resolve) => {
       this.resolve = resolve;
       this.timer = setTimeout(wakeSleeper, ms, this);
@@ -28,7 +38,10 @@ export class Sleeper {
   }
   dispose(): void {
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
+    if (this.listening) {
+      this.listening = false;
+      this.signal?.removeEventListener('abort', this);
+    }
   }
 }
 

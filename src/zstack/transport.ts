@@ -107,21 +107,34 @@ function tooLarge(body: ResponseBody, max: number, perOperation = false): Transp
 /**
  * The whole body as text, or KIND_TOO_LARGE past `max` bytes or past the operation's `allowance`:
  * refused on its Content-Length before reading (undici holds the body to that length), counted chunk
- * by chunk when there is none.
+ * by chunk when there is none. Not async: with a Content-Length it hands back undici's own text()
+ * promise (no promise of ours around it), and a refusal on that length is thrown at once (its one
+ * caller, Transport.call, awaits it inside the same try).
  */
-async function readBody(
+function readBody(
   body: ResponseBody,
   length: string | string[] | undefined,
   max: number,
   allowance: AnswerAllowance | undefined,
 ): Promise<string> {
   if (max === Number.POSITIVE_INFINITY && allowance === undefined) return body.text();
-  if (typeof length === 'string' && /^\d+$/.test(length)) {
+  if (typeof length === 'string' && DECIMAL.test(length)) {
     const size = Number(length);
     if (size > max) throw tooLarge(body, max);
     if (allowance !== undefined && !allowance.take(size)) throw tooLarge(body, allowance.limitBytes, true);
     return body.text();
   }
+  return readChunks(body, max, allowance);
+}
+
+const DECIMAL = /^\d+$/;
+
+/** readBody without a Content-Length: counted chunk by chunk. */
+async function readChunks(
+  body: ResponseBody,
+  max: number,
+  allowance: AnswerAllowance | undefined,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -137,7 +150,13 @@ async function readBody(
 
 const UTF8 = new TextDecoder();
 
-const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/**
+ * A call's request headers as undici's flat list (`name, value, name, value...`, names in lower case):
+ * undici reads it as is, where an object costs it an Object.keys array and a lookup per name.
+ */
+export type HeaderList = readonly string[];
+
+const NO_HEADERS: HeaderList = Object.freeze([]);
 
 /**
  * The HTTP layer of the client: one undici Pool for ZStack's origin. Every call has one timeout
@@ -157,6 +176,10 @@ export class Transport {
   private ticker: NodeJS.Timeout | undefined;
   private cutoff = Number.POSITIVE_INFINITY;
   private readonly tracer: UpstreamTracer | undefined;
+  /** The last session's `authorization` value and GET headers: most calls in a row share a session. */
+  private lastSession: string | undefined;
+  private lastAuthorization = '';
+  private lastGetHeaders: HeaderList = NO_HEADERS;
 
   constructor(config: TransportConfig) {
     const url = new URL(config.baseUrl);
@@ -185,16 +208,26 @@ export class Transport {
     return q.length === 0 ? this.prefix + path : `${this.prefix}${path}?${q}`;
   }
 
+  /** `OAuth <session>`, the `authorization` header value (the last session's is kept, not rebuilt). */
+  authorization(session: string): string {
+    if (session !== this.lastSession) {
+      this.lastSession = session;
+      this.lastAuthorization = `OAuth ${session}`;
+      this.lastGetHeaders = Object.freeze(['authorization', this.lastAuthorization]);
+    }
+    return this.lastAuthorization;
+  }
+
   /**
-   * One HTTP call, sent once; the body is always read to the end. `routePath` (below /v1, e.g.
-   * `/tickets/<uuid>`) names it in the call event as a template. Throws TransportFailure when no
+   * One HTTP call, sent once; the body is always read to the end. `route` (routeOf of the path, e.g.
+   * `/v1/tickets/{uuid}`) names it in the call event and the span. Throws TransportFailure when no
    * complete answer came.
    */
   async call(
     method: string,
     target: string,
-    routePath: string,
-    headers: Record<string, string>,
+    route: string,
+    headers: HeaderList,
     body: string | undefined,
     opts: CallOptions | undefined,
   ): Promise<Exchange> {
@@ -204,17 +237,18 @@ export class Transport {
     let timerStop: StopReason = STOP_TIMEOUT;
     const deadline =
       this.cutoff < (opts?.deadline ?? Number.POSITIVE_INFINITY) ? this.cutoff : opts?.deadline;
+    const now = Date.now();
     if (deadline !== undefined) {
-      const left = deadline - Date.now();
+      const left = deadline - now;
       if (left <= 0) throw new TransportFailure(KIND_NOT_SENT, 'the operation deadline passed');
       if (left < ms) {
         ms = left;
         timerStop = STOP_DEADLINE;
       }
     }
-    const traced = this.tracer?.startCall(method, routeOf(routePath), opts?.trace ?? opts?.tag);
-    const sent = traced === undefined ? headers : { ...headers, traceparent: traced.traceparent };
-    const attempt = new Attempt(Date.now() + ms, timerStop, signal);
+    const traced = this.tracer?.startCall(method, route, opts?.trace ?? opts?.tag);
+    const sent = traced === undefined ? headers : [...headers, 'traceparent', traced.traceparent];
+    const attempt = new Attempt(now + ms, timerStop, signal);
     this.live.add(attempt);
     this.ticker ??= setInterval(expireAttempts, EXPIRY_TICK_MS, this);
     const started = this.onCall === undefined ? 0 : performance.now();
@@ -223,11 +257,13 @@ export class Transport {
       const res = await this.pool.request({
         method,
         path: target,
-        headers: sent,
+        // undici's type asks for a mutable list; it only reads it.
+        headers: sent as string[],
         body,
         signal: attempt,
       });
       const length = res.headers['content-length'];
+      // Inside the try: readBody may also throw at once (a refusal on the Content-Length).
       const text = await readBody(res.body, length, this.maxResponseBytes, opts?.answerBytes);
       status = res.statusCode;
       return { status, text };
@@ -239,7 +275,6 @@ export class Transport {
       this.live.delete(attempt);
       traced?.end(status);
       if (this.onCall !== undefined) {
-        const route = routeOf(routePath);
         this.onCall({ method, route, status, durationMs: performance.now() - started, tag: opts?.tag });
       }
     }
@@ -249,11 +284,16 @@ export class Transport {
    * A GET, retried with backoff when the connection failed or broke (a GET changes nothing), never
    * after a timeout (it already used the budget), nor past the deadline or the caller's abort.
    */
-  async get(target: string, routePath: string, opts: CallOptions | undefined): Promise<Exchange> {
-    const headers = opts?.session === undefined ? NO_HEADERS : { authorization: `OAuth ${opts.session}` };
+  async get(target: string, route: string, opts: CallOptions | undefined): Promise<Exchange> {
+    const session = opts?.session;
+    let headers = NO_HEADERS;
+    if (session !== undefined) {
+      this.authorization(session);
+      headers = this.lastGetHeaders;
+    }
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.call('GET', target, routePath, headers, undefined, opts);
+        return await this.call('GET', target, route, headers, undefined, opts);
       } catch (err) {
         if (!(err instanceof TransportFailure)) throw err;
         const retriable = err.kind === KIND_NOT_SENT || err.kind === KIND_BROKEN;

@@ -230,6 +230,47 @@ describe('JobWaits in fake time', () => {
     expect(s.events[0]).toMatchObject({ outcome: 'aborted', polls: 3 });
   });
 
+  it("listens to the caller's signal only from its first sleep on, and stops listening at the end", async () => {
+    const ac = new AbortController();
+    let listeners = 0;
+    let added = 0;
+    const signal = {
+      get aborted() {
+        return ac.signal.aborted;
+      },
+      addEventListener(type: 'abort', listener: EventListenerObject | (() => void)) {
+        listeners++;
+        added++;
+        ac.signal.addEventListener(type, listener);
+      },
+      removeEventListener(type: 'abort', listener: EventListenerObject | (() => void)) {
+        listeners--;
+        ac.signal.removeEventListener(type, listener);
+      },
+    };
+    // Done at the first poll: no sleep, so no listener at all.
+    const done = scripted(() => DONE);
+    expect(await done.jobs.wait(JOB, ROUTE, { signal }, true)).toEqual({ inventory: { uuid: 't' } });
+    expect(added).toBe(0);
+    // Running twice: one listener from the first sleep, removed at the end.
+    const twice = scripted((n) => (n <= 2 ? RUNNING : DONE));
+    const result = settle(twice.jobs.wait(JOB, ROUTE, { signal }, true));
+    await vi.advanceTimersByTimeAsync(5);
+    expect(listeners).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await result).value).toEqual({ inventory: { uuid: 't' } });
+    expect(twice.polls).toEqual([0, 10, 30]);
+    expect({ added, listeners }).toEqual({ added: 1, listeners: 0 });
+    // Aborted while sleeping after the first poll: the listener ends the sleep at once.
+    const running = scripted(() => RUNNING);
+    const aborted = settle(running.jobs.wait(JOB, ROUTE, { signal }, true));
+    await vi.advanceTimersByTimeAsync(5);
+    ac.abort();
+    expect((await aborted).error).toBeInstanceOf(ZStackAbortedError);
+    expect(running.polls).toEqual([0]);
+    expect(listeners).toBe(0);
+  });
+
   it('learns job duration per route: ≤ 3 polls on average for 50 ms jobs after the first, each found within a few ms', async () => {
     let started = 0;
     const s = scripted((_n, elapsedMs) => (elapsedMs - started >= 50 ? DONE : RUNNING));
