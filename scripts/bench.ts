@@ -20,6 +20,7 @@ const IMPLEMENTATIONS = [
   'gateway',
   'gateway-yoga',
   'gateway-envelop-jit',
+  'gateway-abort-controller',
   'baseline',
   'floor',
   'bare',
@@ -234,14 +235,25 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * The side-by-side rows: this checkout's gateway with one switch set (an environment variable read
+ * by src/server.ts only), each a library in place of one hand-written piece (bench/README.md).
+ */
+const SWITCHES: Partial<Record<ImplName, readonly [string, string]>> = {
+  // JSON POSTs served by yoga's handler instead of the JSON POST entry.
+  'gateway-yoga': ['GRAPHQL_POST_ENTRY', 'yoga'],
+  // @envelop/graphql-jit instead of our jit plugin.
+  'gateway-envelop-jit': ['GRAPHQL_JIT_PLUGIN', 'envelop'],
+  // AbortController signals instead of CloseSignal and the transport's Attempt.
+  'gateway-abort-controller': ['ABORT_SIGNALS', 'abort-controller'],
+};
+
 /** The gateway of this checkout's dist/, as `gateway` or with one side-by-side switch set. */
 function isSameBuild(name: ImplName): boolean {
-  return name === 'gateway' || name === 'gateway-yoga' || name === 'gateway-envelop-jit';
+  return name === 'gateway' || SWITCHES[name] !== undefined;
 }
 
 function implArgs(name: ImplName): string[] {
-  // gateway-yoga: the same build, JSON POSTs served by yoga's handler instead of the JSON POST entry;
-  // gateway-envelop-jit: the same build, @envelop/graphql-jit instead of our jit plugin.
   if (isSameBuild(name)) return ['dist/src/server.js'];
   if (name === 'baseline') return [join(BASELINE_DIR ?? '.', 'dist/src/server.js')];
   // Mercurius as users deploy it: request logs at info, a depth limit, the documented error formatter.
@@ -259,8 +271,8 @@ function implEnv(name: ImplName, zstackUrl: string, port: number, webhook: boole
   // The gateway runs at its default settings (LOG_LEVEL=info, metrics and limits on), as users run it.
   const isGateway = isSameBuild(name) || name === 'baseline';
   if (isGateway && webhook) env.ZSTACK_WEBHOOK_URL = `http://${HOST}:${port}/zstack-webhook`;
-  if (name === 'gateway-yoga') env.GRAPHQL_POST_ENTRY = 'yoga';
-  if (name === 'gateway-envelop-jit') env.GRAPHQL_JIT_PLUGIN = 'envelop';
+  const sw = SWITCHES[name];
+  if (sw !== undefined) env[sw[0]] = sw[1];
   return env;
 }
 
@@ -691,6 +703,7 @@ function ratios(reports: ScenarioReport[]): Ratio[] {
       for (const versus of [
         'gateway-yoga',
         'gateway-envelop-jit',
+        'gateway-abort-controller',
         'floor',
         'bare',
         'mercurius',

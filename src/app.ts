@@ -37,6 +37,11 @@ export interface AppOptions {
    * bench's side-by-side row; src/plugins/jit-envelop.ts). Unset: ours.
    */
   envelopJit?: GatewayDeps['envelopJit'];
+  /**
+   * AbortController signals (per request and per upstream call) instead of CloseSignal and the
+   * transport's Attempt (ABORT_SIGNALS=abort-controller, for the bench's side-by-side row).
+   */
+  abortControllers?: boolean;
   deps?: Pick<GatewayDeps, 'client' | 'graphiqlQuery' | 'feedTimer' | 'graphiqlPackage' | 'onJobNotice'> & {
     /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
     heartbeatTimer?: FeedTimer;
@@ -106,6 +111,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   const gateway = createGateway(config, {
     ...options.deps,
     envelopJit: options.envelopJit,
+    abortControllers: options.abortControllers,
     ...observedGateway(logger, metrics, identified, onMasked, options.tracer),
   });
   const { yoga } = gateway;
@@ -128,6 +134,7 @@ export function createApp(config: Config & { zstackUrl: string }, options: AppOp
   const inFlight = new InFlight();
   let draining = false;
   const serveGraphQL = createGraphQLEntry({
+    abortControllers: options.abortControllers,
     router,
     cors,
     gateway,

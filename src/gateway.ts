@@ -67,6 +67,8 @@ export interface GatewayDeps {
    * Compiles with @envelop/graphql-jit instead of our jit plugin (GRAPHQL_JIT_PLUGIN=envelop, for the
    * bench's side-by-side row): src/plugins/jit-envelop.ts's createEnvelopJitPlugins. Unset: ours.
    */
+  /** AbortController signals for upstream calls (ABORT_SIGNALS=abort-controller, the bench's A/B row). */
+  abortControllers?: boolean;
   envelopJit?: (options: JitOptions) => { plugins: Plugin[]; cache: CacheUsage };
 }
 
@@ -155,6 +157,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onCall: deps.onCall,
       onJob: deps.onJob,
       tracer: deps.tracer,
+      abortControllers: deps.abortControllers,
     });
   const timeZone = createTimeZoneSource(client, config.zstackTimeZone);
   const cluster =

@@ -76,7 +76,9 @@ async function main(): Promise<void> {
     process.env.GRAPHQL_JIT_PLUGIN === 'envelop'
       ? (await import('./plugins/jit-envelop.js')).createEnvelopJitPlugins
       : undefined;
-  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry, envelopJit });
+  // And one more: AbortController signals instead of CloseSignal and the transport's Attempt.
+  const abortControllers = process.env.ABORT_SIGNALS === 'abort-controller';
+  const app = createApp({ ...config, zstackUrl }, { tracer, postEntry, envelopJit, abortControllers });
   const { logger } = app;
   const { server, port } = await listen(app, config);
   let metricsServer: Listening | undefined;

@@ -50,6 +50,18 @@ export function closeSignal(res: ServerResponse): CloseSignal {
   return signal;
 }
 
+/**
+ * The same signal from an AbortController (ABORT_SIGNALS=abort-controller, the bench's side-by-side
+ * row for CloseSignal and the transport's Attempt; bench/README.md): what the library gives.
+ */
+export function abortControllerSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 /** For a context that has no caller who could go away: listeners are never called, so never kept. */
 export const NEVER_ABORTED: CallerSignal = Object.freeze({
   aborted: false,

@@ -27,6 +27,8 @@ export interface GraphQLEntryOptions {
   /** Logs an error the caller sees masked. */
   onMasked(error: unknown, scope: RequestScope | undefined): void;
   maxBodyBytes: number;
+  /** Signals from AbortControllers (ABORT_SIGNALS=abort-controller, the bench's A/B row). */
+  abortControllers?: boolean;
   /** The heartbeats' timers of multipart subscription streams (tests drive them); real ones when unset. */
   heartbeatTimer?: FeedTimer;
 }
@@ -36,6 +38,7 @@ function createPostEngine(o: GraphQLEntryOptions): PostEngine {
   return createGraphQLPost({
     getEnveloped: (initial) => o.gateway.yoga.getEnveloped(initial as never) as never,
     persisted: o.gateway.persisted,
+    abortControllers: o.abortControllers,
     onRefused: (req, error) => scopeOfRequest(req)?.noteErrors([error]),
     onThrown: (req, error) => o.onMasked(error, scopeOfRequest(req)),
     multipart: (req, res, source) =>

@@ -10,7 +10,7 @@ import { maskError } from '../errors.js';
 import { usesIncrementalDelivery } from '../plugins/defer-stream.js';
 import type { PersistedDocuments } from '../plugins/persisted.js';
 import type { CallerSignal } from '../zstack/call-types.js';
-import { closeSignal } from './close-signal.js';
+import { abortControllerSignal, closeSignal } from './close-signal.js';
 import { type Answer, headersOf, serializeResult, statusOf } from './media.js';
 import {
   badRequest,
@@ -93,6 +93,8 @@ export interface PostInitialContext {
 }
 
 export interface GraphQLPostOptions {
+  /** Each request's signal from an AbortController instead of a CloseSignal (the bench's A/B row). */
+  abortControllers?: boolean;
   getEnveloped(initial: PostInitialContext): Enveloped;
   /** Persisted operations (manifest and automatic) for `extensions.persistedQuery`; undefined = none. */
   persisted: PersistedDocuments | undefined;
@@ -166,7 +168,7 @@ export function createGraphQLPost(options: GraphQLPostOptions) {
     media: Answer,
   ): Promise<void> {
     // A request is aborted when its connection closes before the answer was written.
-    const signal = closeSignal(res);
+    const signal = options.abortControllers === true ? abortControllerSignal(res) : closeSignal(res);
     const enveloped = options.getEnveloped({ req, res, params, signal });
     let document: DocumentNode;
     try {

@@ -46,6 +46,8 @@ export interface ZStackClientConfig {
   webhookUrl?: string;
   /** A webhook callback wakes one job's wait at most once per this many ms (default 250). */
   webhookWakeIntervalMs?: number;
+  /** AbortController signals per attempt (the bench's A/B row; TransportConfig.abortControllers). */
+  abortControllers?: boolean;
   /** Retries of GETs on connection failure (default 2, backoff 50/150 ms). */
   getRetries?: number;
   /**
@@ -180,6 +182,7 @@ class UndiciZStackClient implements ZStackClient {
       maxResponseBytes: config.maxResponseBytes,
       onCall: config.onCall,
       tracer: config.tracer,
+      abortControllers: config.abortControllers,
     });
     this.webhookUrl = config.webhookUrl;
     this.jobs = new JobWaits({

@@ -40,6 +40,11 @@ export interface TransportConfig {
   maxResponseBytes?: number;
   onCall?: (e: UpstreamCallEvent) => void;
   tracer?: UpstreamTracer;
+  /**
+   * Hand undici an AbortController's signal per attempt instead of the Attempt itself
+   * (ABORT_SIGNALS=abort-controller, the bench's side-by-side row; bench/README.md).
+   */
+  abortControllers?: boolean;
 }
 
 /**
@@ -58,6 +63,8 @@ class Attempt extends EventEmitter {
     readonly expiresAt: number,
     private readonly timerStop: StopReason,
     callerSignal: CallerSignal | undefined,
+    /** The A/B row's library signal: aborted with the attempt, and what undici gets instead. */
+    readonly controller?: AbortController,
   ) {
     super();
     this.callerSignal = callerSignal;
@@ -76,7 +83,8 @@ class Attempt extends EventEmitter {
   private abort(kind: StopReason): void {
     if (this.stop !== STOP_NONE) return;
     this.stop = kind;
-    this.emit('abort');
+    if (this.controller !== undefined) this.controller.abort();
+    else this.emit('abort');
   }
   finish(): void {
     this.callerSignal?.removeEventListener('abort', this);
@@ -176,6 +184,7 @@ export class Transport {
   private ticker: NodeJS.Timeout | undefined;
   private cutoff = Number.POSITIVE_INFINITY;
   private readonly tracer: UpstreamTracer | undefined;
+  private readonly abortControllers: boolean;
   /** The last session's `authorization` value and GET headers: most calls in a row share a session. */
   private lastSession: string | undefined;
   private lastAuthorization = '';
@@ -189,6 +198,7 @@ export class Transport {
     this.maxResponseBytes = config.maxResponseBytes ?? Number.POSITIVE_INFINITY;
     this.onCall = config.onCall;
     this.tracer = config.tracer;
+    this.abortControllers = config.abortControllers === true;
     this.pool = new Pool(url.origin, {
       connections: config.connections ?? 128,
       // ZStack answers one request per connection at a time; keep idle ones a little below the
@@ -248,7 +258,12 @@ export class Transport {
     }
     const traced = this.tracer?.startCall(method, route, opts?.trace ?? opts?.tag);
     const sent = traced === undefined ? headers : [...headers, 'traceparent', traced.traceparent];
-    const attempt = new Attempt(now + ms, timerStop, signal);
+    const attempt = new Attempt(
+      now + ms,
+      timerStop,
+      signal,
+      this.abortControllers ? new AbortController() : undefined,
+    );
     this.live.add(attempt);
     this.ticker ??= setInterval(expireAttempts, EXPIRY_TICK_MS, this);
     const started = this.onCall === undefined ? 0 : performance.now();
@@ -260,7 +275,7 @@ export class Transport {
         // undici's type asks for a mutable list; it only reads it.
         headers: sent as string[],
         body,
-        signal: attempt,
+        signal: attempt.controller?.signal ?? attempt,
       });
       const length = res.headers['content-length'];
       // Inside the try: readBody may also throw at once (a refusal on the Content-Length).
