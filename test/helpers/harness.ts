@@ -25,6 +25,8 @@ export interface StartOptions {
   deps?: AppOptions['deps'];
   /** createApp's tracer (an in-memory exporter's). */
   tracer?: AppOptions['tracer'];
+  /** createApp's AbortController signals (the bench's A/B switch, ABORT_SIGNALS=abort-controller). */
+  abortControllers?: boolean;
 }
 
 /** The app `npm start` serves (createApp + listen), on port 0 in front of a simulator. */
@@ -64,7 +66,12 @@ export async function startGateway(options: StartOptions = {}): Promise<Served> 
   };
   const app = createApp(
     { ...config, zstackUrl: simulator.url },
-    { logger, deps: { ...options.deps, onJobNotice }, tracer: options.tracer },
+    {
+      logger,
+      deps: { ...options.deps, onJobNotice },
+      tracer: options.tracer,
+      abortControllers: options.abortControllers,
+    },
   );
   const { server, port } = await listen(app, { ...config, port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;

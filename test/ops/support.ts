@@ -17,11 +17,13 @@ export async function startOps(
     simulator?: SimulatorOptions;
     env?: Record<string, string>;
     tracer?: StartOptions['tracer'];
+    abortControllers?: boolean;
   } = {},
 ): Promise<OpsHarness> {
   const served = await startGateway({
     simulator: options.simulator,
     tracer: options.tracer,
+    abortControllers: options.abortControllers,
     env: { LOG_LEVEL: 'info', ZSTACK_TIME_ZONE: 'UTC', ...options.env },
   });
   const { url, simulator } = served;
