@@ -72,6 +72,11 @@ export function upstreamObservers(logger: Logger, metrics: Metrics, identified: 
   };
 }
 
+/** A string member of the request line: JSON-escaped, left out when undefined (as pino does). */
+function stringMember(name: string, value: string | undefined): string {
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
+}
+
 /** Logs and counts one finished request (or one WebSocket operation). */
 export type RequestLog = (status: number, aborted: boolean, scope: RequestScope) => void;
 
@@ -101,12 +106,14 @@ export function requestLog(
     }
     const level = status >= 500 || code === ErrorCode.INTERNAL_SERVER_ERROR ? 'warn' : 'info';
     if (!logger.isLevelEnabled(level)) return;
-    // One template (few intermediate strings); `entry` is one of the Entry names, which need no escaping.
-    const entry = scope.entry === undefined ? '' : `,"entry":"${scope.entry}"`;
-    const operation = scope.operation === undefined ? '' : `,"operation":${JSON.stringify(scope.operation)}`;
     write(
       level,
-      `"reqId":${JSON.stringify(scope.id)},"path":${JSON.stringify(scope.path)}${entry},"status":${status}${operation},"code":${JSON.stringify(code)},"errors":${scope.errors},"durationMs":${Math.round(ms * 10) / 10},"upstream":{"calls":${scope.upstreamCalls},"ms":${Math.round(scope.upstreamMs * 10) / 10}},"jobs":{"count":${scope.jobs},"polls":${scope.jobPolls},"waitMs":${scope.jobWaitMs}},"aborted":${aborted}`,
+      `"reqId":${JSON.stringify(scope.id)}${stringMember('path', scope.path)}${stringMember('entry', scope.entry)}` +
+        `,"status":${status}${stringMember('operation', scope.operation)},"code":${JSON.stringify(code)}` +
+        `,"errors":${scope.errors},"durationMs":${Math.round(ms * 10) / 10}` +
+        `,"upstream":{"calls":${scope.upstreamCalls},"ms":${Math.round(scope.upstreamMs * 10) / 10}}` +
+        `,"jobs":{"count":${scope.jobs},"polls":${scope.jobPolls},"waitMs":${scope.jobWaitMs}}` +
+        `,"aborted":${aborted}`,
       'request',
     );
   };

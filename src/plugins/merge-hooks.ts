@@ -21,38 +21,48 @@ type StreamHooks = Exclude<Awaited<ReturnType<OnExecuteDone>>, void>;
 class AfterList<T, C> {
   private last: T[] = [];
   private lastCombined: C | undefined = undefined;
-  /** The hooks of the request being collected (filled and read synchronously, then reset). */
-  private readonly scratch: T[] = [];
+  /**
+   * The hooks of the request being collected (filled and read synchronously), written by index and
+   * emptied slot by slot: setting an array's length to 0 would drop its storage, to be made again.
+   */
+  private readonly scratch: (T | undefined)[] = [];
+  private count = 0;
   constructor(private readonly combine: (hooks: readonly T[]) => C) {}
 
   /** Starts a request's list (a hook that threw may have left one half collected). */
   begin(): void {
-    this.scratch.length = 0;
+    this.clear();
   }
 
   push(hook: T): void {
-    this.scratch.push(hook);
+    this.scratch[this.count++] = hook;
   }
 
   /** The collected hooks as one (undefined for none, the hook itself for one); resets the list. */
   take(): T | C | undefined {
     const scratch = this.scratch;
-    const n = scratch.length;
+    const n = this.count;
     if (n === 0) return undefined;
     if (n === 1) {
       const only = scratch[0] as T;
-      scratch.length = 0;
+      this.clear();
       return only;
     }
     const last = this.last;
     let same = last.length === n && this.lastCombined !== undefined;
     for (let i = 0; same && i < n; i++) same = last[i] === scratch[i];
     if (!same) {
-      this.last = scratch.slice();
+      this.last = scratch.slice(0, n) as T[];
       this.lastCombined = this.combine(this.last);
     }
-    scratch.length = 0;
+    this.clear();
     return this.lastCombined;
+  }
+
+  /** Empties the list, keeping no request's hook. */
+  private clear(): void {
+    for (let i = 0; i < this.count; i++) this.scratch[i] = undefined;
+    this.count = 0;
   }
 }
 
