@@ -17,6 +17,7 @@ import { createDeferStreamPlugin } from './plugins/defer-stream.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { createJitPlugin, type JitOptions } from './plugins/jit.js';
 import { createLimitPlugins } from './plugins/limits.js';
+import { mergeHooks } from './plugins/merge-hooks.js';
 import { createPersistedDocuments, type PersistedDocuments } from './plugins/persisted.js';
 import { type Context, createContext, requestTag } from './request/context.js';
 import { createLoginLimiter } from './request/login-limit.js';
@@ -216,15 +217,11 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
   // Order matters: limits code and refuse first, the request scope sees coded errors, the
   // validation cache after every plugin that adds a rule, jit last so its execute is the one that runs.
   // @defer/@stream first: its schema change and validation rules come before any cache or limit sees a document.
-  const plugins: Plugin[] = [
-    createDeferStreamPlugin(),
-    guardRequestParams(),
-    ...createLimitPlugins(config),
-    ...(deps.plugins ?? []),
-  ];
-  plugins.push(persisted.plugin);
+  // Our own plugins' parse, validate and execute hooks run as one plugin's, in this order (envelop
+  // allocates per hook and request): src/plugins/merge-hooks.ts.
+  const ours: Plugin[] = [...createLimitPlugins(config), ...(deps.plugins ?? []), persisted.plugin];
   if (!config.introspection) {
-    plugins.push({
+    ours.push({
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
     });
   }
@@ -233,16 +230,25 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     const jitOptions = { maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes };
     if (deps.envelopJit !== undefined) jit = deps.envelopJit(jitOptions);
     else {
-      const ours = createJitPlugin(jitOptions);
-      jit = { plugins: [ours], cache: ours.cache };
+      const plugin = createJitPlugin(jitOptions);
+      jit = { plugins: [plugin], cache: plugin.cache };
     }
   }
   const documentCaches = createDocumentCaches({
     maxBytes: config.parseCacheMaxBytes,
     maxDocumentBytes: config.cacheMaxDocumentBytes,
   });
-  plugins.push(documentCaches.validation);
-  if (jit !== undefined) plugins.push(...jit.plugins);
+  ours.push(documentCaches.validation);
+  // Ours is one of the merged parts; @envelop/graphql-jit (the bench's A/B switch) stays as it comes, last.
+  let envelopJit: Plugin[] = [];
+  if (jit !== undefined && deps.envelopJit !== undefined) envelopJit = jit.plugins;
+  else if (jit !== undefined) ours.push(...jit.plugins);
+  const plugins: Plugin[] = [
+    createDeferStreamPlugin(),
+    guardRequestParams(),
+    ...mergeHooks(ours),
+    ...envelopJit,
+  ];
   // GRAPHIQL=false, or a runtime installed without the optional package: no page, no assets.
   const graphiql = config.graphiql ? loadGraphiQL(deps.graphiqlPackage) : undefined;
 

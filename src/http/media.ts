@@ -29,6 +29,18 @@ const NO_ACCEPT: Accepted = { json: 'application/json', stream: false, multipart
  */
 export function negotiate(accept: string | undefined): Accepted {
   if (accept === undefined || accept.trim() === '') return NO_ACCEPT;
+  // A frontend's requests all send the same Accept: the last one's reading is kept (no strings per request).
+  if (accept === lastAccept) return lastAccepted;
+  const accepted = readAccept(accept);
+  lastAccept = accept;
+  lastAccepted = accepted;
+  return accepted;
+}
+
+let lastAccept: string | undefined;
+let lastAccepted: Accepted = NO_ACCEPT;
+
+function readAccept(accept: string): Accepted {
   let json: JsonMediaType | undefined;
   let bestQ = 0;
   let stream = false;
@@ -69,6 +81,8 @@ export function negotiate(accept: string | undefined): Accepted {
 /** Whether a Content-Type names JSON (`application/json`, any parameters; case-insensitive). */
 export function isJsonContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  // The common spelling needs no strings made.
+  if (contentType === 'application/json') return true;
   const type = contentType.split(';', 1)[0]?.trim().toLowerCase();
   return type === 'application/json';
 }

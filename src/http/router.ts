@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { CorsVerdict } from './cors.js';
-import { type Answer, isJsonContentType, negotiate } from './media.js';
+import { type Answer, isJsonContentType, type JsonMediaType, negotiate } from './media.js';
 import { NOT_ACCEPTABLE, NOT_FOUND, NOT_JSON, REFUSED_ORIGIN, type Refusal, tooLarge } from './refusals.js';
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -44,6 +44,17 @@ export interface RouterOptions {
   postEntry: 'ours' | 'yoga';
 }
 
+const YOGA: GraphQLRoute = { entry: 'yoga' };
+const PREFLIGHT: GraphQLRoute = { entry: 'cors-preflight' };
+/** The JSON POST routes, one per answer's media type: made once, not per request. */
+const POST_ROUTES: Readonly<Record<JsonMediaType, GraphQLRoute>> = {
+  'application/json': { entry: 'graphql-post', answer: 'application/json' },
+  'application/graphql-response+json': {
+    entry: 'graphql-post',
+    answer: 'application/graphql-response+json',
+  },
+};
+
 /**
  * The request → route decision and every refusal made from the headers alone, before any body is
  * read or GraphQL runs. The Accept header is read once per request.
@@ -73,22 +84,22 @@ export function createRouter(o: RouterOptions) {
      * or a POST of ours (JSON, or Apollo's multipart subscriptions, which yoga does not serve).
      */
     graphqlRouteOf(req: IncomingMessage, path: string, origin: CorsVerdict): GraphQLRoute {
-      if (origin === 'allowed' && req.method === 'OPTIONS') return { entry: 'cors-preflight' };
+      if (origin === 'allowed' && req.method === 'OPTIONS') return PREFLIGHT;
       if (origin === 'refused') return { entry: 'refused', refusal: REFUSED_ORIGIN };
       if (!servedPath(path)) return { entry: 'refused', refusal: NOT_FOUND };
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > o.maxBodyBytes)
         return { entry: 'refused', refusal: tooLargeBody };
-      if (req.method !== 'POST') return { entry: 'yoga' };
+      if (req.method !== 'POST') return YOGA;
       if (!isJsonContentType(req.headers['content-type'])) return { entry: 'refused', refusal: NOT_JSON };
       const accepted = negotiate(req.headers.accept);
       if (!accepted.stream && accepted.json === undefined)
         return { entry: 'refused', refusal: NOT_ACCEPTABLE };
-      if (path !== o.graphqlPath) return { entry: 'yoga' };
+      if (path !== o.graphqlPath) return YOGA;
       if (accepted.multipartSubscription)
         return { entry: 'multipart', answer: { multipart: true, json: accepted.json } };
-      if (accepted.stream || o.postEntry === 'yoga' || accepted.json === undefined) return { entry: 'yoga' };
-      return { entry: 'graphql-post', answer: accepted.json };
+      if (accepted.stream || o.postEntry === 'yoga' || accepted.json === undefined) return YOGA;
+      return POST_ROUTES[accepted.json];
     },
   };
 }

@@ -153,9 +153,16 @@ const SESSION_HEADER = /^(?:OAuth|Bearer)\s+([0-9a-fA-F]{32})\s*$/;
  */
 export function sessionFromHeader(header: string | null | undefined): string | undefined {
   if (!header) return undefined;
+  // Read twice per request (its scope, its context), and a caller sends the same header each time.
+  if (header === lastHeader) return lastSession;
   const match = SESSION_HEADER.exec(header);
-  return match?.[1]?.toLowerCase();
+  lastSession = match?.[1]?.toLowerCase();
+  lastHeader = header;
+  return lastSession;
 }
+
+let lastHeader: string | undefined;
+let lastSession: string | undefined;
 
 /**
  * The caller's abort signal, the operation's deadline and its answer-byte budget, for an upstream call

@@ -4,6 +4,15 @@ import { Kind, type ValueNode } from 'graphql';
 export type JsonShapeProblem = { kind: 'depth'; limit: number } | { kind: 'bytes'; limit: number };
 
 /**
+ * The walk's stack, two parallel arrays kept between calls (with their capacity: they are only
+ * ever written by index), so a JSON node costs no allocation: the answer's JSON fields are checked
+ * on every response. Each slot is cleared as it is taken, and what is left when a walk stops early
+ * is cleared then, so no value is kept.
+ */
+const shared = { values: [] as unknown[], depths: [] as number[], busy: false };
+const MAX_KEPT_STACK = 4096;
+
+/**
  * Whether `value` nests deeper than `maxDepth` containers or would take more than `maxBytes` as
  * JSON text (counted approximately: strings by their length, never over-counting escapes as less).
  * Iterative with an explicit stack, and stops at the first limit passed, so a value of any depth
@@ -14,35 +23,76 @@ export function jsonShapeProblem(
   maxDepth: number,
   maxBytes: number,
 ): JsonShapeProblem | undefined {
+  // Never re-entered (nothing here calls out), but a fresh stack would be as correct.
+  if (shared.busy) return walk(value, maxDepth, maxBytes, [], []);
+  shared.busy = true;
+  try {
+    return walk(value, maxDepth, maxBytes, shared.values, shared.depths);
+  } finally {
+    shared.busy = false;
+    // A very wide value's stack is not kept for the life of the process.
+    if (shared.values.length > MAX_KEPT_STACK) {
+      shared.values = [];
+      shared.depths = [];
+    }
+  }
+}
+
+function walk(
+  value: unknown,
+  maxDepth: number,
+  maxBytes: number,
+  values: unknown[],
+  depths: number[],
+): JsonShapeProblem | undefined {
+  // Without a byte limit (the answer's values) nothing is counted, and no number is turned to text.
+  const counting = maxBytes !== Number.POSITIVE_INFINITY;
   let bytes = 0;
-  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
-  while (stack.length > 0) {
-    const item = stack.pop() as { value: unknown; depth: number };
-    const v = item.value;
+  let top = 0;
+  values[top] = value;
+  depths[top] = 0;
+  top++;
+  let problem: JsonShapeProblem | undefined;
+  while (top > 0) {
+    top--;
+    const v = values[top];
+    values[top] = undefined;
+    const parentDepth = depths[top] as number;
     if (typeof v === 'string') bytes += v.length + 2;
-    else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')
-      bytes += String(v).length;
-    else if (v === null || v === undefined) bytes += 4;
+    else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
+      if (counting) bytes += String(v).length;
+    } else if (v === null || v === undefined) bytes += 4;
     else if (typeof v === 'object') {
-      const depth = item.depth + 1;
-      if (depth > maxDepth) return { kind: 'depth', limit: maxDepth };
+      const depth = parentDepth + 1;
+      if (depth > maxDepth) {
+        problem = { kind: 'depth', limit: maxDepth };
+        break;
+      }
       bytes += 2;
       if (Array.isArray(v)) {
-        for (const element of v) {
+        for (let i = 0; i < v.length; i++) {
           bytes += 1;
-          stack.push({ value: element, depth });
+          values[top] = v[i];
+          depths[top] = depth;
+          top++;
         }
       } else {
         for (const key in v) {
           if (!Object.hasOwn(v, key)) continue;
           bytes += key.length + 4;
-          stack.push({ value: (v as Record<string, unknown>)[key], depth });
+          values[top] = (v as Record<string, unknown>)[key];
+          depths[top] = depth;
+          top++;
         }
       }
     }
-    if (bytes > maxBytes) return { kind: 'bytes', limit: maxBytes };
+    if (bytes > maxBytes) {
+      problem = { kind: 'bytes', limit: maxBytes };
+      break;
+    }
   }
-  return undefined;
+  for (let i = 0; i < top; i++) values[i] = undefined;
+  return problem;
 }
 
 /**

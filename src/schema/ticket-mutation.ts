@@ -200,7 +200,8 @@ builder.mutationField('createTicket', (t) =>
       const opts = writeOptions(ctx, 'createTicket', input.idempotencyKey, upstream);
       const zone = ctx.timeZone.ensure(opts.session);
       const ticket = await createTicket(ctx.client, upstream, opts);
-      await zone;
+      // Known zones come back as a string: no await (a promise and a tick) per mutation.
+      if (typeof zone !== 'string') await zone;
       wrote(ctx, opts.session, ticket.uuid, ticket);
       return { ticket, clientMutationId: input.clientMutationId ?? null };
     },
@@ -252,7 +253,8 @@ builder.mutationField('updateTicketRequest', (t) =>
       const opts = writeOptions(ctx, 'updateTicketRequest', input.idempotencyKey, upstream);
       const zone = ctx.timeZone.ensure(opts.session);
       const ticket = await updateTicketRequest(ctx.client, upstream, opts);
-      await zone;
+      // Known zones come back as a string: no await (a promise and a tick) per mutation.
+      if (typeof zone !== 'string') await zone;
       wrote(ctx, opts.session, uuid, ticket);
       return { ticket, clientMutationId: input.clientMutationId ?? null };
     },
@@ -342,7 +344,8 @@ builder.mutationField('changeTicketStatus', (t) =>
       const opts = writeOptions(ctx, 'changeTicketStatus', input.idempotencyKey, upstream);
       const zone = ctx.timeZone.ensure(opts.session);
       const ticket = await changeTicketStatus(ctx.client, upstream, opts);
-      await zone;
+      // Known zones come back as a string: no await (a promise and a tick) per mutation.
+      if (typeof zone !== 'string') await zone;
       wrote(ctx, opts.session, upstream.uuid, ticket);
       return { ticket, clientMutationId: input.clientMutationId ?? null };
     },
