@@ -92,43 +92,37 @@ export function mergeHooks(parts: readonly Plugin[]): Plugin[] {
     if (Object.keys(others).length > 0) rest.push(others as Plugin);
   }
   const merged: Plugin = {};
-  if (parse.length > 0) merged.onParse = mergeParse(parse);
-  if (validate.length > 0) merged.onValidate = mergeValidate(validate);
+  if (parse.length > 0) merged.onParse = mergeSync<ParsePayload, AfterParse>(parse) as OnParse;
+  if (validate.length > 0)
+    merged.onValidate = mergeSync<ValidatePayload, AfterValidate>(validate) as OnValidate;
   if (execute.length > 0) merged.onExecute = mergeExecute(execute);
   return [merged, ...rest];
 }
 
-function mergeParse(hooks: OnParse[]): OnParse {
-  if (hooks.length === 1) return hooks[0] as OnParse;
-  const afters = new AfterList<AfterParse, AfterParse>((list) => (payload) => {
-    for (const after of list) after(payload);
-  });
-  return (payload: ParsePayload) => {
+/**
+ * Parse or validate hooks as one: each part runs in order, and the after-hooks they return run as one
+ * (in the same order). Both kinds are synchronous and only read their after-payload.
+ */
+function mergeSync<P, A extends (payload: never) => void>(
+  hooks: readonly ((payload: P) => unknown)[],
+): (payload: P) => unknown {
+  if (hooks.length === 1) return hooks[0] as (payload: P) => unknown;
+  const afters = new AfterList<A, A>(
+    (list) =>
+      ((payload: Parameters<A>[0]) => {
+        for (const after of list) after(payload);
+      }) as A,
+  );
+  return (payload: P): A | undefined => {
     afters.begin();
     for (const hook of hooks) {
-      const after = hook(payload);
+      const after = hook(payload) as A | undefined;
       if (after) afters.push(after);
     }
     return afters.take();
   };
 }
 
-function mergeValidate(hooks: OnValidate[]): OnValidate {
-  if (hooks.length === 1) return hooks[0] as OnValidate;
-  const afters = new AfterList<AfterValidate, AfterValidate>((list) => (payload) => {
-    for (const after of list) after(payload);
-  });
-  return (payload: ValidatePayload) => {
-    afters.begin();
-    for (const hook of hooks) {
-      const after = hook(payload);
-      if (after) afters.push(after);
-    }
-    return afters.take();
-  };
-}
-
-/** The onExecuteDone hooks' stream handlers, merged (only @defer results have any). */
 function mergeStreamHooks(list: StreamHooks[]): StreamHooks | undefined {
   const next = list.flatMap((h) => (h.onNext ? [h.onNext] : []));
   const end = list.flatMap((h) => (h.onEnd ? [h.onEnd] : []));
