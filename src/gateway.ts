@@ -225,13 +225,18 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
       onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
     });
   }
-  let jit: { plugins: Plugin[]; cache: CacheUsage } | undefined;
+  // Our jit plugin is one of the merged parts; @envelop/graphql-jit (the bench's A/B switch) stays as
+  // it comes, last.
+  let ourJit: ReturnType<typeof createJitPlugin> | undefined;
+  let envelopJit: Plugin[] = [];
+  let jitCache: CacheUsage | undefined;
   if (config.jit) {
     const jitOptions = { maxBytes: config.jitCacheMaxBytes, maxDocumentBytes: config.cacheMaxDocumentBytes };
-    if (deps.envelopJit !== undefined) jit = deps.envelopJit(jitOptions);
+    if (deps.envelopJit !== undefined)
+      ({ plugins: envelopJit, cache: jitCache } = deps.envelopJit(jitOptions));
     else {
-      const plugin = createJitPlugin(jitOptions);
-      jit = { plugins: [plugin], cache: plugin.cache };
+      ourJit = createJitPlugin(jitOptions);
+      jitCache = ourJit.cache;
     }
   }
   const documentCaches = createDocumentCaches({
@@ -239,10 +244,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     maxDocumentBytes: config.cacheMaxDocumentBytes,
   });
   ours.push(documentCaches.validation);
-  // Ours is one of the merged parts; @envelop/graphql-jit (the bench's A/B switch) stays as it comes, last.
-  let envelopJit: Plugin[] = [];
-  if (jit !== undefined && deps.envelopJit !== undefined) envelopJit = jit.plugins;
-  else if (jit !== undefined) ours.push(...jit.plugins);
+  if (ourJit !== undefined) ours.push(ourJit);
   const plugins: Plugin[] = [
     createDeferStreamPlugin(),
     guardRequestParams(),
@@ -310,7 +312,7 @@ export function createGateway(config: Config & { zstackUrl: string }, deps: Gate
     drain() {
       feed.drain();
     },
-    caches: { documents: documentCaches.documents, jit: jit?.cache },
+    caches: { documents: documentCaches.documents, jit: jitCache },
     graphiql: graphiql !== undefined,
     graphiqlAssetsPath: graphiql?.assetsPath,
     async close() {

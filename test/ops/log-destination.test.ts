@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * A process logging to its real stdout (a pipe read here, as a log collector reads a container's
@@ -49,10 +50,7 @@ it('lines written just before the process exits are all on stdout, in order (flu
 it('a lone line goes out shortly after, without waiting for more lines or the exit', async () => {
   const { proc, exited, output } = run('lone');
   try {
-    const deadline = Date.now() + 3000;
-    while (!output().includes('"reqId":"lone"') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(() => output().includes('"reqId":"lone"'), 'the lone line on stdout', 3000).catch(() => {});
     expect(output()).toContain('"reqId":"lone"');
     expect(proc.exitCode).toBeNull();
   } finally {
